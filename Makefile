@@ -1,0 +1,26 @@
+# The two quick-start commands: `make repro` (set up, then run the pipeline) and `make test`.
+# The CPU set-up installs torch==2.13.0 first (a CPU wheel); pyproject keeps a range so GPU users get CUDA.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: setup repro test bench ci-e2e
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+repro: setup
+	$(BIN)/dvc repro
+
+test: setup
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/pytest -q --benchmark-only --benchmark-enable tests

@@ -1,0 +1,1 @@
+"""redbench.benchmark: prediction store, metrics, breakdowns, compare, leaderboards, plots, regression check."""

@@ -1,0 +1,80 @@
+"""The method table: a plain dict from method name to a spec naming where its code lives.
+
+Nothing registers itself at import time; a method's module is imported only when the method is used, so
+listing methods never imports torch or dlib. Each method module provides:
+
+    train(cfg: dict, train_manifest: Path, out_dir: Path, seed: int) -> None   # trainable methods only
+    load(model_dir: Path | None, cfg: dict) -> Method                          # every method
+
+where `Method` follows `redbench.baselines.protocol.Method`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    module: str  # e.g. "redbench.baselines.sdm"
+    temporal: bool  # sees whole clips in order (state kept within a clip only)
+    trainable: bool  # trained here on our training shards
+    trained_on: str  # what its weights saw: "training shards" or the pretrained source
+    description: str
+    smooth_of: str | None = None  # for "<static>+smooth" rows: the static method being smoothed
+
+    def available(self) -> bool:
+        """Whether the method's module exists in this install (without importing it)."""
+        try:
+            return importlib.util.find_spec(self.module) is not None
+        except ModuleNotFoundError:
+            return False
+
+    def load_module(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+
+def _specs() -> list[MethodSpec]:
+    shards = "this run's training shards"
+    base = [
+        MethodSpec("mean_shape", "redbench.baselines.mean_shape", False, True, shards,
+                   "mean training shape placed in the box (the floor)"),
+        MethodSpec("sdm", "redbench.baselines.sdm", False, True, shards,
+                   "Supervised Descent Method (Xiong & De la Torre 2013): cascaded linear regression on HOG"),
+        MethodSpec("ert", "redbench.baselines.ert", False, True, shards,
+                   "Ensemble of Regression Trees (Kazemi & Sullivan 2014), dlib's trainer"),
+        MethodSpec("ert_pretrained", "redbench.baselines.ert_pretrained", False, False,
+                   "300-W incl. mirrored images (dlib's public model): 300-W test numbers are contaminated",
+                   "dlib's public 68-point ERT model"),
+        MethodSpec("cnn_regression", "redbench.baselines.cnn_regression", False, True, shards,
+                   "small ResNet-style CNN regressing coordinates"),
+        MethodSpec("heatmap", "redbench.baselines.heatmap", False, True, shards,
+                   "small stacked-hourglass heatmap network with sub-pixel decoding"),
+        MethodSpec("red_static", "redbench.red.method", False, True, shards,
+                   "RED with the temporal LSTM off (one frame at a time)"),
+        MethodSpec("red", "redbench.red.method", True, True, shards,
+                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)"),
+    ]
+    smoothed = [
+        MethodSpec(f"{s.name}+smooth", "redbench.baselines.smoothing", True, False, s.trained_on,
+                   f"{s.name} followed by temporal smoothing within the clip", smooth_of=s.name)
+        for s in base
+        if not s.temporal
+    ]
+    return base + smoothed
+
+
+def method_table() -> dict[str, MethodSpec]:
+    """Name -> spec for every method the suite knows (built on call, not at import)."""
+    return {s.name: s for s in _specs()}
+
+
+def get_method(name: str) -> MethodSpec:
+    table = method_table()
+    if name not in table:
+        raise KeyError(f"unknown method {name!r}; known: {', '.join(table)}")
+    return table[name]
