@@ -56,7 +56,10 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
     # splitlines() handles LF, CRLF and CR; strip() handles trailing blanks; blank lines are skipped.
     lines = [(i + 1, raw.strip()) for i, raw in enumerate(text.splitlines())]
     lines = [(n, s) for n, s in lines if s]
+    if not lines:
+        raise PtsError(f"{path}:1: empty file (expected 'version:', 'n_points:', '{{', points, '}}')")
     n_points = None
+    count_line = 0
     it = iter(lines)
     for lineno, line in it:
         key, _, value = line.partition(":")
@@ -70,14 +73,16 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
                 raise PtsError(f"{path}:{lineno}: n_points is not an integer: {value.strip()!r}") from None
             if n_points < 0:
                 raise PtsError(f"{path}:{lineno}: negative n_points {n_points}")
+            count_line = lineno
             continue
         if line == "{":
+            open_line = lineno
             break
         raise PtsError(f"{path}:{lineno}: expected 'version:', 'n_points:' or '{{', got {line!r}")
     else:
-        raise PtsError(f"{path}: missing opening brace '{{'")
+        raise PtsError(f"{path}:{lines[-1][0]}: missing opening brace '{{' before the end of the file")
     if n_points is None:
-        raise PtsError(f"{path}: missing 'n_points:' header")
+        raise PtsError(f"{path}:{open_line}: missing 'n_points:' header before '{{'")
     points: list[tuple[float, float]] = []
     closed = False
     for lineno, line in it:
@@ -90,12 +95,12 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
             raise PtsError(f"{path}:{lineno}: expected two coordinates 'x y', got {line!r}")
         points.append((_parse_float(tokens[0], path, lineno), _parse_float(tokens[1], path, lineno)))
     if not closed:
-        raise PtsError(f"{path}: missing closing brace '}}'")
+        raise PtsError(f"{path}:{lines[-1][0]}: missing closing brace '}}' before the end of the file")
     trailing = [n for n, _ in it]
     if trailing:
         raise PtsError(f"{path}:{trailing[0]}: unexpected content after the closing brace (line {last})")
     if len(points) != n_points:
-        raise PtsError(f"{path}: n_points says {n_points} but {len(points)} points are listed")
+        raise PtsError(f"{path}:{count_line}: n_points says {n_points} but {len(points)} points are listed")
     return np.array(points, dtype=np.float64).reshape(-1, 2)
 
 

@@ -74,12 +74,35 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         if len(args) == 1:
             return _coerce(args[0], value, where)
         return value
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if origin is tuple and isinstance(value, (list, tuple)):
+        args = typing.get_args(tp)
+        if not args:
+            return tuple(value)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     if tp is tuple and isinstance(value, list):
         return tuple(value)
+    if tp in (bool, int, float, str):
+        return _scalar(tp, value, where)
+    return value
+
+
+def _scalar(tp: type, value: Any, where: str) -> Any:
+    """Check a bool/int/float/str value; ints are accepted as floats."""
+    if tp is float and isinstance(value, str):
+        # YAML 1.1 (PyYAML) reads `1e-3` (no dot) as a string; accept it as the number it means.
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    ok = isinstance(value, tp) and not (tp is not bool and isinstance(value, bool))
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not ok:
+        raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
     return value
 
 

@@ -1,0 +1,120 @@
+"""The records every raw dataset reader yields (docs/interfaces.md), and the file helpers they share.
+
+A `RawVideo` is one video of one identity (a 300-W image is a video of one frame). Frames are decoded lazily:
+`video.frames()` returns a fresh generator that holds one decoded frame at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from redbench.datasets.pts import PtsError, read_pts, to_zero_based
+from redbench.landmarks import N_POINTS
+
+log = logging.getLogger(__name__)
+
+DATASETS = ("300w", "300vw", "tf")
+
+# Still-image formats OpenCV decodes that the 300-W mirrors use (afw/helen/ibug .jpg, lfpw .png) and friends.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+
+SIDECAR_SCHEMA = 1
+
+
+class RawDataError(ValueError):
+    """A raw dataset file or folder that does not match its documented layout; the message names it.
+
+    Every reader error is one of these (malformed .pts, unknown 300-VW ids, frame-count mismatches).
+    """
+
+
+@dataclass(frozen=True)
+class RawFrame:
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+    landmarks: np.ndarray  # (68, 2) float64, 0-based
+    frame_index: int  # 0-based position in the video (300-VW annot 000001.pts -> 0)
+    unreliable: bool  # 300-VW extra/ lists; False elsewhere
+
+
+@dataclass(frozen=True)
+class RawVideo:
+    dataset: str  # "300w" | "300vw" | "tf"
+    name: str  # "300vw/114", "300w/helen/trainset/100032540_1", "tf/franck"
+    identity: str  # source identity name (synthetic: the sidecar identity)
+    split: str  # "train" | "test"
+    subset: str  # 300vw: train|category1|category2|category3; 300w: train|common|challenging; tf: tf
+    n_frames: int
+    sidecar: dict | None  # the synthetic sidecar when present, else None
+    frames: Callable[[], Iterator[RawFrame]]  # lazy: decodes one frame at a time
+
+
+def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
+    """Decode an image file to (H, W, 3) uint8 RGB (grey and 16-bit images are converted)."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # always 3-channel 8-bit BGR
+    if image is None:
+        raise RawDataError(f"{path}: not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_landmarks(path: str | os.PathLike) -> np.ndarray:
+    """A 68-point .pts file as (68, 2) float64 0-based pixel coordinates."""
+    try:
+        points = read_pts(path)
+    except PtsError as e:  # readers raise one error type for every bad raw file
+        raise RawDataError(str(e)) from None
+    if points.shape != (N_POINTS, 2):
+        raise RawDataError(f"{path}: expected {N_POINTS} points, found {len(points)}")
+    return to_zero_based(points)
+
+
+def load_sidecar(path: Path, n_frames: int) -> dict[str, Any] | None:
+    """The synthetic generator's JSON sidecar at `path`, or None when there is none (real data)."""
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise RawDataError(f"{path}: not valid JSON: {e}") from None
+    if not isinstance(data, dict) or data.get("schema") != SIDECAR_SCHEMA:
+        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise RawDataError(f"{path}: unknown sidecar schema {got!r} (this reader knows {SIDECAR_SCHEMA})")
+    frames = data.get("frames")
+    if not isinstance(frames, list) or len(frames) != n_frames:
+        got = len(frames) if isinstance(frames, list) else frames
+        raise RawDataError(f"{path}: sidecar lists {got} frames but the annotations have {n_frames}")
+    if not isinstance(data.get("identity"), str):
+        raise RawDataError(f"{path}: sidecar has no string 'identity'")
+    return data
+
+
+def list_image_files(folder: Path) -> dict[str, Path]:
+    """Stem -> image path for the image files directly in `folder` (hidden files skipped)."""
+    found: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file():
+            if p.stem in found:
+                raise RawDataError(f"{folder}: two images for {p.stem!r}: {found[p.stem].name}, {p.name}")
+            found[p.stem] = p
+    return found
+
+
+def iter_raw_videos(dataset: str, root: str | os.PathLike) -> Iterator[RawVideo]:
+    """Every video of `dataset` ("300w" | "300vw" | "tf") in its raw layout under `root`."""
+    if dataset == "300w":
+        from redbench.datasets.w300 import iter_videos
+    elif dataset == "300vw":
+        from redbench.datasets.vw300 import iter_videos
+    elif dataset == "tf":
+        from redbench.datasets.talking_face import iter_videos
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+    return iter_videos(Path(root))
