@@ -1,0 +1,214 @@
+"""Raw dataset layout -> HDF5 clip shards + manifest, streaming one block of frames at a time.
+
+Per frame: a square context crop around the face (the GT landmark box's longer side x `context_scale`,
+centred on the box) resized to `crop_size`, the crop -> original affine, landmarks in both frames, the box
+protocols (redbench.datasets.boxes), occlusion flags and pose from a synthetic sidecar where present, and
+the PnP pose estimate from the GT landmarks for every frame. Peak memory holds one block of frames, never a
+whole video. Output is deterministic: an interrupted run followed by a re-run writes identical shards.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
+from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
+from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
+from redbench.datasets.raw import RawFrame, RawVideo
+from redbench.datasets.shard_writer import ShardFormat, ShardSetWriter
+from redbench.datasets.shards import ClipData, ClipRecord
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_GENERATOR = "redbench.synthetic"
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    crop_size: int = 128  # context crop side in px (128: RED's input size; small enough for CPU training)
+    context_scale: float = 2.0  # context crop side = this x the longer side of the GT landmark box
+    block_frames: int = 32  # frames processed and written at a time (bounds peak memory)
+    compression: str = "none"  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)
+    chunk_frames: int = 8
+    shard_mb: float = 256.0  # rotate shards after this many MB of crops (whole clips only)
+    pose_focal: float = 1.0  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
+    boxes: BoxConfig = field(default_factory=BoxConfig)
+
+    def shard_format(self) -> ShardFormat:
+        return ShardFormat(self.crop_size, self.compression, self.chunk_frames, self.shard_mb)
+
+
+class PreprocessError(ValueError):
+    """Raw input that cannot be preprocessed; the message names the video and frame."""
+
+
+@dataclass
+class _Stats:
+    frames: int = 0
+    detector_found: int = 0
+    pose_true: list[np.ndarray] = field(default_factory=list)  # yaw per block where the source knows it
+    pose_pnp: list[np.ndarray] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        yaw = yaw_error_stats(np.concatenate(self.pose_pnp) if self.pose_pnp else np.zeros(0),
+                              np.concatenate(self.pose_true) if self.pose_true else np.zeros(0))
+        return {"frames": self.frames,
+                "detector_found_rate": self.detector_found / self.frames if self.frames else None,
+                "pose_pnp_yaw_abs_error_deg": yaw}
+
+
+def data_source_of(videos: list[RawVideo], raw_dir: Path) -> str:
+    """"synthetic" when every video has a sidecar from the generator, "real" when none has; else an error."""
+    synthetic = [v.sidecar is not None and v.sidecar.get("generator") == SYNTHETIC_GENERATOR for v in videos]
+    if all(synthetic):
+        return "synthetic"
+    if not any(synthetic):
+        return "real"
+    raise PreprocessError(f"{raw_dir}: {sum(synthetic)} of {len(videos)} videos are synthetic: mixed raw folder")
+
+
+def context_affine(landmarks: np.ndarray, cfg: PreprocessConfig) -> np.ndarray:
+    """(2, 3) original -> context crop affine: the GT box squared, x context_scale, onto crop_size px."""
+    return box_to_affine(square_box(landmark_box(landmarks), cfg.context_scale), cfg.crop_size)
+
+
+def warp_context(image: np.ndarray, A: np.ndarray, size: int) -> np.ndarray:
+    """Warp `image` through A (orig -> crop) into size x size, pre-shrinking by pyrDown while A shrinks more
+    than 2x, so large faces are low-pass filtered before sampling (bilinear alone would alias)."""
+    A = np.asarray(A, dtype=np.float64)
+    while abs(np.linalg.det(A[:, :2])) < 0.25 and min(image.shape[:2]) >= 4:
+        image = cv2.pyrDown(image)
+        # pyrDown's output pixel i is the Gaussian-weighted mean around input pixel 2i: half = full / 2.
+        A = A @ np.diag([2.0, 2.0, 1.0])
+    return cv2.warpAffine(image, A, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=(0, 0, 0))
+
+
+def _sidecar_arrays(video: RawVideo, frames: list[RawFrame]) -> dict[str, np.ndarray]:
+    t = len(frames)
+    if video.sidecar is None:
+        return {"occluded": np.zeros((t, 68), bool), "self_occluded": np.zeros((t, 68), bool),
+                "occlusion_known": np.zeros(t, bool), "pose": np.full((t, 3), np.nan, np.float32)}
+    entries = video.sidecar["frames"]
+    try:
+        rows = [entries[f.frame_index] for f in frames]
+        occ = np.array([r["occluded"] for r in rows], dtype=bool).reshape(t, 68)
+        self_occ = np.array([r["self_occluded"] for r in rows], dtype=bool).reshape(t, 68)
+        pose = np.array([r["pose"] for r in rows], dtype=np.float32).reshape(t, 3)
+    except (IndexError, KeyError, ValueError, TypeError) as e:
+        raise PreprocessError(f"{video.name}: sidecar entry for frames {frames[0].frame_index}.."
+                              f"{frames[-1].frame_index} is malformed: {e}") from None
+    return {"occluded": occ, "self_occluded": self_occ, "occlusion_known": np.ones(t, bool), "pose": pose}
+
+
+class ClipProcessor:
+    """Turns the frames of one video into ClipData blocks; keeps the detector fallback across blocks."""
+
+    def __init__(self, cfg: PreprocessConfig, detector: HogDetector, pose: PnPPoseEstimator):
+        self.cfg, self.detector, self.pose = cfg, detector, pose
+
+    def blocks(self, video: RawVideo, stats: _Stats) -> Iterator[ClipData]:
+        rng = clip_rng(self.cfg.boxes.seed, video.name)
+        previous: np.ndarray | None = None
+        block: list[RawFrame] = []
+        for frame in video.frames():
+            self._check(video, frame)
+            block.append(frame)
+            if len(block) == self.cfg.block_frames:
+                data, previous = self._block(video, block, rng, previous, stats)
+                block = []
+                yield data
+        if block:
+            yield self._block(video, block, rng, previous, stats)[0]
+
+    @staticmethod
+    def _check(video: RawVideo, frame: RawFrame) -> None:
+        where = f"{video.name} frame {frame.frame_index}"
+        if frame.image.ndim != 3 or frame.image.shape[2] != 3 or frame.image.dtype != np.uint8:
+            raise PreprocessError(f"{where}: expected an (H, W, 3) uint8 image, got {frame.image.shape} "
+                                  f"{frame.image.dtype}")
+        if frame.landmarks.shape != (68, 2) or not np.isfinite(frame.landmarks).all():
+            raise PreprocessError(f"{where}: expected 68 finite landmarks, got {frame.landmarks.shape}")
+        lo, hi = landmark_box(frame.landmarks).reshape(2, 2)
+        if (hi - lo).max() <= 1.0:
+            raise PreprocessError(f"{where}: landmarks span {hi - lo} px: no face box")
+
+    def _block(self, video: RawVideo, frames: list[RawFrame], rng: np.random.Generator,
+               previous: np.ndarray | None, stats: _Stats) -> tuple[ClipData, np.ndarray | None]:
+        cfg = self.cfg
+        orig = np.stack([f.landmarks for f in frames])  # (T, 68, 2) float64
+        to_crop = np.stack([context_affine(p, cfg) for p in orig])  # (T, 2, 3)
+        crops = np.stack([warp_context(f.image, A, cfg.crop_size) for f, A in zip(frames, to_crop)])
+        landmarks = apply_affine(orig, to_crop)  # (T, 68, 2)
+        gt = gt_boxes(landmarks, cfg.boxes.gt_box_scale)
+        detections = [self.detector(c) for c in crops]
+        detector, found, previous = detector_boxes(detections, gt, previous)
+        pose_pnp = np.stack([self.pose(p, f.image.shape[1], f.image.shape[0]) for p, f in zip(orig, frames)])
+        side = _sidecar_arrays(video, frames)
+        stats.frames += len(frames)
+        stats.detector_found += int(found.sum())
+        if video.sidecar is not None:
+            stats.pose_true.append(side["pose"][:, 0])
+            stats.pose_pnp.append(pose_pnp[:, 0])
+        data = ClipData(
+            crops=crops, landmarks=landmarks.astype(np.float32), landmarks_orig=orig.astype(np.float32),
+            crop_to_orig=invert_affine(to_crop).astype(np.float32), occluded=side["occluded"],
+            occlusion_known=side["occlusion_known"], self_occluded=side["self_occluded"], pose=side["pose"],
+            pose_pnp=pose_pnp.astype(np.float32),
+            boxes={"gt": gt.astype(np.float32), "gt_jitter": jitter_boxes(gt, rng, cfg.boxes).astype(np.float32),
+                   "detector": detector.astype(np.float32)},
+            detector_found=found, unreliable=np.array([f.unreliable for f in frames], dtype=bool),
+            frame_index=np.array([f.frame_index for f in frames], dtype=np.int32),
+        )
+        return data, previous
+
+
+def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | os.PathLike, cfg: PreprocessConfig,
+                      raw_dir: str | os.PathLike = "", progress: bool = False) -> dict[str, Any]:
+    """Write shards + manifest for `videos` under out_dir; returns the summary also stored in the manifest."""
+    from redbench.datasets.mean_shape_3d import mean_shape_3d
+
+    videos = list(videos)  # RawVideo records are light: frames decode lazily
+    if not videos:
+        raise PreprocessError(f"{raw_dir}: no videos found for dataset {dataset!r}")
+    data_source = data_source_of(videos, Path(raw_dir))
+    identities = sorted({v.identity for v in videos})
+    ids = {name: i for i, name in enumerate(identities)}
+    processor = ClipProcessor(cfg, HogDetector(cfg.boxes.detector_size, cfg.boxes.detector_upsample),
+                              PnPPoseEstimator(mean_shape_3d(), cfg.pose_focal))
+    stats = _Stats()
+    bar = tqdm(total=sum(v.n_frames for v in videos), unit="frame", desc=f"preprocess {dataset}",
+               disable=not progress)
+    with ShardSetWriter(out_dir, dataset, data_source, cfg.shard_format()) as writer:
+        for v in videos:
+            record = ClipRecord(v.name, ids[v.identity], v.identity, v.split, v.subset, v.n_frames)
+            writer.write_clip(record, _counted(processor.blocks(v, stats), bar))
+        summary = {"data_source": data_source, **stats.summary()}
+        writer.finish(identities, {"preprocess": {"config": asdict(cfg), "summary": summary}})
+    bar.close()
+    return summary
+
+
+def _counted(blocks: Iterator[ClipData], bar: tqdm) -> Iterator[ClipData]:
+    for b in blocks:
+        bar.update(len(b))
+        yield b
+
+
+def preprocess(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg: PreprocessConfig,
+               progress: bool = False) -> dict[str, Any]:
+    """`redbench preprocess DATASET`: the raw layout under raw_dir -> shards under out_dir."""
+    from redbench.datasets.raw import iter_raw_videos
+
+    raw_dir = Path(raw_dir)
+    if not raw_dir.is_dir():
+        raise FileNotFoundError(f"{raw_dir}: raw folder not found (run `redbench fetch {dataset}` first)")
+    return preprocess_videos(iter_raw_videos(dataset, raw_dir), dataset, out_dir, cfg, raw_dir, progress)

@@ -1,0 +1,239 @@
+"""Benchmarks of the shard pipeline; every figure is a ratio against a baseline measured in the same run.
+
+    python scripts/bench_shards.py RAW_300VW_DIR [--videos 8] [--sections compression,preprocess,loader,memory]
+
+- compression: the same crops written with none / lzf / gzip-1: bytes, sequential and random 8-frame window
+  read speed, and whether two writes give identical bytes.
+- preprocess: preprocess frames/s vs decode-only frames/s (RawVideo.frames()) of the same videos.
+- loader: ClipDataset (T=8, batch 16, 2 workers) frames/s vs raw h5py slicing of the same windows' bytes,
+  in one process and through the same DataLoader set-up (2 workers, batch 16).
+- memory: peak RSS of preprocess (a fresh process each) on synthetic 300-VW at two sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _videos(raw: Path, n: int) -> list:
+    from redbench.datasets.raw import iter_raw_videos
+
+    return list(iter_raw_videos("300vw", raw))[:n]
+
+
+def bench_preprocess(raw: Path, n: int, work: Path) -> dict:
+    from redbench.datasets.preprocess import PreprocessConfig, preprocess_videos
+
+    videos = _videos(raw, n)
+    t0 = time.perf_counter()
+    frames = sum(1 for v in videos for _ in v.frames())
+    decode = frames / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    summary = preprocess_videos(videos, "300vw", work / "pre", PreprocessConfig())  # the default: uncompressed
+    pre = frames / (time.perf_counter() - t0)
+    return {"frames": frames, "decode_fps": round(decode, 1), "preprocess_fps": round(pre, 1),
+            "ratio_preprocess_to_decode": round(pre / decode, 3), "summary": summary}
+
+
+def _rewrite(src: Path, dst: Path, compression: str) -> Path:
+    """Copy every clip of shard set `src` into `dst` with another compression (same crops, same layout)."""
+    from redbench.datasets.shard_writer import ShardFormat, ShardSetWriter
+    from redbench.datasets.shards import load_manifest
+
+    m = load_manifest(src)
+    with ShardSetWriter(dst, m.dataset, m.data_source, ShardFormat(m.crop_size, compression)) as w:
+        for e in m.shards:
+            with m.open(e, verify=False) as r:
+                for i, rec in enumerate(r.clips):
+                    w.write_clip(rec, [r.read_clip(i)])
+        w.finish(m.identities, {})
+    return dst
+
+
+def _windows(paths: list[Path], t: int, n: int, seed: int = 0) -> list[tuple[int, int, int]]:
+    from redbench.datasets.shards import ShardReader
+
+    clips = []
+    for pi, p in enumerate(paths):
+        with ShardReader(p) as r:
+            clips += [(pi, ci, c.n_frames) for ci, c in enumerate(r.clips) if c.n_frames >= t]
+    rng = np.random.default_rng(seed)
+    picks = [clips[k] for k in rng.integers(0, len(clips), n)]
+    return [(pi, ci, int(rng.integers(0, nf - t + 1))) for pi, ci, nf in picks]
+
+
+def _raw_h5py_fps(paths: list[Path], windows: list, t: int, fields: list[str]) -> float:
+    """Plain h5py slicing of the same windows and fields the loader reads (offsets from the clip table)."""
+    import h5py
+
+    files = [h5py.File(p, "r") for p in paths]
+    offsets = [f["clips/offset"][()] for f in files]
+    t0 = time.perf_counter()
+    for pi, ci, start in windows:
+        lo = int(offsets[pi][ci]) + start
+        for name in fields:
+            files[pi][name][lo:lo + t]
+    fps = len(windows) * t / (time.perf_counter() - t0)
+    for f in files:
+        f.close()
+    return fps
+
+
+def _whole_clips_fps(paths: list[Path]) -> float:
+    """Evaluation's pattern: every clip's crops, whole, in order."""
+    from redbench.datasets.shards import ShardReader
+
+    n, t0 = 0, time.perf_counter()
+    for p in paths:
+        with ShardReader(p) as r:
+            for i in range(len(r.clips)):
+                n += len(r.read_clip(i, fields=["crops"])["crops"])
+    return n / (time.perf_counter() - t0)
+
+
+def bench_compression(src: Path, work: Path) -> dict:
+    from redbench.datasets.shards import load_manifest
+
+    out = {}
+    for comp in ("none", "lzf", "gzip"):
+        a = _rewrite(src, work / f"c-{comp}-a", comp)
+        b = _rewrite(src, work / f"c-{comp}-b", comp)
+        paths = load_manifest(a).paths("train") + load_manifest(a).paths("test")
+        same = [hashlib.sha256(p.read_bytes()).digest() for p in paths] == \
+               [hashlib.sha256((b / p.name).read_bytes()).digest() for p in paths]
+        n_frames = sum(s.n_frames for s in load_manifest(a).shards)
+        windows = _windows(paths, 8, 400)
+        random_fps = _raw_h5py_fps(paths, windows, 8, ["crops"])
+        seq_fps = _whole_clips_fps(paths)
+        out[comp] = {"MB": round(sum(p.stat().st_size for p in paths) / 2**20, 2), "frames": n_frames,
+                     "whole_clip_read_fps": round(seq_fps), "random_T8_window_read_fps": round(random_fps),
+                     "rewrite_byte_identical": same}
+    return out
+
+
+class _RawWindows:
+    """A torch-style dataset of plain h5py slices (no crop, no conversion): the I/O part of a sample."""
+
+    def __init__(self, paths: list[Path], windows: list, t: int, fields: list[str]):
+        self.paths, self.windows, self.t, self.fields, self._files = paths, windows, t, fields, None
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, i: int) -> dict:
+        import h5py
+
+        if self._files is None:  # opened lazily, once per worker
+            self._files = [h5py.File(p, "r") for p in self.paths]
+            self._offsets = [f["clips/offset"][()] for f in self._files]
+        pi, ci, start = self.windows[i]
+        lo = int(self._offsets[pi][ci]) + start
+        return {name: self._files[pi][name][lo:lo + self.t] for name in self.fields}
+
+
+def bench_loader(src: Path) -> dict:
+    import torch
+
+    from redbench.datasets.loaders import ClipDataset
+    from redbench.datasets.shards import load_manifest
+
+    paths = load_manifest(src).paths("train")
+    ds = ClipDataset(paths, clip_len=8, input_size=128, box="gt", train=True, seed=0)
+    n_items = 256
+    sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=n_items,
+                                             generator=torch.Generator().manual_seed(0))
+    # Persistent workers, timed on the second pass: worker start-up and first file opens are not the loader's
+    # steady state.
+    dl = torch.utils.data.DataLoader(ds, batch_size=16, num_workers=2, sampler=sampler, persistent_workers=True)
+    fields = ["crops", "landmarks", "crop_to_orig", "occluded", "frame_index", "boxes/gt"]
+    windows = _windows(paths, 8, n_items)
+    _raw_h5py_fps(paths, windows, 8, fields)  # warm the page cache for both
+    for _ in dl:
+        pass
+    t0 = time.perf_counter()
+    n = sum(b["image"].shape[0] * b["image"].shape[1] for b in dl)
+    loader_fps = n / (time.perf_counter() - t0)
+    del dl
+    raw_fps = _raw_h5py_fps(paths, windows, 8, fields)
+    raw_dl = torch.utils.data.DataLoader(_RawWindows(paths, windows, 8, fields), batch_size=16, num_workers=2,
+                                         persistent_workers=True)
+    for _ in raw_dl:
+        pass
+    t0 = time.perf_counter()
+    n_raw = sum(len(b["crops"]) * 8 for b in raw_dl)
+    raw_dl_fps = n_raw / (time.perf_counter() - t0)
+    del raw_dl
+    # Where the loader's time goes: one process, one thread, reading only vs the whole sample.
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    for i in range(64):
+        ds[i % len(ds)]
+    sample_ms = (time.perf_counter() - t0) / 64 * 1000
+    return {"loader_fps_T8_b16_w2": round(loader_fps), "raw_h5py_fps": round(raw_fps),
+            "ratio_loader_to_raw": round(loader_fps / raw_fps, 3),
+            "raw_h5py_same_dataloader_fps": round(raw_dl_fps),
+            "ratio_loader_to_raw_same_dataloader": round(loader_fps / raw_dl_fps, 3),
+            "one_sample_ms_single_thread": round(sample_ms, 2),
+            "raw_read_of_one_window_ms": round(8 / raw_fps * 1000, 2)}
+
+
+_CHILD = """
+import resource, sys
+from redbench.datasets.preprocess import PreprocessConfig, preprocess
+s = preprocess("300vw", sys.argv[1], sys.argv[2], PreprocessConfig())
+print(s["frames"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_memory(work: Path) -> dict:
+    from redbench.datasets.synthetic.config import SyntheticConfig
+    from redbench.datasets.synthetic.generate import write_dataset
+
+    out = {}
+    for label, frames, videos in (("small", 40, 1), ("large", 320, 3)):
+        raw = work / f"mem-{label}"
+        cfg = SyntheticConfig.micro(vw_frames=frames, vw_train_videos=videos, vw_test_videos_per_category=videos,
+                                    frame_width=256, frame_height=192, face_height_min=60, face_height_max=110)
+        write_dataset("300vw", raw, cfg)
+        res = subprocess.run([sys.executable, "-c", _CHILD, str(raw), str(work / f"mem-{label}-out")],
+                             capture_output=True, text=True, check=True)
+        n, rss_kb = res.stdout.split()[-2:]
+        out[label] = {"frames": int(n), "peak_rss_MB": round(int(rss_kb) / 1024, 1)}
+    out["ratio_large_to_small_rss"] = round(out["large"]["peak_rss_MB"] / out["small"]["peak_rss_MB"], 3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("raw", type=Path, help="a 300-VW raw folder (e.g. the synthetic default)")
+    ap.add_argument("--videos", type=int, default=8)
+    ap.add_argument("--sections", default="preprocess,compression,loader,memory")
+    args = ap.parse_args()
+    sections = args.sections.split(",")
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        results["preprocess"] = bench_preprocess(args.raw, args.videos, work)
+        print(json.dumps({"preprocess": results["preprocess"]}, indent=1), flush=True)
+        if "compression" in sections:
+            results["compression"] = bench_compression(work / "pre", work)
+            print(json.dumps({"compression": results["compression"]}, indent=1), flush=True)
+        if "loader" in sections:
+            results["loader"] = bench_loader(work / "pre")
+            print(json.dumps({"loader": results["loader"]}, indent=1), flush=True)
+        if "memory" in sections:
+            results["memory"] = bench_memory(work)
+            print(json.dumps({"memory": results["memory"]}, indent=1), flush=True)
+
+
+if __name__ == "__main__":
+    main()
