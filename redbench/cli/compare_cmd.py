@@ -2,18 +2,108 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import click
+
+from redbench.cli._common import params_of, show_progress, user_errors
 
 
 @click.command("compare")
+@click.option("-m", "--method", "methods", multiple=True,
+              help="Method to compare (repeatable; default: params compare.methods).")
+@click.option("-d", "--dataset", "datasets", multiple=True,
+              help="Dataset (repeatable; default: params compare.datasets).")
+@click.option("--intersect", is_flag=True, default=None,
+              help="Score only the frames every method covers, and report how many were dropped.")
+@click.option("--predictions", "predictions_dir", type=click.Path(file_okay=False),
+              help="Folder of <method>/<dataset>.h5.")
+@click.option("--shards", "shards_dir", type=click.Path(file_okay=False),
+              help="Folder of <dataset>/manifest.json.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output folder (default: params compare.out_dir).")
+@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), help="Bootstrap resamples (0: no intervals).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (the HTML page then has none).")
 @click.pass_context
-def compare(ctx: click.Context) -> None:
+def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, ...], intersect: bool | None,
+            predictions_dir: str | None, shards_dir: str | None, out_dir: str | None, resamples: int | None,
+            no_plots: bool) -> None:
     """Score prediction files on matched frames and write metrics, leaderboards and plots."""
-    raise click.ClickException("not yet implemented")
+    from redbench.benchmark.compare import CompareConfig, CompareError, compare_and_write
+    from redbench.benchmark.ground_truth import GroundTruthError
+    from redbench.benchmark.results import ResultsError
+    from redbench.benchmark.store import StoreError
+    from redbench.config import from_dict, params_hash
+    from redbench.datasets.shards import ShardError
+
+    params = params_of(ctx)
+    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError):
+        cfg = from_dict(CompareConfig, params.get("compare"), where="compare")
+        overrides = {k: v for k, v in dict(methods=methods or None, datasets=datasets or None, intersect=intersect,
+                                           predictions_dir=predictions_dir, shards_dir=shards_dir,
+                                           out_dir=out_dir).items() if v is not None}
+        if resamples is not None:
+            overrides["bootstrap"] = dataclasses.replace(cfg.bootstrap, resamples=resamples)
+        cfg = dataclasses.replace(cfg, **overrides)
+        results, written = compare_and_write(cfg, params_hash(params.get("compare") or {}), plots=not no_plots,
+                                             progress=show_progress(ctx))
+    for ds, entry in results["datasets"].items():
+        cov = entry["coverage"]
+        click.echo(f"{ds} ({entry['data_source']}, box {entry['box_protocol']}): {cov['n_scored_frames']} of "
+                   f"{cov['n_test_frames']} test frames scored, {entry['n_clips']} clips")
+        if cov["intersect"] and cov["dropped_frames"]:
+            by = ", ".join(f"{m}: {n}" for m, n in cov["dropped_by_method"].items() if n)
+            click.echo(f"  --intersect dropped {cov['dropped_frames']} frame(s) not covered by every method ({by})")
+        for m, rec in sorted(entry["methods"].items(), key=lambda kv: kv[1]["metrics"]["nme"]["value"]):
+            v = rec["metrics"]["nme"]
+            click.echo(f"  {m:24s} NME {100 * v['value']:.2f}% [{100 * v['ci'][0]:.2f}, {100 * v['ci'][1]:.2f}]"
+                       if v["ci"][0] is not None else f"  {m:24s} NME {100 * v['value']:.2f}%")
+    click.echo(f"wrote {len(written)} files under {Path(written[0]).parent}")
 
 
 @click.command("check")
+@click.argument("metrics", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("reference", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Also fail on improvements beyond tolerance (the reference is stale).")
+@click.option("--all", "show_all", is_flag=True, help="Show every metric, not only the failing ones.")
+@click.option("--update", is_flag=True,
+              help="Write REFERENCE from METRICS (keeping its tolerances) instead of checking.")
 @click.pass_context
-def check(ctx: click.Context) -> None:
-    """Compare a metrics.json against a committed reference; exit 1 on regression."""
-    raise click.ClickException("not yet implemented")
+def check(ctx: click.Context, metrics: Path, reference: Path, strict: bool, show_all: bool, update: bool) -> None:
+    """Compare METRICS (a metrics.json) with a committed REFERENCE; exit 1 on regression."""
+    from redbench._io import write_json_atomic
+    from redbench.benchmark.check import CheckError, check as run_check, format_table, load_reference, make_reference
+    from redbench.benchmark.results import ResultsError, load_results
+
+    tolerances = _param_tolerances(ctx)
+    with user_errors(CheckError, ResultsError):
+        if update:
+            old = load_reference(reference).get("tolerances") if reference.exists() else None
+            write_json_atomic(reference, make_reference(load_results(metrics), tolerances or old))
+            click.echo(f"wrote {reference}")
+            return
+        rows, problems = run_check(metrics, reference, tolerances)
+    bad = {"regressed", "missing"} | ({"improved"} if strict else set())
+    failing = [r for r in rows if r.status in bad]
+    table = format_table(rows, show_all)
+    if table:
+        click.echo(table)
+    for p in problems:
+        click.echo(f"incomparable: {p}", err=True)
+    counts = {s: sum(r.status == s for r in rows) for s in ("ok", "improved", "regressed", "missing", "new")}
+    click.echo(", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if failing or problems:
+        raise SystemExit(1)
+
+
+def _param_tolerances(ctx: click.Context) -> dict | None:
+    """compare.check_tolerances from params, when the params file exists (check also runs without one)."""
+    from redbench.config import load_params
+
+    path = Path(ctx.obj.get("params_path", "params.yaml")) if ctx.obj else Path("params.yaml")
+    if not path.exists():
+        return None
+    with user_errors():
+        section = load_params(path).get("compare") or {}
+    return section.get("check_tolerances") or None

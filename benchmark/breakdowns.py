@@ -1,0 +1,141 @@
+"""Breakdowns of the scores: by 300-VW category / 300-W subset, |yaw|, occlusion, identity, clean frames,
+landmark group and visible vs occluded points (definitions and thresholds: docs/metrics.md).
+
+A *frame* breakdown splits the frames into groups (masks) and scores the same quantities in each; a
+*quantity* breakdown scores different per-frame quantities (e.g. the NME of the eyes only) on all frames.
+Every group is summarised for all methods at once, so each group's bootstrap resamples are shared by the
+methods (paired).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, summarise
+from redbench.benchmark.ground_truth import GroundTruth
+from redbench.landmarks import COARSE_GROUPS
+
+
+@dataclass(frozen=True)
+class BreakdownConfig:
+    yaw_bins: tuple[float, ...] = (0, 15, 30, 45, 60, 90)  # |yaw| bin edges in degrees; beyond the last: last bin
+    occlusion_heavy: int = 10  # frames with >= this many occluded points are "heavy"; 1 .. heavy-1 are "some"
+    max_identities: int = 200  # identity breakdown skipped above this many identities (still images)
+
+    def __post_init__(self) -> None:
+        b = self.yaw_bins
+        if len(b) < 2 or b[0] != 0 or any(x >= y for x, y in zip(b, b[1:])):
+            raise ValueError(f"yaw_bins must start at 0 and increase, got {b}")
+        if self.occlusion_heavy < 2:
+            raise ValueError(f"occlusion_heavy must be >= 2 (1 .. heavy-1 is 'some'), got {self.occlusion_heavy}")
+
+
+def yaw_groups(gt: GroundTruth, bins: tuple[float, ...]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Masks by |yaw| bin, from the source pose and from pose_pnp where the source pose is NaN."""
+    src = gt.pose[:, 0]
+    use_pnp = ~np.isfinite(src)
+    yaw = np.abs(np.where(use_pnp, gt.pose_pnp[:, 0], src))  # (N,)
+    known = np.isfinite(yaw)
+    edges = np.asarray(bins, dtype=np.float64)
+    # bin k holds edges[k] <= |yaw| < edges[k+1]; the last bin is closed and also takes |yaw| beyond it
+    k = np.clip(np.searchsorted(edges, np.where(known, yaw, 0), side="right") - 1, 0, len(edges) - 2)
+    groups = {f"{edges[i]:g}-{edges[i + 1]:g}": known & (k == i) for i in range(len(edges) - 1)}
+    info = {
+        "yaw_source_frames": {
+            "pose": int((known & ~use_pnp).sum()),
+            "pose_pnp": int((known & use_pnp).sum()),
+            "unknown": int((~known).sum()),
+        },
+        "note": "|yaw| in degrees from the source pose; pose_pnp (estimated from GT landmarks) where the "
+                "source pose is NaN; bins [a, b), the last bin closed and taking |yaw| beyond it",
+    }
+    return groups, info
+
+
+def occlusion_groups(gt: GroundTruth, heavy: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Masks by the number of points covered by an occluder: none (0), some (1 .. heavy-1), heavy (>= heavy)."""
+    n_occ = gt.occluded.sum(axis=1)  # (N,)
+    known = gt.occlusion_known
+    groups = {
+        "none": known & (n_occ == 0),
+        f"some (1-{heavy - 1})": known & (n_occ >= 1) & (n_occ < heavy),
+        f"heavy (>={heavy})": known & (n_occ >= heavy),
+    }
+    info = {"unknown_frames": int((~known).sum()),
+            "note": "occluded = covered by an occluder (not self-occlusion); frames without occlusion labels "
+                    "are left out"}
+    return groups, info
+
+
+def frame_breakdowns(gt: GroundTruth, cfg: BreakdownConfig) -> dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]:
+    """Kind -> (label -> frame mask (N,), info about the breakdown)."""
+    out: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
+    subsets = {s: gt.subset == s for s in sorted(set(gt.subset.tolist()))}
+    out["subset"] = (subsets, {"note": "300-VW category1..3, 300-W common/challenging, tf"})
+    out["frames"] = ({"all": np.ones(len(gt), bool), "clean": ~gt.unreliable},
+                     {"note": "clean = frames not on the dataset's unreliable lists",
+                      "unreliable_frames": int(gt.unreliable.sum())})
+    out["yaw"] = yaw_groups(gt, cfg.yaw_bins)
+    out["occlusion"] = occlusion_groups(gt, cfg.occlusion_heavy)
+    ids = sorted(set(gt.identity.tolist()))
+    if len(ids) <= cfg.max_identities:
+        out["identity"] = ({i: gt.identity == i for i in ids}, {})
+    return out
+
+
+QUANTITY_BREAKDOWNS: dict[str, dict[str, str]] = {
+    "landmark_group": {name: f"group/{name}" for name in COARSE_GROUPS},
+    "point_visibility": {"visible": "nme_visible", "occluded": "nme_occluded"},
+}
+
+
+def _summarise_methods(values: dict[str, dict[str, np.ndarray]], keys: list[str], rename: dict[str, str],
+                       codes: np.ndarray, boot: BootstrapConfig) -> tuple[dict[str, Any], int]:
+    """Pooled and video means with intervals of `keys` for every method over the frames in `codes`."""
+    methods = list(values)
+    cols = np.stack([values[m][k] for m in methods for k in keys], axis=1)  # (N, M*K)
+    _, local = np.unique(codes, return_inverse=True)
+    sums = clip_sums(cols, local)
+    out = summarise(sums, boot)
+    res: dict[str, Any] = {}
+    for i, m in enumerate(methods):
+        res[m] = {}
+        for j, k in enumerate(keys):
+            c = i * len(keys) + j
+            name = rename.get(k, k)
+            res[m][name] = out["pooled"][c].as_dict()
+            res[m][f"{name}/video"] = out["video"][c].as_dict()
+    return res, sums.n_clips
+
+
+def breakdowns(values: dict[str, dict[str, np.ndarray]], gt: GroundTruth, clip_codes: np.ndarray,
+               keys: list[str], cfg: BreakdownConfig, boot: BootstrapConfig) -> dict[str, Any]:
+    """Every breakdown of every method: kind -> {"info", "groups": label -> {n_frames, n_clips, methods}}.
+
+    values: method -> quantity name -> (N,) per-frame values aligned with gt; keys: the quantities scored in
+    each frame group (e.g. nme, auc@0.08, fr@0.08).
+    """
+    out: dict[str, Any] = {}
+    for kind, (groups, info) in frame_breakdowns(gt, cfg).items():
+        res: dict[str, Any] = {}
+        for label, mask in groups.items():
+            if not mask.any():
+                continue
+            sub = {m: {k: v[k][mask] for k in keys} for m, v in values.items()}
+            methods, n_clips = _summarise_methods(sub, keys, {}, clip_codes[mask], boot)
+            res[label] = {"n_frames": int(mask.sum()), "n_clips": n_clips, "methods": methods}
+        out[kind] = {"info": info, "groups": res}
+    for kind, quantities in QUANTITY_BREAKDOWNS.items():
+        res = {}
+        for label, q in quantities.items():
+            defined = np.isfinite(next(iter(values.values()))[q])
+            if not defined.any():
+                continue
+            sub = {m: {q: v[q][defined]} for m, v in values.items()}
+            methods, n_clips = _summarise_methods(sub, [q], {q: "nme"}, clip_codes[defined], boot)
+            res[label] = {"n_frames": int(defined.sum()), "n_clips": n_clips, "methods": methods}
+        out[kind] = {"info": {"quantities": quantities}, "groups": res}
+    return out

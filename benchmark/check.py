@@ -1,0 +1,141 @@
+"""`redbench check`: compare a metrics.json with a committed reference and flag regressions.
+
+A reference (benchmark/reference/*.json) holds the flat headline numbers of one run (results.summary),
+where they came from, and per-metric tolerances. A metric regresses when it is worse than the reference by
+more than abs + rel * |reference| (worse = higher, except AUC where lower is worse). Tolerances are looked
+up by exact key, then by the first matching fnmatch pattern ("*/nme", "*auc@*"), then "default"; params can
+override the file's.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redbench.benchmark.results import PROTOCOL_VERSION, load_results, summary
+
+REFERENCE_SCHEMA = "redbench-reference/1"
+DEFAULT_TOLERANCES: dict[str, dict[str, float]] = {"default": {"abs": 0.002, "rel": 0.05}}
+HIGHER_IS_BETTER = ("auc@",)
+
+
+class CheckError(ValueError):
+    """A reference file that cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    key: str
+    reference: float | None
+    value: float | None
+    allowed: float  # the tolerance in the metric's units
+    status: str  # "ok" | "regressed" | "improved" | "missing" | "new"
+
+    @property
+    def delta(self) -> float | None:
+        if self.reference is None or self.value is None:
+            return None
+        return self.value - self.reference
+
+
+def higher_is_better(key: str) -> bool:
+    return any(h in key.rsplit("/", 1)[-1] for h in HIGHER_IS_BETTER)
+
+
+def tolerance_for(key: str, tolerances: dict[str, dict[str, float]]) -> dict[str, float]:
+    if key in tolerances:
+        return tolerances[key]
+    for pattern, tol in tolerances.items():
+        if pattern != "default" and fnmatch.fnmatchcase(key, pattern):
+            return tol
+    return tolerances.get("default", DEFAULT_TOLERANCES["default"])
+
+
+def compare_values(flat: dict[str, float | None], reference: dict[str, Any],
+                   tolerances: dict[str, dict[str, float]] | None = None) -> list[CheckRow]:
+    """One row per reference metric (+ "new" rows for metrics the reference lacks)."""
+    tols = {**DEFAULT_TOLERANCES, **reference.get("tolerances", {}), **(tolerances or {})}
+    rows = []
+    for key, ref in reference["metrics"].items():
+        tol = tolerance_for(key, tols)
+        allowed = float(tol.get("abs", 0.0)) + float(tol.get("rel", 0.0)) * abs(ref or 0.0)
+        if key not in flat:
+            rows.append(CheckRow(key, ref, None, allowed, "missing"))
+            continue
+        val = flat[key]
+        if ref is None or val is None:
+            rows.append(CheckRow(key, ref, val, allowed, "ok" if ref is None and val is None else "regressed"))
+            continue
+        worse = (ref - val) if higher_is_better(key) else (val - ref)
+        status = "regressed" if (worse > allowed or math.isnan(val)) else "improved" if -worse > allowed else "ok"
+        rows.append(CheckRow(key, ref, val, allowed, status))
+    rows += [CheckRow(k, None, v, 0.0, "new") for k, v in flat.items() if k not in reference["metrics"]]
+    return rows
+
+
+def load_reference(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: reference file not found")
+    try:
+        ref = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CheckError(f"{path}: not valid JSON: {e}") from None
+    if not isinstance(ref, dict) or ref.get("schema") != REFERENCE_SCHEMA or not isinstance(ref.get("metrics"), dict):
+        raise CheckError(f"{path}: not a redbench reference (expected schema {REFERENCE_SCHEMA!r} and a metrics map)")
+    return ref
+
+
+def make_reference(results: dict[str, Any], tolerances: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+    """A reference file's object from a metrics.json object."""
+    return {
+        "schema": REFERENCE_SCHEMA,
+        "source": {k: results.get(k) for k in ("git_commit", "params_hash", "created_utc", "redbench_version",
+                                                "protocol_version")}
+        | {"data_source": {ds: e["data_source"] for ds, e in results["datasets"].items()},
+           "manifest_sha256": {ds: e["manifest_sha256"] for ds, e in results["datasets"].items()}},
+        "tolerances": tolerances or DEFAULT_TOLERANCES,
+        "metrics": summary(results),
+    }
+
+
+def check(metrics_path: str | os.PathLike, reference_path: str | os.PathLike,
+          tolerances: dict[str, dict[str, float]] | None = None) -> tuple[list[CheckRow], list[str]]:
+    """(rows, problems): problems are provenance mismatches that make the numbers incomparable."""
+    results = load_results(metrics_path)
+    ref = load_reference(reference_path)
+    problems = []
+    src = ref.get("source", {})
+    if src.get("protocol_version") not in (None, results["protocol_version"]):
+        problems.append(f"protocol version {results['protocol_version']} != reference's {src['protocol_version']}")
+    if results["protocol_version"] != PROTOCOL_VERSION:
+        problems.append(f"{metrics_path}: protocol version {results['protocol_version']} is not this redbench's "
+                        f"{PROTOCOL_VERSION}")
+    for ds, want in src.get("data_source", {}).items():
+        got = results["datasets"].get(ds, {}).get("data_source")
+        if got is not None and got != want:
+            problems.append(f"{ds}: data source {got} != reference's {want}")
+    return compare_values(summary(results), ref, tolerances), problems
+
+
+def format_table(rows: list[CheckRow], show_all: bool = False) -> str:
+    """A plain-text table of the rows that are not ok (or all rows)."""
+    shown = [r for r in rows if show_all or r.status not in ("ok", "new")]
+    if not shown:
+        return ""
+
+    def f(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.5g}"
+
+    width = max(len("metric"), *(len(r.key) for r in shown))
+    lines = [f"{'metric':<{width}}  {'reference':>10}  {'value':>10}  {'delta':>10}  {'allowed':>9}  status"]
+    for r in shown:
+        d = r.delta
+        lines.append(f"{r.key:<{width}}  {f(r.reference):>10}  {f(r.value):>10}  "
+                     f"{'n/a' if d is None else f'{d:+.5g}':>10}  {r.allowed:>9.3g}  {r.status}")
+    return "\n".join(lines)

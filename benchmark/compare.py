@@ -1,0 +1,265 @@
+"""`redbench compare`: score every method's predictions on exactly the same frames and write the results.
+
+For each dataset: load the test-shard ground truth, read one prediction file per method, refuse files that
+disagree on the frame keys, box protocol, dataset, data source or test-shard manifest (or, with intersect,
+score the common frames and report how many were dropped), compute every per-frame quantity, aggregate with
+clip-bootstrap intervals, break down, run paired tests, then write metrics.json, summary.json, leaderboards
+and plots.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from redbench._io import sha256_file
+from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, paired_test, summarise
+from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
+from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
+from redbench.benchmark.scoring import ScoringConfig, frame_values, ground_truth_jitter, threshold_key
+from redbench.benchmark.store import PredictionMeta, Predictions, read_keys, read_predictions
+
+log = logging.getLogger(__name__)
+
+
+class CompareError(ValueError):
+    """Prediction files that cannot be compared fairly; the message lists what differs."""
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    methods: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ("300vw",)
+    predictions_dir: str = "predictions"
+    shards_dir: str = "data/shards"
+    out_dir: str = "results"
+    intersect: bool = False  # score only the frames every method covers (and report the drop)
+    reference_method: str = "red"  # paired tests: this method (else the first one) against each other one
+    ced_max: float = 0.2  # CED curves are tabulated and plotted on [0, ced_max]
+    ced_points: int = 201
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
+    breakdown: BreakdownConfig = field(default_factory=BreakdownConfig)
+    # `redbench check` tolerances: fnmatch pattern over summary keys -> {"abs": .., "rel": ..}; these
+    # override the reference file's
+    check_tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DatasetScores:
+    """Everything scored on one dataset, kept in memory for plots and tests."""
+
+    gt: GroundTruth  # the scored frames only
+    clip_codes: np.ndarray  # (N,)
+    values: dict[str, dict[str, np.ndarray]]  # method -> quantity -> (N,)
+    gt_jitter: np.ndarray  # (N,)
+    metas: dict[str, PredictionMeta]
+    files: dict[str, dict[str, str]]  # method -> {"path", "sha256"}
+    coverage: dict[str, Any]
+
+
+def _describe_keys(gt: GroundTruth, rows: np.ndarray, limit: int = 3) -> str:
+    ex = ", ".join(f"{gt.clip_ids[r]}#{int(gt.frame_indices[r])}" for r in rows[:limit])
+    return ex + (", ..." if len(rows) > limit else "")
+
+
+def check_meta(metas: dict[str, PredictionMeta], gt: GroundTruth, files: dict[str, Path]) -> None:
+    """Every method must share the box protocol, dataset, data source and test manifest of the ground truth."""
+    problems = []
+    for name, want in (("box_protocol", None), ("dataset", gt.dataset), ("data_source", gt.data_source),
+                       ("test_manifest_hash", gt.manifest_sha256)):
+        got = {m: getattr(meta, name) for m, meta in metas.items()}
+        if want is None:
+            if len(set(got.values())) > 1:
+                problems.append(f"{name} differs: " + ", ".join(f"{m}={v}" for m, v in got.items()))
+            continue
+        bad = {m: v for m, v in got.items() if v != want}
+        if bad:
+            problems.append(f"{name} should be {want!r} (the test shards'), but "
+                            + ", ".join(f"{files[m]} has {v!r}" for m, v in bad.items()))
+    if problems:
+        raise CompareError(f"{gt.dataset}: prediction files cannot be compared:\n  " + "\n  ".join(problems))
+
+
+def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTruth, files: dict[str, Path],
+                  intersect: bool) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
+    """GT rows of each method's keys (rows (N_m,), -1 if unknown) and the sorted GT rows to score.
+
+    keys: method -> (clip_ids (N_m,), frame_indices (N_m,)).
+    """
+    rows = {m: gt.rows_of(ids, idx) for m, (ids, idx) in keys.items()}
+    sets = {m: np.unique(r[r >= 0]) for m, r in rows.items()}
+    union = np.unique(np.concatenate(list(sets.values())))
+    common = union
+    for s in sets.values():
+        common = np.intersect1d(common, s, assume_unique=True)
+    problems = []
+    for m, r in rows.items():
+        unknown = np.flatnonzero(r < 0)
+        if len(unknown):
+            ids, idx = keys[m]
+            ex = ", ".join(f"{ids[i]}#{int(idx[i])}" for i in unknown[:3])
+            problems.append(f"{files[m]}: {len(unknown)} frame(s) not in the test shards (e.g. {ex})")
+        missing = np.setdiff1d(union, sets[m], assume_unique=True)
+        if len(missing):
+            problems.append(f"{files[m]}: lacks {len(missing)} frame(s) other methods have "
+                            f"(e.g. {_describe_keys(gt, missing)})")
+    coverage = {
+        "n_test_frames": len(gt),
+        "n_scored_frames": int(len(common)),
+        "intersect": intersect,
+        "dropped_frames": int(len(union) - len(common)),
+        "dropped_by_method": {m: int(len(r) - np.isin(r, common).sum()) for m, r in rows.items()},
+    }
+    if problems and not intersect:
+        raise CompareError(f"{gt.dataset}: methods do not cover the same frames (use --intersect to score the "
+                           "common frames only):\n  " + "\n  ".join(problems))
+    if problems:
+        log.warning("%s: --intersect: scoring %d common frames, dropped %d", gt.dataset, len(common),
+                    coverage["dropped_frames"])
+    if len(common) == 0:
+        raise CompareError(f"{gt.dataset}: no frame is covered by every method")
+    if len(common) < len(gt):
+        log.warning("%s: scoring %d of %d test frames", gt.dataset, len(common), len(gt))
+    return rows, common, coverage
+
+
+def align(pred: Predictions, rows: np.ndarray, common: np.ndarray) -> np.ndarray:
+    """The method's landmarks (len(common), 68, 2) in the order of `common` (sorted GT rows)."""
+    pos = np.searchsorted(common, rows)
+    keep = (rows >= 0) & (pos < len(common)) & (common[np.minimum(pos, len(common) - 1)] == rows)
+    out = np.full((len(common), 68, 2), np.nan)
+    out[pos[keep]] = pred.landmarks[keep]
+    assert np.isfinite(out).all(), "every common frame has a prediction"
+    return out
+
+
+def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, progress: bool = False) -> DatasetScores:
+    """Read, check, align and score one dataset's prediction files (method -> path).
+
+    Two passes keep memory at one method's landmarks: keys and metadata of every file first (to check
+    them), then each file's landmarks in turn, reduced to per-frame values at once.
+    """
+    heads = {m: read_keys(p) for m, p in files.items()}
+    metas = {m: h[0] for m, h in heads.items()}
+    check_meta(metas, gt, files)
+    rows, common, coverage = common_frames({m: (h[1], h[2]) for m, h in heads.items()}, gt, files, cfg.intersect)
+    scored = gt.take(common)
+    codes, _ = scored.clip_codes()
+    values = {}
+    for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
+        aligned = align(read_predictions(path), rows[m], common)  # (N, 68, 2); the file's arrays are freed here
+        values[m] = frame_values(aligned, scored, cfg.scoring, codes)
+        del aligned
+    return DatasetScores(
+        gt=scored, clip_codes=codes, values=values, gt_jitter=ground_truth_jitter(scored, cfg.scoring, codes),
+        metas=metas, files={m: {"path": str(p), "sha256": sha256_file(p)} for m, p in files.items()},
+        coverage=coverage,
+    )
+
+
+def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, Any]:
+    """The metrics.json entry of one dataset: headline metrics, variants, breakdowns and paired tests."""
+    methods = list(scores.values)
+    first = next(iter(scores.values.values()))
+    keys = [k for k in first if not k.startswith("group/") and k not in ("nme_visible", "nme_occluded")]
+    cols = np.stack([scores.values[m][k] for m in methods for k in keys] + [scores.gt_jitter], axis=1)
+    sums = clip_sums(cols, scores.clip_codes)
+    out = summarise(sums, cfg.bootstrap)
+    per_method: dict[str, Any] = {}
+    for i, m in enumerate(methods):
+        metrics = {}
+        for j, k in enumerate(keys):
+            c = i * len(keys) + j
+            metrics[k] = out["pooled"][c].as_dict()
+            metrics[f"{k}/video"] = out["video"][c].as_dict()
+        meta = scores.metas[m]
+        per_method[m] = {"metrics": metrics, "seconds_per_frame": meta.seconds_per_frame,
+                         "prediction": {**scores.files[m], "method_version": meta.method_version,
+                                        "config_hash": meta.config_hash, "train_data_hash": meta.train_data_hash}}
+    t0 = threshold_key(cfg.scoring.thresholds[0])
+    group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
+    first_meta = next(iter(scores.metas.values()))
+    return {
+        "data_source": scores.gt.data_source,
+        "box_protocol": first_meta.box_protocol,
+        "manifest_sha256": scores.gt.manifest_sha256,
+        "n_frames": len(scores.gt),
+        "n_clips": int(scores.clip_codes.max() + 1),
+        "coverage": scores.coverage,
+        "methods": per_method,
+        "ground_truth": {"jitter": out["pooled"][len(methods) * len(keys)].as_dict()},
+        "breakdowns": breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
+                                 cfg.bootstrap),
+        "paired_tests": _paired_tests(scores, cfg),
+    }
+
+
+def _paired_tests(scores: DatasetScores, cfg: CompareConfig) -> list[dict[str, Any]]:
+    # the configured reference method, else the first method compared (so the tests always run)
+    ref = cfg.reference_method if cfg.reference_method in scores.values else next(iter(scores.values))
+    out = []
+    for metric in ("nme", "jitter"):
+        ref_sums = clip_sums(scores.values[ref][metric], scores.clip_codes)
+        if ref_sums.counts.sum() == 0:
+            continue
+        for m in scores.values:
+            if m == ref:
+                continue
+            t = paired_test(ref, m, ref_sums, clip_sums(scores.values[m][metric], scores.clip_codes), cfg.bootstrap)
+            out.append({"metric": metric, "a": t.a, "b": t.b, "n_clips": t.n_clips, "mean_a": t.mean_a,
+                        "mean_b": t.mean_b, "diff": t.diff.as_dict(), "wilcoxon_p": t.wilcoxon_p})
+    return out
+
+
+def prediction_files(cfg: CompareConfig, dataset: str) -> dict[str, Path]:
+    """method -> predictions/<method>/<dataset>.h5; every file must exist."""
+    files = {m: Path(cfg.predictions_dir) / m / f"{dataset}.h5" for m in cfg.methods}
+    missing = [str(p) for p in files.values() if not p.exists()]
+    if missing:
+        raise CompareError(f"{dataset}: missing prediction file(s): {', '.join(missing)} "
+                           "(run `redbench predict` or drop the method from compare.methods)")
+    return files
+
+
+def run_compare(cfg: CompareConfig, progress: bool = False) -> tuple[dict[str, Any], dict[str, DatasetScores]]:
+    """Score every dataset of cfg: (per-dataset metrics.json entries, in-memory scores for plots)."""
+    if not cfg.methods:
+        raise CompareError("no methods to compare (params compare.methods or --method)")
+    entries: dict[str, Any] = {}
+    scores: dict[str, DatasetScores] = {}
+    for ds in cfg.datasets:
+        files = prediction_files(cfg, ds)
+        gt = load_ground_truth(Path(cfg.shards_dir) / ds)
+        scores[ds] = score_dataset(gt, files, cfg, progress)
+        entries[ds] = summarise_dataset(scores[ds], cfg)
+        log.info("%s: scored %d frames x %d methods", ds, len(scores[ds].gt), len(files))
+    return entries, scores
+
+
+def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
+                      progress: bool = False) -> tuple[dict[str, Any], list[Path]]:
+    """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*."""
+    from redbench._io import write_json_atomic, write_text_atomic
+    from redbench.benchmark.leaderboard import write_leaderboards
+    from redbench.benchmark.plots import ced_table, write_plots
+    from redbench.benchmark.results import build_results, summary, validate
+
+    entries, scores = run_compare(cfg, progress)
+    results = validate(build_results(entries, cfg, params_hash))
+    out = Path(cfg.out_dir)
+    write_json_atomic(out / "metrics.json", results)
+    write_json_atomic(out / "summary.json", summary(results))
+    ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
+    write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
+    for stale in (out / "plots").glob("*.png"):  # plots of an earlier run (other datasets) must not linger
+        stale.unlink()
+    figures = write_plots(results, ced, out / "plots") if plots else []
+    written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
+    written += write_leaderboards(results, out, figures)
+    return results, written

@@ -1,0 +1,134 @@
+"""Ground truth for scoring, read from a dataset's test shards without touching the crops.
+
+The table is keyed by (clip_id, frame_index) and sorted by that key, so prediction files written in any
+order are aligned to it with one searchsorted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+_FIELDS = ("landmarks_orig", "occluded", "occlusion_known", "self_occluded", "pose", "pose_pnp", "unreliable",
+           "frame_index")
+
+
+class GroundTruthError(ValueError):
+    """Ground truth that cannot be scored against (duplicate keys, degenerate frames); names the frame."""
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    dataset: str
+    data_source: str  # "synthetic" | "real"
+    manifest_sha256: str
+    clip_ids: np.ndarray  # (N,) str, sorted together with frame_indices
+    frame_indices: np.ndarray  # (N,) int64
+    landmarks: np.ndarray  # (N, 68, 2) float64, original image coordinates
+    occluded: np.ndarray  # (N, 68) bool, covered by an occluder
+    occlusion_known: np.ndarray  # (N,) bool
+    self_occluded: np.ndarray  # (N, 68) bool
+    pose: np.ndarray  # (N, 3) yaw, pitch, roll degrees from the source, NaN where unknown
+    pose_pnp: np.ndarray  # (N, 3) estimated from the GT landmarks
+    unreliable: np.ndarray  # (N,) bool
+    subset: np.ndarray  # (N,) str: 300vw category1..3, 300w common|challenging, tf
+    identity: np.ndarray  # (N,) str
+
+    def __len__(self) -> int:
+        return len(self.frame_indices)
+
+    def take(self, rows: np.ndarray) -> "GroundTruth":
+        """The rows `rows` (K,) of every per-frame array."""
+        per_frame = {f.name: getattr(self, f.name)[rows] for f in dataclasses.fields(self)
+                     if isinstance(getattr(self, f.name), np.ndarray)}
+        return dataclasses.replace(self, **per_frame)
+
+    def clip_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (N,) int64 in [0, C), names (C,) str): a clip number per row, in sorted clip order."""
+        names, codes = np.unique(self.clip_ids, return_inverse=True)
+        return codes.astype(np.int64), names
+
+    def rows_of(self, clip_ids: np.ndarray, frame_indices: np.ndarray) -> np.ndarray:
+        """Row of each key (K,), -1 where the key is not in the table."""
+        names, gt_codes = np.unique(self.clip_ids, return_inverse=True)
+        span = int(max(self.frame_indices.max(initial=0), np.max(frame_indices, initial=0))) + 1
+        gt_keys = gt_codes.astype(np.int64) * span + self.frame_indices  # sorted: the table is sorted
+        pos = np.searchsorted(names, clip_ids)
+        known = (pos < len(names)) & (names[np.minimum(pos, len(names) - 1)] == np.asarray(clip_ids))
+        keys = pos.astype(np.int64) * span + np.asarray(frame_indices, dtype=np.int64)
+        at = np.searchsorted(gt_keys, keys)
+        found = known & (at < len(gt_keys)) & (gt_keys[np.minimum(at, len(gt_keys) - 1)] == keys)
+        return np.where(found, at, -1)
+
+
+def load_ground_truth(manifest_dir: str | os.PathLike, verify: bool = False) -> GroundTruth:
+    """The GT of every test frame listed in manifest_dir/manifest.json.
+
+    Reads only the label arrays, never the crops. verify=True also checks every shard's sha256 first, which
+    reads the whole files (crops included); compare instead ties predictions to the GT through the
+    manifest's sha256 (each prediction file records the manifest it was made from).
+    """
+    from redbench.datasets.shards import load_manifest
+
+    manifest = load_manifest(manifest_dir)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in (*_FIELDS, "clip_id", "subset", "identity")}
+    entries = manifest.entries("test")
+    if not entries:
+        raise FileNotFoundError(f"{Path(manifest_dir)}: the manifest lists no test shards")
+    for entry in entries:
+        with manifest.open(entry, verify=verify) as reader:
+            for i, rec in enumerate(reader.clips):
+                arrays = reader.read_clip(i, fields=_FIELDS)
+                t = rec.n_frames
+                for k in _FIELDS:
+                    parts[k].append(np.asarray(arrays[k]))
+                parts["clip_id"].append(np.full(t, rec.clip_id, dtype=object))
+                parts["subset"].append(np.full(t, rec.subset, dtype=object))
+                parts["identity"].append(np.full(t, rec.identity_name, dtype=object))
+    cat = {k: np.concatenate(v) for k, v in parts.items()}
+    gt = make_ground_truth(
+        manifest.dataset, manifest.data_source, manifest.sha256, cat["clip_id"], cat["frame_index"],
+        cat["landmarks_orig"], occluded=cat["occluded"], occlusion_known=cat["occlusion_known"],
+        self_occluded=cat["self_occluded"], pose=cat["pose"], pose_pnp=cat["pose_pnp"],
+        unreliable=cat["unreliable"], subset=cat["subset"], identity=cat["identity"],
+    )
+    dup = (gt.clip_ids[1:] == gt.clip_ids[:-1]) & (gt.frame_indices[1:] == gt.frame_indices[:-1])
+    if dup.any():
+        j = int(np.flatnonzero(dup)[0])
+        raise GroundTruthError(f"{manifest.root}: test shards hold clip {gt.clip_ids[j]!s} frame "
+                         f"{int(gt.frame_indices[j])} twice")
+    log.info("ground truth of %s: %d test frames", manifest.dataset, len(gt))
+    return gt
+
+
+def make_ground_truth(dataset: str, data_source: str, manifest_sha256: str, clip_ids, frame_indices, landmarks,
+                      **per_frame: np.ndarray) -> GroundTruth:
+    """A GroundTruth sorted by key from arrays; optional per-frame fields default to "not annotated".
+
+    Defaults: nothing occluded and occlusion unknown, pose NaN, reliable, subset = dataset, identity = clip id.
+    """
+    ids = np.asarray(clip_ids).astype(str)
+    idx = np.asarray(frame_indices, dtype=np.int64)
+    n = len(ids)
+    defaults = {
+        "occluded": np.zeros((n, 68), bool), "occlusion_known": np.zeros(n, bool),
+        "self_occluded": np.zeros((n, 68), bool), "pose": np.full((n, 3), np.nan),
+        "pose_pnp": np.full((n, 3), np.nan), "unreliable": np.zeros(n, bool),
+        "subset": np.full(n, dataset), "identity": ids,
+    }
+    unknown = set(per_frame) - set(defaults)
+    assert not unknown, f"unknown ground-truth fields {sorted(unknown)}"
+    fields = {**defaults, **per_frame}
+    dtypes = {"pose": np.float64, "pose_pnp": np.float64, "subset": str, "identity": str}
+    order = np.lexsort((idx, ids))
+    arrays = {k: np.asarray(v).astype(dtypes.get(k, bool))[order] for k, v in fields.items()}
+    return GroundTruth(dataset=dataset, data_source=data_source, manifest_sha256=manifest_sha256,
+                       clip_ids=ids[order], frame_indices=idx[order],
+                       landmarks=np.asarray(landmarks, dtype=np.float64)[order], **arrays)

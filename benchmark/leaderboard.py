@@ -1,0 +1,308 @@
+"""Leaderboards from a metrics.json: Markdown, CSV, LaTeX and one self-contained sortable HTML page.
+
+One table model (`tables`) feeds every renderer, so the four files always show the same numbers. Each
+table states its normaliser, point set, thresholds, box protocol and data source; synthetic numbers are
+marked "synthetic" in every format and never labelled as 300-VW / 300-W results.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from redbench._io import write_text_atomic
+from redbench.benchmark.breakdowns import QUANTITY_BREAKDOWNS
+
+SYNTHETIC_WARNING = ("SYNTHETIC DATA: numbers on the embedded synthetic datasets test the pipeline; they are not "
+                     "300-VW, 300-W or Talking Face results.")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # metric key in metrics.json ("" for the method name, "spf" for seconds per frame)
+    header: str
+    kind: str  # "pct" (x100), "frac", "text", "sec"
+    lower_is_better: bool = True
+
+
+@dataclass(frozen=True)
+class Table:
+    title: str
+    caption: str  # normaliser, points, thresholds, box protocol, data source, intervals
+    columns: tuple[Column, ...]
+    rows: tuple[dict[str, Any], ...]  # column key -> {"value", "ci"} | str | float
+
+
+def _cell(v: Any, kind: str, with_ci: bool = True) -> str:
+    if kind == "text":
+        return str(v)
+    if kind == "sec":
+        return "n/a" if v is None else f"{v * 1000:.2f} ms"
+    if not v or v.get("value") is None:
+        return "n/a"
+    scale, fmt = (100.0, "{:.2f}") if kind == "pct" else (1.0, "{:.3f}")
+    s = fmt.format(v["value"] * scale)
+    lo, hi = v["ci"]
+    if with_ci and lo is not None and hi is not None:
+        s += f" [{fmt.format(lo * scale)}, {fmt.format(hi * scale)}]"
+    return s
+
+
+def _sort_value(v: Any, kind: str) -> float | str:
+    if kind == "text":
+        return str(v)
+    if kind == "sec":
+        return float("inf") if v is None else float(v)
+    return float("inf") if not v or v.get("value") is None else float(v["value"])
+
+
+def _sort_key(v: Any, kind: str) -> str:
+    """The data-v attribute the page's sort reads; JavaScript's parseFloat knows "Infinity", not "inf"."""
+    key = _sort_value(v, kind)
+    return "Infinity" if key == float("inf") else str(key)
+
+
+def _source(entry: dict[str, Any]) -> str:
+    return "synthetic" if entry["data_source"] == "synthetic" else "real"
+
+
+def _caption(results: dict[str, Any], ds: str, entry: dict[str, Any], points: str | None = None) -> str:
+    sc = results["config"]["scoring"]
+    points = points or f"{sc['points']} points"
+    ci = results["config"]["bootstrap"]["ci"]
+    d = results["definitions"]["nme"]
+    thr = "/".join(f"{t:g}" for t in sc["thresholds"])
+    return (f"dataset {ds} ({_source(entry)} data); normaliser: {d['normaliser_text']}; {points}; "
+            f"thresholds {thr}; box protocol: {entry['box_protocol']}; {entry['n_frames']} frames in "
+            f"{entry['n_clips']} clips; [{ci:.0%} clip-bootstrap interval]; protocol v{results['protocol_version']}")
+
+
+def main_table(results: dict[str, Any], ds: str) -> Table:
+    entry = results["datasets"][ds]
+    sc = results["config"]["scoring"]
+    tag = f"{sc['norm'].replace('inter_', 'i-')}/{sc['points']}"
+    cols = [Column("", "method", "text"),
+            Column("nme", f"NME % ({tag}, frame-pooled)", "pct"),
+            Column("nme/video", f"NME % ({tag}, video-avg)", "pct")]
+    for t in sc["thresholds"]:
+        cols += [Column(f"auc@{t:g}", f"AUC@{t:g}", "frac", lower_is_better=False),
+                 Column(f"fr@{t:g}", f"FR@{t:g} %", "pct")]
+    cols += [Column("nme_clean", f"NME % clean frames ({tag})", "pct"),
+             Column("motion", f"motion err % ({tag})", "pct"),
+             Column("jitter", f"jitter % ({tag})", "pct"),
+             Column("spf", "time / frame", "sec")]
+    rows = []
+    for m, rec in entry["methods"].items():
+        row: dict[str, Any] = {"": m, "spf": rec.get("seconds_per_frame")}
+        row.update({c.key: rec["metrics"].get(c.key) for c in cols if c.key not in ("", "spf")})
+        rows.append(row)
+    rows.sort(key=lambda r: _sort_value(r["nme"], "pct"))
+    return Table(f"{ds} ({_source(entry)}): leaderboard", _caption(results, ds, entry), tuple(cols), tuple(rows))
+
+
+def breakdown_table(results: dict[str, Any], ds: str, kind: str, metric: str = "nme") -> Table | None:
+    entry = results["datasets"][ds]
+    groups = entry["breakdowns"].get(kind, {}).get("groups", {})
+    if len(groups) < 2:  # one group repeats the main table
+        return None
+    sc = results["config"]["scoring"]
+    cols = [Column("", "method", "text")] + [
+        Column(g, f"{g} (n={v['n_frames']})", "pct") for g, v in groups.items()]
+    rows = []
+    for m in entry["methods"]:
+        row: dict[str, Any] = {"": m}
+        row.update({g: v["methods"].get(m, {}).get(metric) for g, v in groups.items()})
+        rows.append(row)
+    note = entry["breakdowns"][kind].get("info", {}).get("note", "")
+    pts = "each group's own points" if kind in QUANTITY_BREAKDOWNS else f"{sc['points']} pts"
+    return Table(f"{ds} ({_source(entry)}): NME % by {kind.replace('_', ' ')}",
+                 f"NME % ({sc['norm']}, {pts}, frame-pooled) by {kind.replace('_', ' ')}. {note} "
+                 + _caption(results, ds, entry, pts),
+                 tuple(cols), tuple(rows))
+
+
+def paired_table(results: dict[str, Any], ds: str) -> Table | None:
+    entry = results["datasets"][ds]
+    tests = entry.get("paired_tests", [])
+    if not tests:
+        return None
+    cols = (Column("", "comparison", "text"), Column("metric", "metric", "text"),
+            Column("diff", "mean difference % (a - b)", "pct"), Column("p", "Wilcoxon p (clips)", "text"),
+            Column("n", "clips", "text"))
+    rows = tuple({"": f"{t['a']} vs {t['b']}", "metric": t["metric"], "diff": t["diff"],
+                  "p": "n/a" if t["wilcoxon_p"] is None else f"{t['wilcoxon_p']:.3g}", "n": str(t["n_clips"])}
+                 for t in tests)
+    return Table(f"{ds} ({_source(entry)}): paired tests", "Paired over clips: Wilcoxon signed-rank on per-clip "
+                 "means; the interval is the paired clip bootstrap of the frame-pooled difference. "
+                 + _caption(results, ds, entry), cols, rows)
+
+
+def tables(results: dict[str, Any]) -> list[Table]:
+    out: list[Table] = []
+    for ds in results["datasets"]:
+        out.append(main_table(results, ds))
+        for kind in ("subset", "frames", "yaw", "occlusion", "landmark_group", "point_visibility"):
+            t = breakdown_table(results, ds, kind)
+            if t:
+                out.append(t)
+        t = paired_table(results, ds)
+        if t:
+            out.append(t)
+    return out
+
+
+def _any_synthetic(results: dict[str, Any]) -> bool:
+    return any(e["data_source"] == "synthetic" for e in results["datasets"].values())
+
+
+def _provenance(results: dict[str, Any]) -> str:
+    return (f"redbench {results['redbench_version']}, commit {results['git_commit']}, params {results['params_hash']}, "
+            f"schema v{results['schema_version']}, protocol v{results['protocol_version']}, "
+            f"created {results.get('created_utc', '?')}")
+
+
+def to_markdown(results: dict[str, Any]) -> str:
+    lines = ["# redbench leaderboard", ""]
+    if _any_synthetic(results):
+        lines += [f"**{SYNTHETIC_WARNING}**", ""]
+    lines += [f"_{_provenance(results)}_", ""]
+    for t in tables(results):
+        lines += [f"## {t.title}", "", t.caption, "",
+                  "| " + " | ".join(c.header for c in t.columns) + " |",
+                  "|" + "|".join("---" if c.kind == "text" else "---:" for c in t.columns) + "|"]
+        for r in t.rows:
+            lines.append("| " + " | ".join(_cell(r.get(c.key), c.kind) for c in t.columns) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def to_csv(results: dict[str, Any]) -> str:
+    """Long format: one row per (dataset, breakdown group, method, metric) with its labels."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["dataset", "data_source", "box_protocol", "breakdown", "group", "method", "metric", "value",
+                "ci_low", "ci_high", "normaliser", "points", "threshold", "protocol_version"])
+    defs = results["definitions"]
+
+    def emit(ds: str, entry: dict[str, Any], kind: str, group: str, m: str, k: str, v: dict[str, Any]) -> None:
+        base = k.split("/")[0]
+        d = defs.get(base, defs.get("nme", {}))
+        # quantity breakdowns score each group's own points (the eyes, the visible points, ...)
+        points = f"{group} points" if kind in QUANTITY_BREAKDOWNS else d.get("points", "")
+        w.writerow([ds, entry["data_source"], entry["box_protocol"], kind, group, m, k, v["value"], v["ci"][0],
+                    v["ci"][1], d.get("normaliser", ""), points, d.get("threshold", ""),
+                    results["protocol_version"]])
+
+    for ds, entry in results["datasets"].items():
+        for m, rec in entry["methods"].items():
+            for k, v in rec["metrics"].items():
+                emit(ds, entry, "all", "all", m, k, v)
+        for kind, b in entry["breakdowns"].items():
+            for g, grp in b["groups"].items():
+                for m, mets in grp["methods"].items():
+                    for k, v in mets.items():
+                        emit(ds, entry, kind, g, m, k, v)
+    return buf.getvalue()
+
+
+_LATEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def latex_escape(s: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in s)
+
+
+def to_latex(results: dict[str, Any]) -> str:
+    """One booktabs table per leaderboard table (needs \\usepackage{booktabs})."""
+    out = ["% redbench leaderboard; " + latex_escape(_provenance(results))]
+    if _any_synthetic(results):
+        out.append("% " + SYNTHETIC_WARNING)
+    for t in tables(results):
+        out += [r"\begin{table}[t]", r"\centering", r"\small",
+                r"\caption{" + latex_escape(t.title + ". " + t.caption) + "}",
+                r"\begin{tabular}{" + "".join("l" if c.kind == "text" else "r" for c in t.columns) + "}",
+                r"\toprule", " & ".join(latex_escape(c.header) for c in t.columns) + r" \\", r"\midrule"]
+        for r in t.rows:
+            out.append(" & ".join(latex_escape(_cell(r.get(c.key), c.kind)) for c in t.columns) + r" \\")
+        out += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+    return "\n".join(out)
+
+
+_SORT_JS = """
+document.querySelectorAll('table.sortable th').forEach(function (th) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0], i = th.cellIndex;
+    var asc = th.dataset.dir !== 'asc'; th.dataset.dir = asc ? 'asc' : 'desc';
+    var rows = Array.from(body.rows).sort(function (a, b) {
+      var x = a.cells[i].dataset.v, y = b.cells[i].dataset.v, nx = parseFloat(x), ny = parseFloat(y);
+      var c = (isNaN(nx) || isNaN(ny)) ? x.localeCompare(y) : nx - ny;
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+  });
+});
+"""
+
+_CSS = """
+body{font-family:sans-serif;margin:1.5em;color:#222} table{border-collapse:collapse;margin:.5em 0 1.5em}
+th,td{border-bottom:1px solid #ccc;padding:.25em .6em;font-size:13px;text-align:right}
+th{cursor:pointer;background:#f3f3f3;position:sticky;top:0} th:first-child,td:first-child{text-align:left}
+.warn{background:#fff3cd;border:1px solid #e0b000;padding:.6em;font-weight:bold}
+.cap{font-size:12px;color:#555;max-width:70em} .plots img{max-width:48%;margin:.3em;border:1px solid #ddd}
+"""
+
+
+def _html_table(t: Table) -> str:
+    e = html.escape
+    parts = [f"<h2>{e(t.title)}</h2><p class='cap'>{e(t.caption)}</p><table class='sortable'><thead><tr>"]
+    parts += [f"<th title='{e(c.key)}'>{e(c.header)}</th>" for c in t.columns]
+    parts.append("</tr></thead><tbody>")
+    for r in t.rows:
+        cells = [f"<td data-v='{e(_sort_key(r.get(c.key), c.kind))}'>{e(_cell(r.get(c.key), c.kind))}</td>"
+                 for c in t.columns]
+        parts.append("<tr>" + "".join(cells) + "</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+def to_html(results: dict[str, Any], plots: Sequence[tuple[Path, str]] = ()) -> str:
+    """A self-contained page: sortable tables (click a header), plots inlined as base64 PNG."""
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>redbench leaderboard</title>",
+             f"<style>{_CSS}</style></head><body><h1>redbench leaderboard</h1>"]
+    if _any_synthetic(results):
+        parts.append(f"<p class='warn'>{e(SYNTHETIC_WARNING)}</p>")
+    parts.append(f"<p class='cap'>{e(_provenance(results))}. Click a column header to sort.</p>")
+    all_tables = tables(results)
+    main = [t for t in all_tables if t.title.endswith(": leaderboard")]
+    rest = [t for t in all_tables if t not in main]
+    parts += [_html_table(t) for t in main]  # the leaderboards, then the plots, then the breakdowns
+    if plots:
+        parts.append("<h2>Plots</h2><div class='plots'>")
+        for path, caption in plots:
+            data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+            parts.append("<figure style='display:inline-block;vertical-align:top;width:48%;margin:0'>"
+                         f"<img style='max-width:100%' "
+                         f"alt='{e(caption)}' src='data:image/png;base64,{data}'><figcaption class='cap'>"
+                         f"{e(caption)}</figcaption></figure>")
+        parts.append("</div>")
+    parts += [_html_table(t) for t in rest]
+    parts.append(f"<script>{_SORT_JS}</script></body></html>")
+    return "".join(parts)
+
+
+def write_leaderboards(results: dict[str, Any], out_dir: Path, plots: Sequence[tuple[Path, str]] = ()) -> list[Path]:
+    """results/leaderboard.{md,csv,tex,html}; every write is atomic."""
+    files = {"leaderboard.md": to_markdown(results), "leaderboard.csv": to_csv(results),
+             "leaderboard.tex": to_latex(results), "leaderboard.html": to_html(results, plots)}
+    paths = []
+    for name, text in files.items():
+        write_text_atomic(out_dir / name, text)
+        paths.append(out_dir / name)
+    return paths

@@ -1,0 +1,149 @@
+"""results/metrics.json: the documented schema (docs/metrics.md), its provenance block, and the flat summary.
+
+Bump SCHEMA_VERSION when the file's layout changes, PROTOCOL_VERSION when a metric's definition changes
+(normaliser, pooling, thresholds' meaning, bootstrap method): numbers of different protocol versions are
+not comparable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from redbench import __version__
+from redbench.benchmark.metrics import NORM_LABELS
+
+SCHEMA_VERSION = 1
+PROTOCOL_VERSION = 1
+SUMMARY_KEYS = ("nme", "nme/video", "nme_clean", "motion", "jitter")  # + auc@a, fr@a of every threshold
+
+
+class ResultsError(ValueError):
+    """A metrics.json that does not follow the schema; the message names the file and the field."""
+
+
+def git_commit(cwd: str | os.PathLike = ".") -> str:
+    """HEAD's commit with "-dirty" when the tree has changes, or "unknown" outside a git checkout."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=10)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def definitions(scoring: Any) -> dict[str, dict[str, Any]]:
+    """What every metric key means: normaliser, point set, threshold, pooling."""
+    norm, pts = scoring.norm, scoring.points
+    base = {"normaliser": norm, "normaliser_text": NORM_LABELS[norm], "points": pts}
+    d: dict[str, dict[str, Any]] = {
+        "nme": {**base, "text": "normalised mean error per frame, mean over frames (frame-pooled)"},
+        "nme_clean": {**base, "text": "nme over the frames not marked unreliable"},
+        "motion": {**base, "text": "error of the frame-to-frame motion vs the GT motion, normalised like nme"},
+        "jitter": {**base, "text": "|second difference| of the predicted track, normalised like nme"},
+        "nme_visible": {**base, "points": 68, "text": "nme over the points not covered by an occluder"},
+        "nme_occluded": {**base, "points": 68, "text": "nme over the points covered by an occluder"},
+    }
+    for t in scoring.thresholds:
+        d[f"auc@{t:g}"] = {**base, "threshold": t, "text": f"area under the CED on [0, {t:g}] / {t:g} (exact)"}
+        d[f"fr@{t:g}"] = {**base, "threshold": t, "text": f"fraction of frames with nme > {t:g}"}
+    for n in scoring.variant_norms:
+        for p in scoring.variant_points:
+            d[f"nme[{n},{p}]"] = {"normaliser": n, "normaliser_text": NORM_LABELS[n], "points": p,
+                                   "text": "nme with this normaliser and point set"}
+    d["*/video"] = {"text": "video-averaged: the mean over clips of each clip's mean (every clip weighs the same)"}
+    return d
+
+
+def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
+                  cwd: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The whole metrics.json object around the per-dataset entries of compare.run_compare.
+
+    git_commit is that of the checkout holding the running redbench code (cwd defaults to the package's
+    folder), not of the folder the pipeline runs in.
+    """
+    import redbench
+
+    cwd = Path(redbench.__file__).resolve().parent if cwd is None else cwd
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "protocol_version": PROTOCOL_VERSION,
+        "redbench_version": __version__,
+        "git_commit": git_commit(cwd),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "params_hash": params_hash,
+        "seeds": {"bootstrap": cfg.bootstrap.seed},
+        "config": dataclasses.asdict(cfg),
+        "definitions": definitions(cfg.scoring),
+        "uncertainty": {"method": "percentile bootstrap over whole clips", "resamples": cfg.bootstrap.resamples,
+                        "ci": cfg.bootstrap.ci},
+        "datasets": entries,
+    }
+
+
+def summary(results: dict[str, Any]) -> dict[str, float | None]:
+    """Flat headline numbers for dvc: "<source>/<dataset>/<method>/<metric>" and
+    "<source>/<dataset>/<subset>/<method>/nme", source = synthetic | real, so that synthetic numbers can
+    never be read (or diffed) as real ones."""
+    out: dict[str, float | None] = {}
+    for ds, entry in results["datasets"].items():
+        src = entry["data_source"]
+        for m, rec in entry["methods"].items():
+            for k, v in rec["metrics"].items():
+                if k in SUMMARY_KEYS or (k.startswith(("auc@", "fr@")) and "/" not in k):
+                    out[f"{src}/{ds}/{m}/{k}"] = v["value"]
+        for label, grp in entry["breakdowns"].get("subset", {}).get("groups", {}).items():
+            if label == ds:
+                continue
+            for m, rec in grp["methods"].items():
+                out[f"{src}/{ds}/{label}/{m}/nme"] = rec["nme"]["value"]
+    return out
+
+
+_REQUIRED = ("schema_version", "protocol_version", "redbench_version", "git_commit", "params_hash", "seeds",
+             "config", "definitions", "datasets")
+_REQUIRED_DATASET = ("data_source", "box_protocol", "manifest_sha256", "n_frames", "n_clips", "coverage",
+                     "methods", "breakdowns", "paired_tests")
+
+
+def validate(results: Any, where: str = "metrics.json") -> dict[str, Any]:
+    """Check the layout of a metrics.json object; raise ResultsError naming the first bad field."""
+    if not isinstance(results, dict):
+        raise ResultsError(f"{where}: expected a JSON object")
+    missing = [k for k in _REQUIRED if k not in results]
+    if missing:
+        raise ResultsError(f"{where}: missing field(s) {missing}")
+    if results["schema_version"] != SCHEMA_VERSION:
+        raise ResultsError(f"{where}: schema_version {results['schema_version']}, this redbench reads {SCHEMA_VERSION}")
+    for ds, entry in results["datasets"].items():
+        miss = [k for k in _REQUIRED_DATASET if k not in entry]
+        if miss:
+            raise ResultsError(f"{where}: datasets.{ds}: missing field(s) {miss}")
+        if entry["data_source"] not in ("synthetic", "real"):
+            raise ResultsError(f"{where}: datasets.{ds}.data_source must be synthetic or real, "
+                               f"got {entry['data_source']!r}")
+        for m, rec in entry["methods"].items():
+            for k, v in rec.get("metrics", {}).items():
+                if not (isinstance(v, dict) and "value" in v and "ci" in v and len(v["ci"]) == 2):
+                    raise ResultsError(f"{where}: datasets.{ds}.methods.{m}.metrics.{k}: "
+                                       "expected {value, ci: [lo, hi]}")
+    return results
+
+
+def load_results(path: str | os.PathLike) -> dict[str, Any]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: metrics file not found (run `redbench compare`)")
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ResultsError(f"{path}: not valid JSON: {e}") from None
+    return validate(obj, str(path))

@@ -1,0 +1,201 @@
+"""The prediction store: one HDF5 file per method and dataset, `predictions/<method>/<dataset>.h5`.
+
+Layout (schema 1):
+    attrs: schema (int), every PredictionMeta field
+    clip_ids      (N,) variable-length UTF-8 strings
+    frame_indices (N,) int64, the 0-based frame index within the clip
+    landmarks     (N, 68, 2) float64, original image coordinates, 0-based pixel centres
+
+Writes are atomic (temp file + rename); the reader checks everything a metric would otherwise trip over
+(NaN/inf, shapes, missing fields, duplicate keys) and names the file in its error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from redbench._io import atomic_path
+from redbench.landmarks import N_POINTS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+
+class StoreError(ValueError):
+    """A prediction file (or the arrays given to write one) that breaks the store's contract."""
+
+
+@dataclass(frozen=True)
+class PredictionMeta:
+    method: str
+    method_version: str
+    config_hash: str
+    train_data_hash: str
+    box_protocol: str  # "gt" | "gt_jitter" | "detector" | "tracking"
+    dataset: str
+    data_source: str  # "synthetic" | "real"
+    test_manifest_hash: str
+    seconds_per_frame: float
+
+
+@dataclass(frozen=True)
+class Predictions:
+    meta: PredictionMeta
+    clip_ids: np.ndarray  # (N,) str
+    frame_indices: np.ndarray  # (N,) int64
+    landmarks: np.ndarray  # (N, 68, 2) float64, original image coordinates
+
+    def __len__(self) -> int:
+        return len(self.frame_indices)
+
+    def keys(self) -> list[tuple[str, int]]:
+        """The (clip_id, frame_index) key of every row, in file order."""
+        return list(zip(self.clip_ids.tolist(), self.frame_indices.tolist()))
+
+
+_META_FIELDS = {f.name: f.type for f in dataclasses.fields(PredictionMeta)}
+
+
+def _check_arrays(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, landmarks: np.ndarray) -> None:
+    n = len(clip_ids)
+    if frame_indices.ndim != 1 or len(frame_indices) != n:
+        raise StoreError(f"{where}: frame_indices has shape {frame_indices.shape}, expected ({n},)")
+    if landmarks.ndim != 3 or landmarks.shape[1:] != (N_POINTS, 2) or len(landmarks) != n:
+        raise StoreError(f"{where}: landmarks has shape {landmarks.shape}, expected ({n}, {N_POINTS}, 2)")
+    if n == 0:
+        raise StoreError(f"{where}: no predictions (0 frames)")
+    bad = ~np.isfinite(landmarks).all(axis=(1, 2))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise StoreError(
+            f"{where}: {int(bad.sum())} frame(s) with NaN/inf landmarks, first at row {i} "
+            f"(clip {str(clip_ids[i])!r}, frame {int(frame_indices[i])})"
+        )
+    if (frame_indices < 0).any():
+        raise StoreError(f"{where}: negative frame index")
+    # Duplicate keys would be scored twice and silently weight those frames double.
+    order = np.lexsort((frame_indices, clip_ids))
+    c, f = clip_ids[order], frame_indices[order]
+    dup = (c[1:] == c[:-1]) & (f[1:] == f[:-1])
+    if dup.any():
+        j = int(np.flatnonzero(dup)[0])
+        raise StoreError(f"{where}: duplicate key (clip {str(c[j])!r}, frame {int(f[j])})")
+
+
+def _as_key_arrays(where: str, clip_ids: Sequence[str], frame_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.asarray([str(c) for c in clip_ids], dtype=object).astype(str)
+    idx = np.asarray(frame_indices)
+    if idx.size and not np.issubdtype(idx.dtype, np.integer):
+        if not np.issubdtype(idx.dtype, np.floating) or not np.all(idx == np.round(idx)):
+            raise StoreError(f"{where}: frame_indices must be integers, got dtype {idx.dtype}")
+    return ids, idx.astype(np.int64)
+
+
+def write_predictions(
+    path: str | os.PathLike,
+    meta: PredictionMeta,
+    clip_ids: Sequence[str],
+    frame_indices: np.ndarray,
+    landmarks: np.ndarray,
+) -> None:
+    """Write one prediction file atomically. landmarks (N, 68, 2) in original image coordinates, 0-based."""
+    import h5py
+
+    path = Path(path)
+    where = f"{path} (writing)"
+    ids, idx = _as_key_arrays(where, clip_ids, frame_indices)
+    lm = np.asarray(landmarks, dtype=np.float64)
+    _check_arrays(where, ids, idx, lm)
+    with atomic_path(path, suffix=".h5") as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["schema"] = SCHEMA_VERSION
+            for name in _META_FIELDS:
+                f.attrs[name] = getattr(meta, name)
+            f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
+            f.create_dataset("frame_indices", data=idx)
+            f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
+    log.info("wrote %d predictions of %s on %s to %s", len(idx), meta.method, meta.dataset, path)
+
+
+def _read_meta(path: Path, attrs) -> PredictionMeta:
+    missing = [k for k in _META_FIELDS if k not in attrs]
+    if missing:
+        raise StoreError(f"{path}: missing metadata field(s) {missing}")
+    values = {}
+    for name in _META_FIELDS:
+        v = attrs[name]
+        if isinstance(v, bytes):
+            v = v.decode()
+        values[name] = float(v) if name == "seconds_per_frame" else str(v)
+    return PredictionMeta(**values)
+
+
+def read_meta(path: str | os.PathLike) -> PredictionMeta:
+    """Only the metadata of a prediction file (cheap: no arrays are read)."""
+    path = Path(path)
+    with _open(path) as f:
+        _check_schema(path, f)
+        return _read_meta(path, f.attrs)
+
+
+def _open(path: Path):
+    import h5py
+
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: prediction file not found")
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise StoreError(f"{path}: not a readable HDF5 prediction file: {e}") from None
+
+
+def _check_schema(path: Path, f) -> None:
+    schema = f.attrs.get("schema")
+    if schema is None:
+        raise StoreError(f"{path}: missing metadata field 'schema' (not a redbench prediction file?)")
+    if int(schema) != SCHEMA_VERSION:
+        raise StoreError(f"{path}: prediction schema {int(schema)} is not supported (this reader: {SCHEMA_VERSION})")
+
+
+def read_keys(path: str | os.PathLike) -> tuple[PredictionMeta, np.ndarray, np.ndarray]:
+    """(meta, clip_ids (N,), frame_indices (N,)) without the landmarks: for checking frame sets cheaply."""
+    path = Path(path)
+    with _open(path) as f:
+        _check_schema(path, f)
+        meta = _read_meta(path, f.attrs)
+        for name in ("clip_ids", "frame_indices"):
+            if name not in f:
+                raise StoreError(f"{path}: missing dataset {name!r}")
+        ids = np.asarray(f["clip_ids"].asstr()[()], dtype=str)
+        return meta, ids, np.asarray(f["frame_indices"][()], dtype=np.int64)
+
+
+def read_predictions(path: str | os.PathLike) -> Predictions:
+    """Read and validate one prediction file."""
+    path = Path(path)
+    with _open(path) as f:
+        _check_schema(path, f)
+        meta = _read_meta(path, f.attrs)
+        for name in ("clip_ids", "frame_indices", "landmarks"):
+            if name not in f:
+                raise StoreError(f"{path}: missing dataset {name!r}")
+        ids = f["clip_ids"].asstr()[()]
+        idx = f["frame_indices"][()]
+        lm = f["landmarks"][()]
+    ids = np.asarray(ids, dtype=str)
+    if ids.ndim != 1:
+        raise StoreError(f"{path}: clip_ids has shape {ids.shape}, expected (N,)")
+    if not np.issubdtype(np.asarray(idx).dtype, np.integer):
+        raise StoreError(f"{path}: frame_indices has dtype {idx.dtype}, expected integers")
+    idx = np.asarray(idx, dtype=np.int64)
+    lm = np.asarray(lm, dtype=np.float64)
+    _check_arrays(str(path), ids, idx, lm)
+    return Predictions(meta=meta, clip_ids=ids, frame_indices=idx, landmarks=lm)
