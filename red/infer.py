@@ -1,0 +1,91 @@
+"""RED inference over a clip in order: the LSTM state is carried from frame to frame within the clip, and each
+frame's first sRNN pass is fed the previous frame's prediction, mapped into this frame's input.
+
+Points live in a "common" frame shared by all frames of the clip (context-crop coordinates for the method,
+original-image coordinates for validation); each frame brings its own common -> input affine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+
+from redbench.datasets.geometry import apply_affine, invert_affine
+from redbench.landmarks import OUTER_EYE_CORNERS
+from redbench.red.model import RED
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; full precision on CPU."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class OnlineRED:
+    """Frame-by-frame RED for one clip at a time (call `reset` between clips)."""
+
+    def __init__(self, model: RED, device: torch.device) -> None:
+        self.model, self.device = model, device
+        self.reset()
+
+    def reset(self) -> None:
+        self.state: list | None = None
+        self.prev: np.ndarray | None = None  # (L, 2) previous prediction in common coords
+
+    @torch.no_grad()
+    def step(self, image: torch.Tensor, to_input: np.ndarray) -> np.ndarray:
+        """image (3, s, s) float in [0, 1]; to_input (2, 3) common -> input. Returns (L, 2) common coords."""
+        n_pts = self.model.cfg.n_landmarks
+        prev = np.full((n_pts, 2), np.nan) if self.prev is None else apply_affine(self.prev, to_input)
+        prev_t = torch.as_tensor(prev, dtype=torch.float32, device=self.device).view(1, 1, n_pts, 2)
+        x = image.to(self.device).view(1, 1, *image.shape)
+        with autocast(self.device):
+            out = self.model(x, prev_t, self.state)
+        self.state = out.state if self.model.cfg.temporal else None
+        pts_input = out.landmarks[0, 0].float().cpu().numpy().astype(np.float64)  # (L, 2)
+        self.prev = apply_affine(pts_input, invert_affine(to_input))
+        return self.prev
+
+
+@torch.no_grad()
+def predict_static_batch(model: RED, images: torch.Tensor, device: torch.device) -> np.ndarray:
+    """RED-static on independent frames: images (N, 3, s, s) -> (N, L, 2) input coords, in one batch."""
+    with autocast(device):
+        out = model(images.to(device)[:, None])
+    return out.landmarks[:, 0].float().cpu().numpy().astype(np.float64)
+
+
+def eye_corner_positions(point_indices: tuple[int, ...]) -> tuple[int, int]:
+    """Positions of the outer eye corners (68-point ids 36, 45) within the model's point set."""
+    return tuple(point_indices.index(i) for i in OUTER_EYE_CORNERS)  # type: ignore[return-value]
+
+
+def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, eyes: tuple[int, int]) -> np.ndarray:
+    """Per-frame NME: pred, gt (N, L, 2) -> (N,), mean point error / outer-eye-corner distance."""
+    d = np.linalg.norm(gt[:, eyes[0]] - gt[:, eyes[1]], axis=-1)
+    return np.linalg.norm(pred - gt, axis=-1).mean(-1) / d
+
+
+@torch.no_grad()
+def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.ndarray:
+    """Per-frame inter-ocular NME on validation clips (dicts from ClipDataset(train=False)), each run online
+    from its first frame with the gt box per frame, at most `max_frames` frames per clip."""
+    was_training = model.training
+    model.eval()
+    eyes = eye_corner_positions(model.cfg.point_indices)
+    idx = list(model.cfg.point_indices)
+    runner = OnlineRED(model, device)
+    errors = []
+    for clip in clips:
+        t_max = min(len(clip["image"]), max_frames)
+        gt = clip["landmarks"][:t_max, idx].double().numpy()  # (T, L, 2) input coords
+        to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())  # (T, 2, 3) orig -> input
+        runner.reset()
+        pred = np.stack([apply_affine(runner.step(clip["image"][t], to_input[t]), to_input[t])
+                         for t in range(t_max)])
+        errors.append(nme_inter_ocular(pred, gt, eyes))
+    model.train(was_training)
+    return np.concatenate(errors) if errors else np.zeros(0)

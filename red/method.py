@@ -1,0 +1,143 @@
+"""The `red` and `red_static` methods (redbench.methods table): Config, train and load.
+
+Both names use this module; params `methods.red_static` sets `variant: static`. Other ablations (no_srnn,
+no_cls, reg_only) are the same method with another variant; their Method name is `red_<variant>`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from redbench.config import params_hash
+from redbench.red.config import RedConfig, make_config
+from redbench.red.train import MODEL, TrainConfig, fit
+
+log = logging.getLogger(__name__)
+
+VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Config:
+    preset: str = "tiny"  # tiny (64 px, VGG widths / 8: the CPU default) | paper (128 px, VGG-16 widths)
+    variant: str = "full"  # full | static | no_srnn | no_cls | reg_only (red/config.py)
+    point_set: str = "68"  # 68 | demo7 (the released demo's 7 points; trainable, not benchmarkable)
+    norm: str = "batch"  # batch | group
+    frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (red/model.py: off, why)
+    input_size: int | None = None  # overrides the preset's
+    box: str = "gt"  # training box from the shards: gt | gt_jitter | detector
+    box_scale: float = 1.25  # the input is the box squared and enlarged by this factor (training and inference)
+    clip_len: int = 4  # frames per training clip window
+    augment: bool = True  # the loaders' default flips, rotations, shifts and colour jitter
+    val_fraction: float = 0.2  # identities held out for validation
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def model_config(self, n_identities: int = 1) -> RedConfig:
+        return make_config(self.preset, variant=self.variant, point_set=self.point_set, norm=self.norm,
+                           frame_feedback=self.frame_feedback, input_size=self.input_size,
+                           n_identities=n_identities)
+
+
+def method_name(variant: str) -> str:
+    return {"full": "red", "static": "red_static"}.get(variant, f"red_{variant}")
+
+
+def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | Path,
+          seed: int, resume: bool = False, progress: bool = False) -> list[dict]:
+    """Train on the `train` split of the given shard folder(s), validating on identities held out from it."""
+    from redbench.baselines._frames import as_manifest_dirs, train_data_hash
+    from redbench.baselines.protocol import TrainInfo
+    from redbench.datasets.loaders import AugmentConfig, ClipDataset, split_by_identity
+    from redbench.datasets.shards import load_manifest
+
+    t0 = time.perf_counter()
+    dirs = as_manifest_dirs(train_manifest_dir)
+    paths = [p for d in dirs for p in load_manifest(d).paths("train")]
+    if not paths:
+        raise ValueError(f"no training shards in {[str(d) for d in dirs]}")
+    size = cfg.model_config().input_size
+    common = dict(clip_len=cfg.clip_len, input_size=size, box=cfg.box, box_scale=cfg.box_scale, seed=seed)
+    everyone = ClipDataset(paths, train=False, **common)
+    train_ids, val_ids = split_by_identity(everyone.identity_names, cfg.val_fraction, seed)
+    train_set = ClipDataset(paths, train=True, augment=AugmentConfig() if cfg.augment else None,
+                            identities=train_ids, **common)
+    val_set = ClipDataset(paths, train=False, identities=val_ids, **common)
+    log.info("RED training: %d clips of %d identities, validation: %d clips of %d identities",
+             len(train_set), len(train_ids), len(val_set), len(val_ids))
+    model_cfg = cfg.model_config(n_identities=len(everyone.identity_names))
+    rows = fit(model_cfg, cfg.train, train_set, val_set, out_dir, seed, resume=resume, progress=progress)
+    if int(os.environ.get("RANK", "0")) == 0:
+        n_frames = cfg.train.epochs * cfg.train.passes_per_epoch * len(train_set) * cfg.clip_len
+        TrainInfo(method_name(cfg.variant), VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(dirs),
+                  n_frames, time.perf_counter() - t0).write(out_dir)
+    return rows
+
+
+class RedMethod:
+    """RED behind the method protocol: a clip of context crops in order -> (T, 68, 2) crop coords."""
+
+    def __init__(self, model, box_scale: float, device: torch.device) -> None:
+        from redbench.red.model import RED
+
+        assert isinstance(model, RED)
+        self.model = model.eval().to(device)
+        self.box_scale, self.device = box_scale, device
+        self.name = method_name(model.cfg.variant)
+        self.temporal = model.cfg.temporal
+
+    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
+        from redbench.baselines.boxes import square_crop, to_crop
+        from redbench.baselines.protocol import tracking_box
+        from redbench.red.infer import OnlineRED, predict_static_batch
+
+        crops, boxes = np.asarray(crops), np.asarray(boxes, dtype=np.float64)
+        assert crops.ndim == 4 and crops.shape[-1] == 3 and boxes.shape == (len(crops), 4), (crops.shape, boxes.shape)
+        s = self.model.cfg.input_size
+        if not tracking and not self.temporal:  # independent frames: one batch
+            images, affines = square_crop(crops, boxes, self.box_scale, s)
+            pts = predict_static_batch(self.model, _to_tensor(images), self.device)
+            return to_crop(pts, affines)  # (T, 68, 2)
+        runner = OnlineRED(self.model, self.device)
+        out = np.empty((len(crops), 68, 2), dtype=np.float64)
+        box = boxes[0]
+        for t in range(len(crops)):
+            box = box if tracking else boxes[t]
+            image, affine = square_crop(crops[t:t + 1], box[None], self.box_scale, s)
+            out[t] = runner.step(_to_tensor(image)[0], affine[0])  # crop coords
+            box = tracking_box(out[t])
+        return out
+
+
+def _to_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N, s, s, 3) uint8 -> (N, 3, s, s) float in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float() / 255.0
+
+
+def load(model_dir: str | Path | None, cfg: Config) -> RedMethod:
+    from redbench.red.model import RED
+
+    path = Path(model_dir or ".") / MODEL
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no RED model (run `redbench train {method_name(cfg.variant)}`)")
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        model_cfg = RedConfig(**saved["config"])
+    except Exception as e:  # a truncated or foreign file
+        raise ValueError(f"{path}: not a readable RED model: {e}") from None
+    if model_cfg.variant != cfg.variant or model_cfg.point_set != cfg.point_set:
+        raise ValueError(f"{path}: trained as variant={model_cfg.variant} point_set={model_cfg.point_set}, "
+                         f"but the config asks for variant={cfg.variant} point_set={cfg.point_set}")
+    if model_cfg.n_landmarks != 68:
+        raise ValueError(f"{path}: a {model_cfg.n_landmarks}-point model cannot be scored on 68 points")
+    model = RED(model_cfg)
+    model.load_state_dict(saved["state_dict"])
+    return RedMethod(model, cfg.box_scale, torch.device("cuda" if torch.cuda.is_available() else "cpu"))

@@ -1,0 +1,223 @@
+"""Training RED: one straight function over any torch Dataset of clips (dicts as ClipDataset yields).
+
+Reproducible and resumable: the data order of each pass is a seeded permutation saved in the checkpoint, the
+loaders draw windows and augmentations from (seed, pass, item), the feedback noise from (seed, step), and the
+checkpoint holds model, optimiser, schedule, torch RNG state and the position (pass, step), so a run killed
+mid-epoch and resumed ends with the same weights as an uninterrupted one. Under torchrun each rank takes its
+slice of every global batch; losses are means of per-frame terms, so equal slices average to the global loss.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, default_collate
+from tqdm import tqdm
+
+from redbench._io import atomic_path, write_json_atomic, write_text_atomic
+from redbench.red import ddp
+from redbench.red.config import RedConfig
+from redbench.red.infer import autocast, validate
+from redbench.red.losses import LossWeights, red_loss
+from redbench.red.model import RED
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT = "checkpoint.pt"
+MODEL = "model.pt"
+TRAIN_LOG = "train_log.csv"
+METRICS = "metrics.json"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 8
+    passes_per_epoch: int = 4  # passes over the training clips per epoch (a fresh random window each pass)
+    batch_clips: int = 4  # global batch in clips (split across ranks)
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 10
+    grad_clip: float = 5.0
+    feedback_noise: float = 0.02  # std of the noise on the previous-frame feedback, in units of the input side
+    checkpoint_every: int = 20  # steps; also at every epoch end
+    val_frames_per_clip: int = 30
+    num_workers: int = 0
+    threads: int = 0  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
+    loss: LossWeights = LossWeights()
+
+
+def mean_shape(train_set: Dataset, point_indices: Sequence[int], size: int, n: int = 64) -> torch.Tensor:
+    """Mean landmarks (L, 2) in units of the input side, (x + 0.5) / s, over the first n training samples."""
+    pts = torch.cat([train_set[i]["landmarks"][:, list(point_indices)] for i in range(min(n, len(train_set)))])
+    return (pts.mean(0) + 0.5) / size
+
+
+def previous_frame_points(landmarks: torch.Tensor, input_to_orig: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Pass-0 feedback for training: frame t-1's landmarks (+ noise) mapped into frame t's input coords.
+
+    landmarks, noise (B, T, L, 2); input_to_orig (B, T, 2, 3). Frame 0 gets NaN (no feedback), as at inference.
+    """
+    a = input_to_orig.double()
+    pts = landmarks.double() + noise.double()
+    orig = torch.einsum("btij,btlj->btli", a[..., :2], pts) + a[:, :, None, :, 2]  # (B, T, L, 2)
+    m_inv = torch.linalg.inv(a[..., :2])  # (B, T, 2, 2) orig -> input of the same frame
+    nxt = torch.einsum("btij,btlj->btli", m_inv[:, 1:], orig[:, :-1] - a[:, 1:, None, :, 2])
+    first = torch.full_like(pts[:, :1], float("nan"))
+    return torch.cat([first, nxt], 1).float()
+
+
+def _schedule(tc: TrainConfig, total: int) -> Callable[[int], float]:
+    def factor(step: int) -> float:  # linear warm-up, then cosine to 5% of lr
+        if step < tc.warmup_steps:
+            return (step + 1) / tc.warmup_steps
+        frac = (step - tc.warmup_steps) / max(1, total - tc.warmup_steps)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
+    return factor
+
+
+def _write_log(out_dir: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(out_dir / TRAIN_LOG, buf.getvalue())
+    last = rows[-1]
+    write_json_atomic(out_dir / METRICS, {
+        "epochs": last["epoch"], "train_loss": last["train_loss"],
+        "val_nme_inter_ocular": last["val_nme_inter_ocular"],
+        "best_val_nme_inter_ocular": min(r["val_nme_inter_ocular"] for r in rows),
+    })
+
+
+def save_model(path: Path, model: RED) -> None:
+    """The trained weights with their architecture config (plain types: loadable with weights_only=True)."""
+    with atomic_path(path) as tmp:
+        torch.save({"config": dataclasses.asdict(model.cfg), "state_dict": model.state_dict()}, tmp)
+
+
+def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence[dict] | Dataset,
+        out_dir: str | Path, seed: int, resume: bool = False, progress: bool = False,
+        step_hook: Callable[[int], None] | None = None) -> list[dict]:
+    """Train RED on `train_set` (clips: image (T,3,s,s), landmarks (T,68,2) input px, input_to_orig (T,2,3),
+    identity); validate on `val_clips` (whole clips) each epoch. Writes checkpoint.pt, model.pt,
+    train_log.csv and metrics.json under out_dir. `step_hook(global_step)` runs after every step (tests use it
+    to interrupt a run). Returns the log rows."""
+    out_dir = Path(out_dir)
+    info = ddp.setup()
+    device = ddp.pick_device(info)
+    if tc.threads > 0 and device.type == "cpu":
+        torch.set_num_threads(tc.threads)
+    world, rank = info.world_size, info.rank
+    assert tc.batch_clips % world == 0, f"batch_clips {tc.batch_clips} must divide by the {world} ranks"
+    local_b = tc.batch_clips // world
+    idx = list(cfg.point_indices)
+    s = cfg.input_size
+
+    torch.manual_seed(seed)
+    model = RED(cfg)
+    if hasattr(train_set, "set_epoch"):
+        train_set.set_epoch(0)
+    model.mean_shape.copy_(mean_shape(train_set, idx, s))
+    model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
+        if info.distributed else model
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    steps_per_pass = len(train_set) // tc.batch_clips
+    assert steps_per_pass > 0, f"{len(train_set)} training clips < one batch of {tc.batch_clips}"
+    total_steps = tc.epochs * tc.passes_per_epoch * steps_per_pass
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(tc, total_steps))
+
+    start_pass, start_step, rows, loss_acc, part_acc, order = 0, 0, [], [0.0, 0], {}, None
+    if resume and (out_dir / CHECKPOINT).exists():
+        ck = torch.load(out_dir / CHECKPOINT, map_location=device, weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optim"])
+        sched.load_state_dict(ck["sched"])
+        torch.set_rng_state(ck["torch_rng"])
+        start_pass, start_step, rows, loss_acc, part_acc, order = (ck["pass"], ck["step"], ck["log"], ck["loss_acc"],
+                                                                   ck["part_acc"], ck["order"])
+        log.info("resumed from %s at pass %d step %d", out_dir / CHECKPOINT, start_pass, start_step)
+
+    def checkpoint(pass_: int, step: int, order_: torch.Tensor | None) -> None:
+        if info.is_main:
+            with atomic_path(out_dir / CHECKPOINT) as tmp:
+                torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "sched": sched.state_dict(),
+                            "torch_rng": torch.get_rng_state(), "pass": pass_, "step": step, "log": rows,
+                            "loss_acc": loss_acc, "part_acc": part_acc, "order": order_}, tmp)
+        ddp.barrier(info)
+
+    bar = tqdm(total=total_steps, initial=start_pass * steps_per_pass + start_step, desc="train red",
+               unit="step", disable=not (progress and info.is_main))
+    n_passes = tc.epochs * tc.passes_per_epoch
+    for pass_ in range(start_pass, n_passes):
+        epoch = pass_ // tc.passes_per_epoch
+        if order is None or pass_ != start_pass:  # a resumed pass keeps its saved order
+            order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed * 100_003 + pass_))
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(pass_)
+        first = start_step if pass_ == start_pass else 0
+        batches = [order[k * tc.batch_clips + rank * local_b:k * tc.batch_clips + (rank + 1) * local_b].tolist()
+                   for k in range(first, steps_per_pass)]
+        loader = DataLoader(train_set, batch_sampler=batches, num_workers=tc.num_workers, collate_fn=default_collate)
+        model.train()
+        for step, batch in enumerate(loader, start=first):
+            gstep = pass_ * steps_per_pass + step
+            images = batch["image"].to(device)  # (b, T, 3, s, s)
+            target = batch["landmarks"][:, :, idx].to(device)  # (b, T, L, 2) input pixels
+            g = torch.Generator().manual_seed(seed * 1_000_003 + gstep)
+            noise = torch.randn((tc.batch_clips, *target.shape[1:]), generator=g)[rank * local_b:(rank + 1) * local_b]
+            prev = previous_frame_points(target.cpu(), batch["input_to_orig"], noise * tc.feedback_noise * s)
+            with autocast(device):
+                out = net(images, prev.to(device))
+                loss, parts = red_loss(out, target, batch["identity"].to(device), cfg, tc.loss)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+            sched.step()
+            # the global loss and its parts: the mean over ranks of the rank-local means
+            names = sorted(parts)
+            local = torch.tensor([float(loss.detach())] + [parts[k] for k in names], dtype=torch.float64)
+            total = ddp.all_reduce_sum(local, info) / world
+            loss_acc[0] += float(total[0])
+            loss_acc[1] += 1
+            for k, v in zip(names, total[1:].tolist()):
+                part_acc[k] = part_acc.get(k, 0.0) + v
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss_acc[0] / loss_acc[1]:.4f}")
+            end_of_epoch = step == steps_per_pass - 1 and (pass_ + 1) % tc.passes_per_epoch == 0
+            if tc.checkpoint_every and (gstep + 1) % tc.checkpoint_every == 0 and not end_of_epoch:
+                checkpoint(pass_, step + 1, order)
+            if step_hook is not None:
+                step_hook(gstep + 1)
+        if (pass_ + 1) % tc.passes_per_epoch == 0:  # end of an epoch: validate, log, checkpoint
+            if info.is_main:
+                nme = validate(model, val_clips, device, tc.val_frames_per_clip)
+                n = max(loss_acc[1], 1)
+                rows.append({"epoch": epoch + 1, "step": (pass_ + 1) * steps_per_pass, "train_loss": loss_acc[0] / n,
+                             **{f"loss_{k}": v / n for k, v in sorted(part_acc.items())},
+                             "val_nme_inter_ocular": float(nme.mean()) if len(nme) else float("nan"),
+                             "lr": sched.get_last_lr()[0]})
+                _write_log(out_dir, rows)
+                log.info("epoch %d: train loss %.4f, val NME %.4f", epoch + 1, rows[-1]["train_loss"],
+                         rows[-1]["val_nme_inter_ocular"])
+            loss_acc, part_acc = [0.0, 0], {}
+            checkpoint(pass_ + 1, 0, None)  # the next pass draws a fresh order
+    bar.close()
+    if info.is_main:
+        save_model(out_dir / MODEL, model)
+    ddp.barrier(info)
+    ddp.teardown(info)
+    return rows

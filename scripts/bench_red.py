@@ -1,0 +1,118 @@
+"""Benchmark RED on this machine's CPU (or GPU), as ratios against baselines measured in the same run.
+
+1. training step: the suite's step (previous-frame feedback, label maps, three losses, clipping, AdamW) vs a
+   bare forward + backward of the same model on the same batch (sum of the final coordinates);
+2. inference: frames/s of the online clip loop (tracking state, feedback, 3 sRNN passes) and of RED-static
+   in batches, for the tiny and the paper configs, vs a bare batched forward of the same model.
+
+    python scripts/bench_red.py [--repeats 3] [--skip-paper] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+
+def _best(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def bench_train_step(cfg, batch_clips: int, clip_len: int, repeats: int) -> dict[str, float]:
+    from redbench.red.losses import LossWeights, red_loss
+    from redbench.red.model import RED
+    from redbench.red.toy import ToyClips
+    from redbench.red.train import previous_frame_points
+
+    torch.manual_seed(0)
+    model = RED(cfg)
+    data = ToyClips(batch_clips, clip_len, cfg.input_size, n_identities=cfg.n_identities)
+    batch = torch.utils.data.default_collate([data[i] for i in range(batch_clips)])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def suite_step() -> None:
+        noise = torch.randn_like(batch["landmarks"]) * 0.02 * cfg.input_size
+        prev = previous_frame_points(batch["landmarks"], batch["input_to_orig"], noise)
+        out = model(batch["image"], prev)
+        loss, _ = red_loss(out, batch["landmarks"], batch["identity"], cfg, LossWeights())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    def bare_step() -> None:
+        model.zero_grad(set_to_none=True)
+        model(batch["image"]).landmarks.sum().backward()
+
+    suite, bare = _best(suite_step, repeats), _best(bare_step, repeats)
+    frames = batch_clips * clip_len
+    return {"suite_s": suite, "bare_s": bare, "ratio": suite / bare, "suite_frames_per_s": frames / suite}
+
+
+def bench_inference(cfg, n_frames: int, repeats: int) -> dict[str, float]:
+    from redbench.red.infer import OnlineRED, predict_static_batch
+    from redbench.red.model import RED
+
+    torch.manual_seed(0)
+    model = RED(cfg).eval()
+    static = RED(cfg.__class__(**{**cfg.__dict__, "variant": "static"})).eval()
+    images = torch.rand(n_frames, 3, cfg.input_size, cfg.input_size)
+    eye = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+    runner = OnlineRED(model, torch.device("cpu"))
+
+    def online() -> None:
+        runner.reset()
+        for t in range(n_frames):
+            runner.step(images[t], eye)
+
+    def bare() -> None:
+        with torch.no_grad():
+            model(images[:, None])
+
+    t_online = _best(online, repeats)
+    t_static = _best(lambda: predict_static_batch(static, images, torch.device("cpu")), repeats)
+    t_bare = _best(bare, repeats)
+    return {"online_fps": n_frames / t_online, "static_batch_fps": n_frames / t_static,
+            "bare_batch_fps": n_frames / t_bare, "online_vs_bare": t_online / t_bare}
+
+
+def main() -> None:
+    from redbench.red.config import paper, tiny
+    from redbench.red.model import RED, count_parameters
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-paper", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 on a busy machine)")
+    args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device cpu")
+    configs = {"tiny": tiny(n_identities=20)}
+    if not args.skip_paper:
+        configs["paper"] = paper(n_identities=20)
+    for name, cfg in configs.items():
+        model = RED(cfg)
+        print(f"[{name}] {cfg.input_size} px, {count_parameters(model) / 1e6:.2f}M parameters "
+              f"(encoder {count_parameters(model.encoder) / 1e6:.2f}M; the paper quotes 14.8M)")
+        if name == "tiny":
+            r = bench_train_step(cfg, batch_clips=4, clip_len=4, repeats=args.repeats)
+            print(f"[{name}] train step (4 clips x 4 frames): suite {r['suite_s']:.3f} s, bare fwd+bwd "
+                  f"{r['bare_s']:.3f} s, ratio {r['ratio']:.2f}; {r['suite_frames_per_s']:.1f} frames/s")
+        r = bench_inference(cfg, n_frames=16 if name == "tiny" else 4, repeats=args.repeats)
+        print(f"[{name}] inference: online clip loop {r['online_fps']:.1f} frames/s, RED-static batched "
+              f"{r['static_batch_fps']:.1f} frames/s, bare batched forward {r['bare_batch_fps']:.1f} frames/s; "
+              f"online / bare time {r['online_vs_bare']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The `red` / `red_static` method module: train on fake shards, load, predict clips in crop coordinates."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from redbench.baselines.protocol import Method
+from redbench.config import from_dict
+from redbench.datasets.fake import make_fake_shards
+from redbench.datasets.shards import ShardReader
+from redbench.red.method import Config, load, method_name, train
+from redbench.red.train import TrainConfig
+
+FAST = TrainConfig(epochs=1, passes_per_epoch=1, batch_clips=2, checkpoint_every=0, val_frames_per_clip=3)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    make_fake_shards(root, n_clips=7, n_frames=6, crop_size=96, n_identities=5, seed=1)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(shards, tmp_path_factory):
+    out = {}
+    for variant in ("full", "static"):
+        cfg = Config(preset="tiny", input_size=32, variant=variant, train=FAST)
+        model_dir = tmp_path_factory.mktemp(variant)
+        train(cfg, shards, model_dir, seed=0)
+        out[variant] = (cfg, model_dir)
+    return out
+
+
+def _test_clip(shards):
+    from redbench.datasets.shards import load_manifest
+
+    with ShardReader(load_manifest(shards).paths("test")[0]) as r:
+        return r.read_clip(0)
+
+
+@pytest.mark.parametrize("variant", ["full", "static"])
+def test_train_load_predict(trained, shards, variant):
+    cfg, model_dir = trained[variant]
+    assert {"model.pt", "checkpoint.pt", "train_log.csv", "metrics.json", "train_info.json"} <= \
+        {p.name for p in model_dir.iterdir()}
+    method = load(model_dir, cfg)
+    assert isinstance(method, Method)
+    assert method.name == method_name(variant) and method.temporal == (variant == "full")
+    clip = _test_clip(shards)
+    for tracking in (False, True):
+        pred = method.predict_clip(clip.crops, clip.boxes["gt"], tracking)
+        assert pred.shape == (len(clip.crops), 68, 2) and pred.dtype == np.float64 and np.isfinite(pred).all()
+        # predictions land on the face, in context-crop pixels (the face box spans ~45% of the 96 px crop)
+        centre = clip.landmarks.mean(1)
+        assert np.abs(pred.mean(1) - centre).max() < 20
+
+
+def test_static_batch_path_equals_frame_by_frame(trained, shards):
+    cfg, model_dir = trained["static"]
+    method = load(model_dir, cfg)
+    clip = _test_clip(shards)
+    batched = method.predict_clip(clip.crops, clip.boxes["gt"], tracking=False)
+    method.temporal = True  # force the online loop, which a static model runs frame by frame
+    online = method.predict_clip(clip.crops, clip.boxes["gt"], tracking=False)
+    assert np.allclose(batched, online, atol=1e-3)
+
+
+def test_box_mode_follows_the_given_box(trained, shards):
+    """Shifting a frame's crop and box together shifts its prediction by the same amount (static model)."""
+    cfg, model_dir = trained["static"]
+    method = load(model_dir, cfg)
+    clip = _test_clip(shards)
+    crops, boxes = clip.crops[:1], clip.boxes["gt"][:1].astype(np.float64)
+    shifted = np.zeros_like(crops)
+    shifted[:, 8:, 4:] = crops[:, :-8, :-4]
+    a = method.predict_clip(crops, boxes, tracking=False)
+    b = method.predict_clip(shifted, boxes + [4, 8, 4, 8], tracking=False)
+    assert np.allclose(b - a, [4, 8], atol=0.05)
+
+
+def test_load_errors_name_the_file(trained, tmp_path):
+    cfg, model_dir = trained["full"]
+    with pytest.raises(FileNotFoundError, match="model.pt"):
+        load(tmp_path, cfg)
+    with pytest.raises(ValueError, match="variant"):
+        load(model_dir, dataclasses.replace(cfg, variant="static"))
+    (tmp_path / "model.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable RED model"):
+        load(tmp_path, cfg)
+
+
+def test_config_from_params_section():
+    cfg = from_dict(Config, {"variant": "static", "train": {"epochs": 2, "loss": {"coords": 5.0}}}, "methods.red")
+    assert cfg.train.epochs == 2 and cfg.train.loss.coords == 5.0 and cfg.model_config().temporal is False
