@@ -3,10 +3,13 @@
 Nothing registers itself at import time; a method's module is imported only when the method is used, so
 listing methods never imports torch or dlib. Each method module provides:
 
-    train(cfg: dict, train_manifest: Path, out_dir: Path, seed: int) -> None   # trainable methods only
-    load(model_dir: Path | None, cfg: dict) -> Method                          # every method
+    Config                                                     # frozen dataclass, from params methods.<name>
+    train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, seed: int, progress: bool = False)
+                                                               # trainable methods only; writes train_info.json
+    load(model_dir: Path | None, cfg: Config) -> Method        # every method (model_dir None: pretrained)
 
-where `Method` follows `redbench.baselines.protocol.Method`.
+where `Method` follows `redbench.baselines.protocol.Method`. `<static>+smooth` rows are built by
+`redbench.baselines.smoothing.wrap(static_method, smoothing.Config)`.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ DIFFICULTY: dict[int, Difficulty] = {
                   timescale_s=1.2, move_frac=0.15, scale_std=0.06, light_gain=(0.6, 1.2), light_std=0.15,
                   noise_sigma=4.0, blur_exposure=0.6, occluder_prob=0.6, max_occluders=1,
                   occluder_run=(0.2, 0.45)),
-    3: Difficulty(yaw_base=(35, 60), yaw_std=18, pitch_std=13, roll_std=14, pose_max=(85, 35, 35),
+    3: Difficulty(yaw_base=(30, 50), yaw_std=15, pitch_std=13, roll_std=14, pose_max=(70, 35, 35),
                   timescale_s=0.5, move_frac=0.3, scale_std=0.1, light_gain=(0.4, 1.25), light_std=0.25,
                   noise_sigma=7.0, blur_exposure=1.0, occluder_prob=0.95, max_occluders=2,
                   occluder_run=(0.3, 0.6)),

@@ -1,0 +1,91 @@
+"""Training frames for the static baselines: the same frames of the same training shards for every method.
+
+Frames come from the `train` split of the given shard folders, every `stride`-th frame of each clip (stride
+chosen so at most `max_frames` are used; consecutive video frames are near duplicates), unreliable frames
+skipped. The start offset within each clip is drawn from `seed`, so the selection is reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from redbench._io import sha256_bytes
+from redbench.baselines.boxes import square_crop, to_input
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+FIELDS = ("crops", "landmarks", "boxes/gt", "unreliable")
+
+
+def as_manifest_dirs(manifests: PathLike | Sequence[PathLike]) -> list[Path]:
+    """One shard folder or several (params `train.datasets` may list more than one)."""
+    if isinstance(manifests, (str, os.PathLike)):
+        return [Path(manifests)]
+    return [Path(m) for m in manifests]
+
+
+def train_data_hash(manifests: PathLike | Sequence[PathLike]) -> str:
+    """The training manifest's sha256 (of the sha256s, in order, when there are several)."""
+    from redbench.datasets.shards import load_manifest
+
+    hashes = [load_manifest(d).sha256 for d in as_manifest_dirs(manifests)]
+    return hashes[0] if len(hashes) == 1 else sha256_bytes(",".join(hashes).encode())
+
+
+@dataclass(frozen=True)
+class TrainFrames:
+    """Selected training frames resampled by one method's box adapter."""
+
+    images: np.ndarray  # (N, s, s, 3) uint8 method inputs
+    points: np.ndarray  # (N, 68, 2) float64 landmarks in input coords
+    boxes: np.ndarray  # (N, 4) float64 the gt boxes in input coords
+
+
+def iter_train_clips(manifests: PathLike | Sequence[PathLike], max_frames: int, seed: int, progress: bool = False,
+                     fields: Sequence[str] = FIELDS) -> Iterator[dict[str, np.ndarray]]:
+    """Yield, per training clip, the selected frames' arrays by shard name: by default crops (T,S,S,3),
+    landmarks (T,68,2), boxes/gt (T,4), unreliable (T,)."""
+    from redbench.datasets.shards import load_manifest
+
+    rng = np.random.default_rng(seed)
+    manifests_ = [load_manifest(d) for d in as_manifest_dirs(manifests)]
+    total = sum(e.n_frames for m in manifests_ for e in m.entries("train"))
+    if total == 0:
+        raise ValueError(f"no training frames in {[str(m.root) for m in manifests_]} (train split is empty)")
+    stride = max(1, math.ceil(total / max_frames))
+    log.info("training frames: %d in the shards, every %d-th used", total, stride)
+    bar = tqdm(total=total, disable=not progress, desc="read train frames", unit="frame")
+    for m in manifests_:
+        for entry in m.entries("train"):
+            with m.open(entry) as reader:
+                for i, rec in enumerate(reader.clips):
+                    start = int(rng.integers(stride)) % max(rec.n_frames, 1)
+                    arrays = reader.read_clip(i, fields=sorted({*fields, "unreliable"}))
+                    keep = np.arange(start, rec.n_frames, stride)
+                    keep = keep[~arrays["unreliable"][keep]]
+                    bar.update(rec.n_frames)
+                    if len(keep):
+                        yield {k: v[keep] for k, v in arrays.items()}
+    bar.close()
+
+
+def load_train_frames(manifests: PathLike | Sequence[PathLike], max_frames: int, seed: int, scale: float,
+                      size: int, progress: bool = False) -> TrainFrames:
+    """The selected frames through the `square_crop` adapter (box squared, x scale, resized to size)."""
+    images, points, boxes = [], [], []
+    for clip in iter_train_clips(manifests, max_frames, seed, progress):
+        img, aff = square_crop(clip["crops"], clip["boxes/gt"], scale, size)
+        images.append(img)
+        points.append(to_input(clip["landmarks"], aff))
+        b = clip["boxes/gt"].astype(np.float64).reshape(-1, 2, 2)  # corners as points
+        boxes.append(to_input(b, aff).reshape(-1, 4))
+    return TrainFrames(np.concatenate(images), np.concatenate(points), np.concatenate(boxes))

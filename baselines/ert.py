@@ -1,0 +1,114 @@
+"""Ensemble of Regression Trees (Kazemi & Sullivan, "One Millisecond Face Alignment with an Ensemble of
+Regression Trees", CVPR 2014), trained here with dlib's own trainer on our training frames.
+
+dlib's `train_shape_predictor` is called on in-memory images and shapes (the same trainer the XML-file overload
+runs, without writing thousands of images to disk). Options follow dlib's names (cascade depth, trees per level,
+oversampling, ...); the defaults are small for CPU time, dlib's own defaults are 10 / 500 / 20.
+
+Box adapter: dlib is given our face box (the tight landmark box) as its rectangle, in training and prediction
+alike, on the region of `region_scale` x the box resampled to `size` px gray (dlib's outputs are integers, so
+the region is made large enough that the rounding is small).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from redbench._io import atomic_path
+from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
+from redbench.baselines._frames import iter_train_clips, train_data_hash
+from redbench.baselines.boxes import to_input
+from redbench.baselines.protocol import TrainInfo
+from redbench.config import params_hash
+from redbench.landmarks import flip_permutation
+
+log = logging.getLogger(__name__)
+
+VERSION = "1"
+MODEL_FILE = "ert.dat"
+
+
+@dataclass(frozen=True)
+class Config:
+    region_scale: float = 1.5
+    size: int = 160
+    cascade_depth: int = 10
+    tree_depth: int = 4
+    num_trees_per_cascade_level: int = 100
+    nu: float = 0.1
+    oversampling_amount: int = 5
+    oversampling_translation_jitter: float = 0.1
+    feature_pool_size: int = 400
+    num_test_splits: int = 20
+    max_frames: int = 2000
+    flip: bool = True  # add mirrored training images
+    num_threads: int = 2
+
+
+def _box(box: np.ndarray) -> np.ndarray:
+    return np.asarray(box, dtype=np.float64)
+
+
+def training_inputs(crops: np.ndarray, points: np.ndarray, boxes: np.ndarray, cfg: Config
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gray inputs (N,size,size) uint8, landmarks (N,68,2) and rects (N,4) in input coords, mirrored ones added."""
+    images, affines, rects = resample(crops, boxes, cfg.region_scale, cfg.size)
+    pts = to_input(points, affines)
+    if cfg.flip:
+        w = cfg.size - 1
+        m_pts = pts[:, flip_permutation()].copy()
+        m_pts[..., 0] = w - m_pts[..., 0]
+        m_rects = np.stack([w - rects[:, 2], rects[:, 1], w - rects[:, 0], rects[:, 3]], axis=1)
+        images = np.concatenate([images, images[:, :, ::-1]])
+        pts, rects = np.concatenate([pts, m_pts]), np.concatenate([rects, m_rects])
+    return images, pts, rects
+
+
+def fit(images: np.ndarray, points: np.ndarray, rects: np.ndarray, cfg: Config, seed: int):
+    """Train a dlib shape predictor on inputs (N,s,s) uint8 with landmarks (N,68,2) and rects (N,4)."""
+    import dlib
+
+    opts = dlib.shape_predictor_training_options()
+    for name in ("cascade_depth", "tree_depth", "num_trees_per_cascade_level", "nu", "oversampling_amount",
+                 "oversampling_translation_jitter", "feature_pool_size", "num_test_splits", "num_threads"):
+        setattr(opts, name, getattr(cfg, name))
+    opts.random_seed = str(seed)
+    opts.be_verbose = log.isEnabledFor(logging.DEBUG)
+    objects = []
+    for pts, r in zip(points, rects):
+        parts = dlib.points([dlib.point(int(round(x)), int(round(y))) for x, y in pts])
+        objects.append([dlib.full_object_detection(dlib_rect(r), parts)])
+    return dlib.train_shape_predictor([np.ascontiguousarray(i) for i in images], objects, opts)
+
+
+def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress: bool = False) -> None:
+    t0 = time.perf_counter()
+    parts = [training_inputs(c["crops"], c["landmarks"], c["boxes/gt"], cfg)
+             for c in iter_train_clips(train_manifest, cfg.max_frames, seed, progress)]
+    images, points, rects = (np.concatenate(a) for a in zip(*parts))
+    log.info("ert: training dlib's shape predictor on %d images", len(images))
+    predictor = fit(images, points, rects, cfg, seed)
+    path = Path(out_dir) / MODEL_FILE
+    with atomic_path(path, suffix=".dat") as tmp:
+        predictor.save(str(tmp))
+    TrainInfo("ert", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
+              len(images), time.perf_counter() - t0).write(out_dir)
+
+
+def load(model_dir: Path | None, cfg: Config) -> DlibShapeMethod:
+    import dlib
+
+    path = Path(model_dir or ".") / MODEL_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no ERT model (run `redbench train ert`)")
+    try:
+        predictor = dlib.shape_predictor(str(path))
+    except RuntimeError as e:
+        raise ValueError(f"{path}: not a readable dlib shape predictor: {e}") from None
+    return DlibShapeMethod("ert", predictor, _box, cfg.region_scale, cfg.size)

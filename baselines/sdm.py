@@ -1,0 +1,158 @@
+"""Supervised Descent Method (Xiong & De la Torre, "Supervised Descent Method and its Applications to Face
+Alignment", CVPR 2013).
+
+A cascade of linear maps: at stage k the shape update is x_{k+1} = x_k + [phi(I, x_k), 1] W_k, with phi the HOG
+block descriptors around the current landmarks (the paper uses SIFT; HOG is the common substitute) and W_k a
+ridge regression learnt from training images whose initial shapes are the mean shape under random similarity
+perturbations (standing in for the paper's detector-offset sampling), each stage trained on the previous
+stages' outputs.
+
+Box adapter: the box squared about its centre, scaled by `box_scale`, resampled to `size` px (the same in
+training and prediction); the cascade starts from the mean training shape in that frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from redbench.baselines._frames import load_train_frames, train_data_hash
+from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
+from redbench.baselines._model_io import load_arrays, save_arrays
+from redbench.baselines.boxes import square_crop, to_crop
+from redbench.baselines.protocol import StaticMethod, TrainInfo
+from redbench.config import params_hash
+from redbench.landmarks import flip_permutation
+
+log = logging.getLogger(__name__)
+
+VERSION = "1"
+MODEL_FILE = "sdm.npz"
+
+
+@dataclass(frozen=True)
+class Config:
+    box_scale: float = 1.2  # square box side = box_scale * max(w, h) of the face box
+    size: int = 80  # input size in px
+    cell: int = 8  # HOG cell side in px; descriptors are 2x2-cell blocks (16x16 px, 36 values per point)
+    stages: int = 4
+    perturbations: int = 2  # initial shapes per training image
+    perturb_translation: float = 0.05  # std of the initial shape's shift, as a fraction of `size`
+    perturb_scale: float = 0.06  # std of log scale of the initial shape
+    perturb_rotation: float = 6.0  # std in degrees
+    ridge: float = 0.01  # ridge strength, relative to the mean diagonal of X^T X
+    max_frames: int = 2000
+    flip: bool = True  # add mirrored training images
+
+
+def _features(maps: list[np.ndarray], shapes: np.ndarray, owner: np.ndarray, cell: int) -> np.ndarray:
+    """[HOG at every landmark, 1] for shapes (M,68,2) on the images maps[owner[m]] -> (M, 68*36 + 1)."""
+    out = np.empty((len(shapes), 68 * 36 + 1), dtype=np.float64)
+    for m, (shape, i) in enumerate(zip(shapes, owner)):
+        out[m, :-1] = block_descriptors(maps[i], shape, cell).ravel()
+    out[:, -1] = 1.0
+    return out
+
+
+def _perturb(mean: np.ndarray, n: int, cfg: Config, rng: np.random.Generator) -> np.ndarray:
+    """n random similarity transforms of the mean shape (68,2) about its centre -> (n,68,2)."""
+    c = mean.mean(axis=0)
+    s = np.exp(rng.normal(0, cfg.perturb_scale, n))
+    a = np.deg2rad(rng.normal(0, cfg.perturb_rotation, n))
+    t = rng.normal(0, cfg.perturb_translation * cfg.size, (n, 2))
+    rot = np.stack([np.stack([np.cos(a), -np.sin(a)], -1), np.stack([np.sin(a), np.cos(a)], -1)], -2)  # (n,2,2)
+    return c + s[:, None, None] * np.einsum("nij,lj->nli", rot, mean - c) + t[:, None, :]
+
+
+def ridge_solve(G: np.ndarray, XtY: np.ndarray, strength: float) -> np.ndarray:
+    """argmin_W |XW - Y|^2 + lam |W|^2 from G = X^T X and X^T Y, lam = strength * mean(diag(G)).
+
+    The last column of X is the bias and is not penalised.
+    """
+    from scipy.linalg import solve
+
+    reg = np.full(len(G), strength * np.trace(G) / len(G))
+    reg[-1] = 1e-9 * G[-1, -1]  # the bias: (almost) unpenalised, keeping the system positive definite
+    return solve(G + np.diag(reg), XtY, assume_a="pos")
+
+
+def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """Learn the cascade on inputs (N,size,size,3) uint8 with landmarks (N,68,2) in input coords.
+
+    Returns the mean shape (68,2) and the stage matrices (stages, 68*36+1, 136).
+    """
+    if cfg.flip:
+        mirrored = points[:, flip_permutation()].copy()
+        mirrored[..., 0] = cfg.size - 1 - mirrored[..., 0]
+        images, points = np.concatenate([images, images[:, :, ::-1]]), np.concatenate([points, mirrored])
+    rng = np.random.default_rng(seed)
+    mean = points.mean(axis=0)
+    owner = np.repeat(np.arange(len(images)), cfg.perturbations)  # (M,) image of each training sample
+    shapes = _perturb(mean, len(owner), cfg, rng)  # (M, 68, 2)
+    target = points[owner]
+    # Image chunks: HOG maps for all images at once would need N x s x s x 9 floats; each stage makes one pass,
+    # applying the previous stage and accumulating the normal equations of this one.
+    chunks = [np.flatnonzero((owner >= i) & (owner < i + 256)) for i in range(0, len(images), 256)]
+    stages: list[np.ndarray] = []
+    for k in tqdm(range(cfg.stages + 1), disable=not progress, desc="sdm stages"):
+        G, XtY = 0.0, 0.0
+        for idx in chunks:
+            first = owner[idx[0]]
+            maps = [cell_maps(g, cfg.cell) for g in to_gray(images[first:owner[idx[-1]] + 1])]
+            local = owner[idx] - first
+            if stages:
+                shapes[idx] += (_features(maps, shapes[idx], local, cfg.cell) @ stages[-1]).reshape(len(idx), 68, 2)
+            if k < cfg.stages:
+                X = _features(maps, shapes[idx], local, cfg.cell)
+                G, XtY = G + X.T @ X, XtY + X.T @ (target[idx] - shapes[idx]).reshape(len(idx), -1)
+        err = np.linalg.norm(shapes - target, axis=-1).mean()
+        log.info("sdm: after %d stages, mean point error %.2f px (input %d px)", k, err, cfg.size)
+        if k < cfg.stages:
+            stages.append(ridge_solve(G, XtY, cfg.ridge))
+    return mean, np.stack(stages).astype(np.float32)
+
+
+class SDM(StaticMethod):
+    name = "sdm"
+
+    def __init__(self, cfg: Config, mean: np.ndarray, stages: np.ndarray):
+        self.cfg, self.mean, self.stages = cfg, mean, stages.astype(np.float64)
+
+    def predict_inputs(self, images: np.ndarray) -> np.ndarray:
+        """Landmarks (N,68,2) in input coords of inputs (N,size,size,3) uint8."""
+        maps = [cell_maps(g, self.cfg.cell) for g in to_gray(images)]
+        owner = np.arange(len(images))
+        shapes = np.repeat(self.mean[None], len(images), axis=0)
+        for W in self.stages:
+            shapes = shapes + (_features(maps, shapes, owner, self.cfg.cell) @ W).reshape(shapes.shape)
+        return shapes
+
+    def predict(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        images, affines = square_crop(crops, boxes, self.cfg.box_scale, self.cfg.size)
+        return to_crop(self.predict_inputs(images), affines)
+
+
+def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress: bool = False) -> None:
+    t0 = time.perf_counter()
+    frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress)
+    mean, stages = fit(frames.images, frames.points, cfg, seed, progress)
+    save_arrays(Path(out_dir) / MODEL_FILE, mean=mean, stages=stages)
+    TrainInfo("sdm", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
+              len(frames.images), time.perf_counter() - t0).write(out_dir)
+
+
+def load(model_dir: Path | None, cfg: Config) -> SDM:
+    path = Path(model_dir or ".") / MODEL_FILE
+    arrays = load_arrays(path, ("mean", "stages"), "sdm")
+    want = (68 * 36 + 1, 136)
+    if arrays["stages"].shape[1:] != want:
+        raise ValueError(f"{path}: stage matrices {arrays['stages'].shape[1:]} do not match the config "
+                         f"(expected {want}); retrain or fix methods.sdm")
+    return SDM(cfg, arrays["mean"], arrays["stages"])

@@ -1,0 +1,103 @@
+"""The predict driver: run one method over every test clip of a shard set and write its prediction store.
+
+Every method sees the same frames (every frame of every test clip, in order) with the same boxes from the box
+protocol; predictions are mapped from context-crop to original image coordinates with each frame's
+crop_to_orig affine. Time per frame is the method's own time (predict_clip), not the shard reads or the write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from redbench.baselines.protocol import BOX_PROTOCOLS, Method
+from redbench.benchmark.store import PredictionMeta, write_predictions
+from redbench.datasets.geometry import apply_affine
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("crops", "crop_to_orig", "frame_index", "boxes/gt", "boxes/gt_jitter", "boxes/detector")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    """params `predict:`."""
+
+    box_protocol: str = "gt"  # gt | gt_jitter | detector | tracking (boxes['gt'][0], then own predictions)
+
+    def __post_init__(self) -> None:
+        if self.box_protocol not in BOX_PROTOCOLS:
+            raise ValueError(f"box_protocol must be one of {BOX_PROTOCOLS}, got {self.box_protocol!r}")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the driver cannot learn from the method or the shards: where the method's weights came from."""
+
+    method_version: str
+    config_hash: str
+    train_data_hash: str
+
+
+def clip_boxes(arrays: dict[str, np.ndarray], box_protocol: str) -> tuple[np.ndarray, bool]:
+    """The boxes (T, 4) a method gets under `box_protocol`, and whether it tracks from frame 0's gt box."""
+    if box_protocol not in BOX_PROTOCOLS:
+        raise ValueError(f"unknown box protocol {box_protocol!r}; known: {', '.join(BOX_PROTOCOLS)}")
+    if box_protocol == "tracking":
+        return arrays["boxes/gt"].astype(np.float64), True
+    return arrays[f"boxes/{box_protocol}"].astype(np.float64), False
+
+
+def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: str, out_path: str | os.PathLike,
+               provenance: Provenance, split: str = "test", progress: bool = False,
+               max_clips: int | None = None) -> PredictionMeta:
+    """Predict every frame of every `split` clip of the shard set at `manifest_dir`; write `out_path`.
+
+    Returns the metadata written. `max_clips` limits the clips (for quick checks only: compare refuses
+    mismatched frame sets).
+    """
+    from redbench.datasets.shards import load_manifest
+
+    manifest = load_manifest(manifest_dir)
+    entries = manifest.entries(split)
+    if not entries:
+        raise ValueError(f"{manifest.root}: no {split} shards to predict on")
+    clip_ids: list[str] = []
+    frame_indices, landmarks = [], []
+    seconds, n_clips = 0.0, 0
+    bar = tqdm(total=sum(e.n_frames for e in entries), disable=not progress, desc=f"{method.name}", unit="frame")
+    for entry in entries:
+        with manifest.open(entry) as reader:
+            for i, rec in enumerate(reader.clips):
+                if max_clips is not None and n_clips >= max_clips:
+                    break
+                arrays = reader.read_clip(i, fields=FIELDS)
+                boxes, tracking = clip_boxes(arrays, box_protocol)
+                t0 = time.perf_counter()
+                pred = method.predict_clip(arrays["crops"], boxes, tracking)  # (T, 68, 2) crop coords
+                seconds += time.perf_counter() - t0
+                if pred.shape != (rec.n_frames, 68, 2):
+                    raise ValueError(f"{method.name}: predicted {pred.shape} for clip {rec.clip_id!r} of "
+                                     f"{rec.n_frames} frames; expected ({rec.n_frames}, 68, 2)")
+                landmarks.append(apply_affine(pred, arrays["crop_to_orig"]))
+                frame_indices.append(arrays["frame_index"].astype(np.int64))
+                clip_ids += [rec.clip_id] * rec.n_frames
+                n_clips += 1
+                bar.update(rec.n_frames)
+    bar.close()
+    n = len(clip_ids)
+    meta = PredictionMeta(
+        method=method.name, method_version=provenance.method_version, config_hash=provenance.config_hash,
+        train_data_hash=provenance.train_data_hash, box_protocol=box_protocol, dataset=manifest.dataset,
+        data_source=manifest.data_source, test_manifest_hash=manifest.sha256,
+        seconds_per_frame=seconds / max(n, 1),
+    )
+    write_predictions(out_path, meta, clip_ids, np.concatenate(frame_indices), np.concatenate(landmarks))
+    log.info("%s on %s (%s boxes): %d frames, %.2f ms/frame", method.name, manifest.dataset, box_protocol, n,
+             1e3 * meta.seconds_per_frame)
+    return meta

@@ -1,0 +1,84 @@
+"""The two CNN baselines: coordinate conventions, augmentation, heatmap decoding, and training on a toy problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from redbench.baselines import cnn_regression, heatmap
+from redbench.baselines._torch_train import TrainLoop, augment, from_unit, to_unit
+
+TINY_LOOP = TrainLoop(epochs=30, batch_size=16, lr=3e-3, threads=1)
+CONFIGS = {
+    "cnn_regression": cnn_regression.Config(size=32, widths=(8, 16, 32, 32), loop=TINY_LOOP),
+    "heatmap": heatmap.Config(size=32, width=16, stacks=1, depth=2, stride=2, loop=TINY_LOOP),
+}
+
+
+def test_unit_coordinates_round_trip_and_pixel_centres() -> None:
+    x = np.array([0.0, 31.0, 15.5])
+    np.testing.assert_allclose(to_unit(x, 32), [-1 + 1 / 32, 1 - 1 / 32, 0.0])
+    np.testing.assert_allclose(from_unit(to_unit(x, 32), 32), x)
+
+
+def test_augment_moves_points_with_the_image() -> None:
+    # One bright pixel per image at landmark 36, every other landmark NaN; after the random flip/similarity the
+    # brightest pixel must be at the one finite landmark (36, or 45 when flipped: the flip relabels sides).
+    gen = torch.Generator().manual_seed(0)
+    n, s = 16, 64
+    pts = np.full((n, 68, 2), np.nan)
+    pts[:, 36] = [20.0, 24.0]
+    x = torch.zeros(n, 3, s, s)
+    x[:, :, 24, 20] = 1.0
+    xa, ua = augment(x, torch.from_numpy(to_unit(pts, s)).float(), TrainLoop(rotation=10.0, scale=0.1), gen)
+    pa = from_unit(ua.numpy(), s)
+    flipped = 0
+    for i in range(n):
+        finite = [k for k in range(68) if np.isfinite(pa[i, k]).all()]
+        assert finite in ([36], [45])
+        flipped += finite == [45]
+        y, x_ = np.unravel_index(xa[i, 0].argmax().item(), (s, s))
+        assert np.linalg.norm(pa[i, finite[0]] - [x_, y]) <= 1.0
+    assert 0 < flipped < n
+
+
+@pytest.mark.parametrize("cx,cy", [(7.3, 5.8), (3.5, 10.2), (12.0, 12.0)])
+def test_heatmap_decode_is_sub_pixel(cx: float, cy: float) -> None:
+    u = torch.tensor([[[(2 * cx + 1) / 16 - 1, (2 * cy + 1) / 16 - 1]]]).repeat(1, 68, 1)
+    hm = heatmap.gaussian_targets(u.double(), 16, sigma=1.0)  # (1, 68, 16, 16)
+    p = heatmap.decode(hm)[0, 0].numpy()
+    assert np.abs(p - [cx, cy]).max() < 0.12  # a parabola fitted to a Gaussian: ~0.1 px bias at most
+
+
+def test_soft_argmax_of_a_peaked_map_is_its_pixel_centre() -> None:
+    maps = torch.full((1, 68, 8, 8), -1e4)
+    maps[0, :, 2, 5] = 0.0  # all mass at x = 5, y = 2
+    u = heatmap.soft_argmax(maps)[0, 0].numpy()
+    np.testing.assert_allclose(u, [(2 * 5 + 1) / 8 - 1, (2 * 2 + 1) / 8 - 1], atol=1e-6)
+    maps[0, :, 2, 6] = 0.0  # split between x = 5 and 6: the expectation is between
+    np.testing.assert_allclose(heatmap.soft_argmax(maps)[0, 0, 0].item(), (2 * 5.5 + 1) / 8 - 1, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["cnn_regression", "heatmap"])
+def test_trained_on_toy_shards(name: str, toy_shards, tmp_path, checks) -> None:
+    module, cfg = {"cnn_regression": cnn_regression, "heatmap": heatmap}[name], CONFIGS[name]
+    module.train(cfg, toy_shards, tmp_path, seed=0)
+    method = module.load(tmp_path, cfg)
+    assert method.name == name
+    checks.check_method(method, toy_shards, accuracy=0.10, flip_tol=0.08)
+    clip = checks.first_test_clip(toy_shards)
+    # Deterministic inference, and the batch does not change a frame's answer (eval-mode batch norm).
+    boxes = clip.boxes["gt"].astype(np.float64)
+    a = method.predict(clip.crops, boxes)
+    np.testing.assert_allclose(method.predict(clip.crops[:3], boxes[:3]), a[:3], atol=1e-4)
+
+
+def test_weights_of_another_config_are_refused(toy_shards, tmp_path) -> None:
+    cfg = CONFIGS["cnn_regression"]
+    model = cnn_regression.CoordResNet(cfg.widths, np.zeros((68, 2)))
+    from redbench.baselines._torch_train import save_model
+
+    save_model(model, tmp_path / cnn_regression.MODEL_FILE, {})
+    with pytest.raises(ValueError, match="cnn_regression.pt"):
+        cnn_regression.load(tmp_path, cnn_regression.Config(widths=(8, 16, 32, 64), loop=TINY_LOOP))

@@ -1,0 +1,76 @@
+"""StaticMethod: batching, tracking from the method's own predictions, and TrainInfo round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from redbench.baselines.protocol import Method, StaticMethod, TrainInfo, tracking_box
+from redbench.datasets.geometry import landmark_box
+
+
+class _Oracle(StaticMethod):
+    """Returns the true landmarks of frame t shifted by `bias` px, and records the boxes it was given."""
+
+    name = "oracle"
+    batch_size = 4
+
+    def __init__(self, truth: np.ndarray, bias: float = 0.0):
+        self.truth, self.bias, self.seen, self.calls = truth, bias, [], 0
+
+    def predict(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        idx = crops[:, 0, 0, 0].astype(int)  # each crop carries its frame index in pixel (0, 0)
+        self.seen.append(boxes.copy())
+        return self.truth[idx] + self.bias
+
+
+def _clip(t: int = 10):
+    rng = np.random.default_rng(0)
+    truth = rng.uniform(10, 50, (t, 68, 2))
+    crops = np.zeros((t, 64, 64, 3), np.uint8)
+    crops[:, 0, 0, 0] = np.arange(t)
+    return truth, crops
+
+
+def test_batched_prediction_passes_every_box_and_keeps_order() -> None:
+    truth, crops = _clip()
+    boxes = landmark_box(truth) + 1.0
+    m = _Oracle(truth)
+    out = m.predict_clip(crops, boxes, tracking=False)
+    np.testing.assert_array_equal(out, truth)
+    assert m.calls == 3  # 10 frames in batches of 4
+    np.testing.assert_array_equal(np.concatenate(m.seen), boxes)
+
+
+def test_tracking_uses_frame0_box_then_own_previous_prediction() -> None:
+    truth, crops = _clip()
+    m = _Oracle(truth, bias=2.0)
+    boxes = np.full((10, 4), np.nan)  # only boxes[0] may be read
+    boxes[0] = [1, 2, 3, 4]
+    out = m.predict_clip(crops, boxes, tracking=True)
+    seen = np.concatenate(m.seen)
+    np.testing.assert_array_equal(seen[0], [1, 2, 3, 4])
+    np.testing.assert_allclose(seen[1:], landmark_box(truth[:-1] + 2.0))
+    np.testing.assert_allclose(out, truth + 2.0)
+
+
+def test_tracking_box_of_a_perfect_prediction_is_the_gt_box() -> None:
+    pts = np.random.default_rng(1).uniform(0, 100, (68, 2))
+    np.testing.assert_allclose(tracking_box(pts), [*pts.min(0), *pts.max(0)])
+
+
+def test_static_methods_follow_the_protocol() -> None:
+    truth, _ = _clip()
+    assert isinstance(_Oracle(truth), Method)
+
+
+def test_train_info_round_trip_and_errors(tmp_path) -> None:
+    info = TrainInfo("sdm", "1", "abc", "def", 12, 3.5)
+    info.write(tmp_path)
+    assert TrainInfo.read(tmp_path) == info
+    with pytest.raises(FileNotFoundError, match="redbench train"):
+        TrainInfo.read(tmp_path / "missing")
+    (tmp_path / "train_info.json").write_text("{not json")
+    with pytest.raises(ValueError, match="train_info.json"):
+        TrainInfo.read(tmp_path)
