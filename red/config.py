@@ -31,7 +31,10 @@ class RedConfig:
     stage_convs: tuple[int, ...] = VGG16_CONVS
     point_set: str = "68"
     variant: str = "full"
-    norm: str = "batch"  # "group" gives per-sample normalisation (exact DDP == one-process equivalence)
+    # "batch" is the paper's. "group" (the method default, params methods.red.norm) normalises each sample on
+    # its own, so eval normalises as training did (batch norm's running statistics mix the sRNN passes, whose
+    # inputs differ: zero vs label-map feedback) and DDP shards equal one process exactly.
+    norm: str = "batch"
     srnn_squares: tuple[int, ...] = (7, 5, 3)  # feedback square side per sRNN step (px at input resolution)
     label_square: int = 3  # side of the per-landmark square of the training label map
     # Pass 0 of frame t fed frame t-1's prediction (RED's own tracking feedback). Off by default: trained on

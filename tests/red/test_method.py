@@ -11,6 +11,7 @@ from redbench.config import from_dict
 from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.shards import ShardReader
 from redbench.red.method import Config, load, method_name, train
+from redbench.red.model import RED
 from redbench.red.train import TrainConfig
 
 FAST = TrainConfig(epochs=1, passes_per_epoch=1, batch_clips=2, checkpoint_every=0, val_frames_per_clip=3)
@@ -95,3 +96,20 @@ def test_load_errors_name_the_file(trained, tmp_path):
 def test_config_from_params_section():
     cfg = from_dict(Config, {"variant": "static", "train": {"epochs": 2, "loss": {"coords": 5.0}}}, "methods.red")
     assert cfg.train.epochs == 2 and cfg.train.loss.coords == 5.0 and cfg.model_config().temporal is False
+
+
+def test_default_norm_evaluates_as_it_trains():
+    """The default (group norm) has no running statistics: eval mode gives the training-mode output, so the
+    sRNN passes' differing inputs cannot skew evaluation. Batch norm, fed the same batch, does differ."""
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 3, 32, 32)
+    outs = {}
+    for norm in (Config().norm, "batch"):
+        model = RED(Config(input_size=32, norm=norm).model_config(n_identities=2))
+        torch.nn.init.normal_(model.reg.fc.weight, std=0.1)  # else f_REG outputs the mean shape in both modes
+        with torch.no_grad():
+            trained_mode = model.train()(x).landmarks
+            eval_mode = model.eval()(x).landmarks
+        outs[norm] = (trained_mode - eval_mode).abs().max().item()
+    assert Config().norm == "group"
+    assert outs["group"] < 1e-5 and outs["batch"] > 1e-3
