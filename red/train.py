@@ -135,7 +135,9 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
         if info.distributed else model
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_pass = len(train_set) // tc.batch_clips
-    assert steps_per_pass > 0, f"{len(train_set)} training clips < one batch of {tc.batch_clips}"
+    if steps_per_pass == 0:
+        raise ValueError(f"{len(train_set)} training clips is less than one batch of methods.red.train.batch_clips = "
+                         f"{tc.batch_clips}: lower batch_clips or add training videos")
     total_steps = tc.epochs * tc.passes_per_epoch * steps_per_pass
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(tc, total_steps))
 
