@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 
 from redbench.datasets.mean_shape_3d import jaw_contour, uncentred_shape_3d
+# One pose convention for the generator and the PnP estimator that reads its output back.
+from redbench.datasets.pose import rotation  # noqa: F401  (re-exported: scene.py, tests)
 from redbench.datasets.synthetic.identity import Identity
 
 # Centre and radii (mm, uncentred frame) of the ellipsoid that stands in for the head: it gives the surface
@@ -92,15 +94,6 @@ def head_model(identity: Identity) -> HeadModel:
     c = uncentred_shape_3d().mean(axis=0)
     return HeadModel(landmarks=p - c, normals=normals, forehead=forehead - c, skull=skull - c, ears=ears - c,
                      ear_normals=ear_normals)
-
-
-def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """R (3, 3) = Rz(roll) Rx(pitch) Ry(yaw), angles in degrees (see the module docstring for signs)."""
-    y, p, r = np.deg2rad([yaw, pitch, roll])
-    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
-    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
-    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
-    return rz @ rx @ ry
 
 
 @dataclass(frozen=True)
