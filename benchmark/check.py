@@ -10,13 +10,13 @@ override the file's.
 from __future__ import annotations
 
 import fnmatch
-import json
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from redbench._io import read_json
 from redbench.benchmark.results import PROTOCOL_VERSION, load_results, summary
 
 REFERENCE_SCHEMA = "redbench-reference/1"
@@ -80,12 +80,7 @@ def compare_values(flat: dict[str, float | None], reference: dict[str, Any],
 
 def load_reference(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: reference file not found")
-    try:
-        ref = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise CheckError(f"{path}: not valid JSON: {e}") from None
+    ref = read_json(path, CheckError, "reference file not found")
     if not isinstance(ref, dict) or ref.get("schema") != REFERENCE_SCHEMA or not isinstance(ref.get("metrics"), dict):
         raise CheckError(f"{path}: not a redbench reference (expected schema {REFERENCE_SCHEMA!r} and a metrics map)")
     return ref

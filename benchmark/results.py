@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import json
 import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from redbench import __version__
+from redbench._io import read_json
 from redbench.benchmark.metrics import NORM_LABELS
 
 SCHEMA_VERSION = 1
@@ -139,11 +139,5 @@ def validate(results: Any, where: str = "metrics.json") -> dict[str, Any]:
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: metrics file not found (run `redbench compare`)")
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise ResultsError(f"{path}: not valid JSON: {e}") from None
+    obj = read_json(path, ResultsError, "metrics file not found (run `redbench compare`)")
     return validate(obj, str(path))
