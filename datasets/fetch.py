@@ -21,7 +21,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -29,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redbench._io import write_json_atomic
+from redbench._io import replace_dir, write_json_atomic
 from redbench.datasets.archive import ArchiveError, archive_kind, safe_extract, verify_sha256
 from redbench.datasets.download import download
 
@@ -94,7 +93,7 @@ def fetch_dataset(
         extra = _build(dataset, cfg, synthetic_cfg, data, out_dir.parent / ".downloads", progress, retries, backoff_s)
         marker = {"schema": MARKER_SCHEMA, "dataset": dataset, "source": source, **extra}
         write_json_atomic(data / MARKER, marker)  # last: its presence means complete
-        _replace_dir(data, out_dir, staging / "previous")
+        replace_dir(data, out_dir, staging / "previous")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("fetched %s into %s", dataset, out_dir)
@@ -171,18 +170,6 @@ def _download_name(url: str) -> str:
     """A file name for the download unique to the URL (so a changed URL never reuses an old file)."""
     base = re.sub(r"[^A-Za-z0-9._-]", "_", url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]) or "download"
     return f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{base}"
-
-
-def _replace_dir(new: Path, target: Path, aside: Path) -> None:
-    """Rename `new` onto `target`, moving an existing `target` to `aside` first (restored if the swap fails)."""
-    if target.exists():
-        os.rename(target, aside)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        if aside.exists() and not target.exists():
-            os.rename(aside, target)
-        raise
 
 
 def _remove_stale_staging(out_dir: Path) -> None:

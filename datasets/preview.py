@@ -119,5 +119,4 @@ def write_contact_sheet(dataset: str, root: str | os.PathLike, out_png: str | os
         raise OSError(f"{out_png}: could not encode the PNG")
     with atomic_path(out_png) as tmp:
         tmp.write_bytes(png.tobytes())
-        tmp.chmod(0o644)  # mkstemp makes it owner-only; a picture is for everyone to look at
     return len(samples)

@@ -121,7 +121,6 @@ class _OpenShard:
         for k, values in numbers.items():
             g.create_dataset(k, data=values, track_times=False)
         self.f.close()
-        os.chmod(self.tmp, 0o644)  # mkstemp makes 0600 files; shards are meant to be shared read-only
         self._atomic.__exit__(None, None, None)  # rename into place
         return ShardEntry(self.final.name, self.clips[0].split, len(self.clips), self.n,
                           self.final.stat().st_size, sha256_file(self.final))

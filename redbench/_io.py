@@ -41,6 +41,22 @@ def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
 
+def replace_dir(new: str | os.PathLike, target: str | os.PathLike, aside: str | os.PathLike) -> None:
+    """Rename folder `new` onto `target`, moving an existing `target` to `aside` first (restored if the swap fails).
+
+    All three paths must be on one filesystem; the caller removes `aside` once it no longer needs the old copy.
+    """
+    new, target, aside = Path(new), Path(target), Path(aside)
+    if target.exists():
+        os.rename(target, aside)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        if aside.exists() and not target.exists():
+            os.rename(aside, target)
+        raise
+
+
 def read_json(path: str | os.PathLike, error: type[Exception], missing: str = "file not found") -> object:
     """Parse a JSON file; a missing file raises FileNotFoundError and bad JSON `error`, both naming the file."""
     path = Path(path)

@@ -9,7 +9,6 @@ onto it at the end: out_dir is either complete or absent.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import zlib
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from redbench._io import replace_dir
 from redbench.datasets.synthetic import layouts, writers
 from redbench.datasets.synthetic.config import SyntheticConfig
 from redbench.datasets.synthetic.identity import Identity, sample_identity
@@ -144,12 +144,10 @@ def write_dataset(dataset: str, out_dir: Path, cfg: SyntheticConfig, progress: b
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         _WRITERS[dataset](tmp, cfg, progress)
-        old = None
-        if out_dir.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
-            os.replace(out_dir, old / out_dir.name)
-        os.replace(tmp, out_dir)
-        if old is not None:
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+        try:
+            replace_dir(tmp, out_dir, old / out_dir.name)
+        finally:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
