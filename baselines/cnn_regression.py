@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from redbench.baselines._frames import load_train_frames, train_data_hash
+from redbench.baselines.train_frames import load_train_frames, train_data_hash
 from redbench.baselines._torch_train import (
     TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model, to_unit,
 )

@@ -22,7 +22,7 @@ import numpy as np
 
 from redbench._io import atomic_path
 from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
-from redbench.baselines._frames import iter_train_clips, train_data_hash
+from redbench.baselines.train_frames import iter_train_clips, train_data_hash
 from redbench.baselines.boxes import to_input
 from redbench.baselines.protocol import TrainInfo
 from redbench.config import params_hash

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from redbench.baselines._frames import load_train_frames, train_data_hash
+from redbench.baselines.train_frames import load_train_frames, train_data_hash
 from redbench.baselines._torch_train import TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model
 from redbench.baselines.boxes import square_crop, to_crop
 from redbench.baselines.protocol import StaticMethod, TrainInfo

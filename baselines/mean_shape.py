@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from redbench.baselines._frames import iter_train_clips, train_data_hash
+from redbench.baselines.train_frames import iter_train_clips, train_data_hash
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.baselines.protocol import StaticMethod, TrainInfo
 from redbench.config import params_hash

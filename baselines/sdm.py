@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from redbench.baselines._frames import load_train_frames, train_data_hash
+from redbench.baselines.train_frames import load_train_frames, train_data_hash
 from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.baselines.boxes import square_crop, to_crop

@@ -22,6 +22,7 @@ VGG16_CONVS: tuple[int, ...] = (2, 2, 3, 3, 3)
 VARIANTS = ("full", "static", "no_srnn", "no_cls", "reg_only")
 POINT_SETS = ("68", "demo7")
 NORMS = ("batch", "group")
+DECODINGS = ("reg", "soft_argmax")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class RedConfig:
     # noisy ground truth it taught the model to copy the feedback, and at inference its own errors then
     # compounded (validation NME 0.11 -> 0.22 while the training loss fell; docs in red/model.py).
     frame_feedback: bool = False
+    # The landmarks RED outputs: "reg" = f_REG's regression (the paper's); "soft_argmax" = the expected
+    # position under each landmark map's spatial softmax (red/srnn.py), a decoding of the maps as the released
+    # demo decodes them (it takes argmax centroids, which do not train: not differentiable).
+    decode: str = "reg"
     reg_width: int = 8  # f_REG's first width; it doubles twice (smaller than the encoder, as the paper says)
     n_identities: int = 1  # f_CLS classes; set from the training identities
 
@@ -48,6 +53,8 @@ class RedConfig:
         assert self.variant in VARIANTS, f"variant must be one of {VARIANTS}, got {self.variant!r}"
         assert self.point_set in POINT_SETS, f"point_set must be one of {POINT_SETS}, got {self.point_set!r}"
         assert self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}"
+        assert self.decode in DECODINGS, f"decode must be one of {DECODINGS}, got {self.decode!r}"
+        assert not (self.decode == "soft_argmax" and self.variant == "reg_only"), "reg_only has no map to decode"
         assert len(self.stage_widths) == len(self.stage_convs), "one conv count per stage"
         assert len(self.stage_widths) >= 4, "f_REG taps conv2_2 and conv4_3: at least 4 stages"
         assert self.input_size % (2 ** len(self.stage_widths)) == 0, "input size must divide by 2^stages"

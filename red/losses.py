@@ -20,6 +20,7 @@ class LossWeights:
     background: float = 0.1  # weight of background pixels in it (they outnumber landmark pixels ~10:1)
     coords: float = 100.0  # coordinate L2, in units of the input side (squared errors ~1e-2: weight it up)
     identity: float = 0.1  # f_CLS cross-entropy
+    map_coords: float = 0.0  # coordinate L2 of the maps' soft-argmax centres (integral regression on the maps)
 
 
 def map_loss(maps: torch.Tensor, labels: torch.Tensor, background: float) -> torch.Tensor:
@@ -51,12 +52,15 @@ def red_loss(out: RedOutput, landmarks: torch.Tensor, identity: torch.Tensor, cf
         labels = draw_label_map(target, cfg.input_size, cfg.label_square)  # (N, s, s)
         parts["maps"] = sum(map_loss(out.maps[k].flatten(0, 1), labels, w.background).mean()
                             for k in steps) / len(steps)
+        if w.map_coords > 0:
+            parts["map_coords"] = sum(coord_loss(out.map_coords[k].flatten(0, 1), target, cfg.input_size).mean()
+                                      for k in steps) / len(steps)
     if cfg.use_cls and out.id_logits:
         ids = identity.view(b, 1).expand(b, t).flatten()  # (N,)
         known = (ids >= 0).float()
         ce = [F.cross_entropy(logits.flatten(0, 1).float(), ids.clamp(min=0), reduction="none") * known
               for logits in out.id_logits]
         parts["identity"] = sum(c.mean() for c in ce) / len(ce)
-    weight = {"coords": w.coords, "maps": w.maps, "identity": w.identity}
+    weight = {"coords": w.coords, "maps": w.maps, "identity": w.identity, "map_coords": w.map_coords}
     total = sum(weight[k] * v for k, v in parts.items())
     return total, {k: float(v.detach()) for k, v in parts.items()}

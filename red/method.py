@@ -42,17 +42,17 @@ class Config:
     point_set: str = "68"  # 68 | demo7 (the released demo's 7 points; trainable, not benchmarkable)
     norm: str = "group"  # group | batch (group: training and eval normalise alike; red/config.py says why)
     frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (red/model.py: off, why)
+    decode: str = "reg"  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
     input_size: int | None = None  # overrides the preset's
     box: str = "gt"  # training box from the shards: gt | gt_jitter | detector
     box_scale: float = 1.25  # the input is the box squared and enlarged by this factor (training and inference)
     clip_len: int = 4  # frames per training clip window
     augment: bool = True  # the loaders' default flips, rotations, shifts and colour jitter
-    val_fraction: float = 0.2  # identities held out for validation
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def model_config(self, n_identities: int = 1) -> RedConfig:
         return make_config(self.preset, variant=self.variant, point_set=self.point_set, norm=self.norm,
-                           frame_feedback=self.frame_feedback, input_size=self.input_size,
+                           frame_feedback=self.frame_feedback, decode=self.decode, input_size=self.input_size,
                            n_identities=n_identities)
 
 
@@ -61,9 +61,10 @@ def method_name(variant: str) -> str:
 
 
 def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | Path,
-          seed: int, resume: bool = False, progress: bool = False) -> list[dict]:
-    """Train on the `train` split of the given shard folder(s), validating on identities held out from it."""
-    from redbench.baselines._frames import as_manifest_dirs, train_data_hash
+          seed: int, resume: bool = False, progress: bool = False, val_fraction: float = 0.2) -> list[dict]:
+    """Train on the `train` split of the given shard folder(s), validating on the identities that
+    `val_fraction` holds out from it (params `train.val_fraction`, passed by the CLI)."""
+    from redbench.baselines.train_frames import as_manifest_dirs, train_data_hash
     from redbench.baselines.protocol import TrainInfo
     from redbench.datasets.loaders import AugmentConfig, ClipDataset, split_by_identity
     from redbench.datasets.shards import load_manifest
@@ -76,7 +77,7 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
     size = cfg.model_config().input_size
     common = dict(clip_len=cfg.clip_len, input_size=size, box=cfg.box, box_scale=cfg.box_scale, seed=seed)
     everyone = ClipDataset(paths, train=False, **common)
-    train_ids, val_ids = split_by_identity(everyone.identity_names, cfg.val_fraction, seed)
+    train_ids, val_ids = split_by_identity(everyone.identity_names, val_fraction, seed)
     train_set = ClipDataset(paths, train=True, augment=AugmentConfig() if cfg.augment else None,
                             identities=train_ids, **common)
     val_set = ClipDataset(paths, train=False, identities=val_ids, **common)

@@ -30,7 +30,7 @@ from torch import nn
 
 from redbench.red.config import RedConfig
 from redbench.red.layers import ConvNormReLU, DecoderStage, EncoderStage
-from redbench.red.srnn import argmax_centres, feedback_maps
+from redbench.red.srnn import argmax_centres, feedback_maps, soft_argmax_centres
 
 CONV2_2, CONV4_3 = 1, 3  # stage indices whose last conv f_REG taps
 
@@ -129,12 +129,15 @@ class Regressor(nn.Module):
 class RedOutput:
     maps: list[torch.Tensor]  # per sRNN pass: (B, T, L+1, s, s) response maps (logits)
     coords: list[torch.Tensor]  # per sRNN pass: (B, T, L, 2) f_REG landmarks in input pixels
+    map_coords: list[torch.Tensor]  # per sRNN pass: (B, T, L, 2) the maps' soft-argmax centres, input pixels
     id_logits: list[torch.Tensor]  # per sRNN pass: (B, T, n_identities); empty without f_CLS
     state: list  # per sRNN pass: (LSTM (h, c), C_id running sum, frame count); carry it to the next chunk
+    decode: str = "reg"  # RedConfig.decode
 
     @property
     def landmarks(self) -> torch.Tensor:
-        return self.coords[-1]  # (B, T, L, 2)
+        """The last pass's output (B, T, L, 2): f_REG's coords or the maps' centres, as the config decodes."""
+        return (self.map_coords if self.decode == "soft_argmax" else self.coords)[-1]
 
 
 class RED(nn.Module):
@@ -162,7 +165,7 @@ class RED(nn.Module):
         use_prev = prev_points is not None and cfg.temporal and cfg.frame_feedback
         points = prev_points.flatten(0, 1) if use_prev else None
         state = state or [None] * cfg.srnn_steps
-        out = RedOutput([], [], [], [])
+        out = RedOutput([], [], [], [], [], cfg.decode)
         for k in range(cfg.srnn_steps):
             fb = feedback_maps(points, x.shape[0], cfg.n_landmarks, s, cfg.srnn_squares[k], x.device)
             z, indices, feats = self.encoder(torch.cat([x, fb.to(x.dtype)], 1))  # z (N, C, s/32, s/32)
@@ -175,6 +178,7 @@ class RED(nn.Module):
             coords = (self.mean_shape + rel.float()) * s - 0.5  # (N, L, 2) input pixels
             out.maps.append(maps.view(b, t, *maps.shape[1:]))
             out.coords.append(coords.view(b, t, -1, 2))
+            out.map_coords.append(soft_argmax_centres(maps).view(b, t, -1, 2))
             out.state.append(step_state)
             points = argmax_centres(maps.detach())  # (N, L, 2) fed to the next pass
         return out

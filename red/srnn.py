@@ -71,3 +71,14 @@ def argmax_centres(maps: torch.Tensor) -> torch.Tensor:
     px, py = (peak % w).float(), torch.div(peak, w, rounding_mode="floor").float()
     found = count[:, 1:] > 0
     return torch.stack([torch.where(found, cx, px), torch.where(found, cy, py)], dim=-1)  # (N, L, 2)
+
+
+def soft_argmax_centres(maps: torch.Tensor) -> torch.Tensor:
+    """Landmark centres (N, L, 2) in pixels: the expected position under the spatial softmax of each landmark's
+    log-odds against the background, maps[:, l] - maps[:, 0] (maps: (N, L+1, H, W) logits). Differentiable,
+    so a coordinate loss on it trains the maps to peak where the landmark is (integral regression)."""
+    n, c, h, w = maps.shape
+    prob = (maps[:, 1:] - maps[:, :1]).float().flatten(2).softmax(-1).view(n, c - 1, h, w)
+    xs = torch.arange(w, device=maps.device, dtype=prob.dtype)
+    ys = torch.arange(h, device=maps.device, dtype=prob.dtype)
+    return torch.stack([(prob.sum(2) * xs).sum(-1), (prob.sum(3) * ys).sum(-1)], dim=-1)

@@ -70,9 +70,12 @@ def train(ctx: click.Context, method: str, out: Path | None, shards_dir: Path, s
     with user_errors(ValueError):
         module, cfg, _ = _config(spec, params)
         out.mkdir(parents=True, exist_ok=True)
+        accepts = inspect.signature(module.train).parameters
         kwargs = {"resume": True} if resume else {}
-        if resume and "resume" not in inspect.signature(module.train).parameters:
+        if resume and "resume" not in accepts:
             raise click.ClickException(f"{method} keeps no checkpoint: --resume is not supported")
+        if "val_fraction" in accepts:  # methods that validate during training hold out params train.val_fraction
+            kwargs["val_fraction"] = float((params.get("train") or {}).get("val_fraction", 0.2))
         module.train(cfg, _train_manifests(params, shards_dir), out, seed, progress=show_progress(ctx), **kwargs)
     click.echo(f"trained {method} -> {out}")
 

@@ -93,3 +93,21 @@ def test_unknown_params_key_is_reported(workdir: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["--params", str(tmp_path / "params.yaml"), "train", "mean_shape",
                                   "--shards-dir", str(workdir / "shards"), "--out", str(tmp_path / "m")])
     assert r.exit_code == 1 and "methods.mean_shape" in r.output and "max_frame" in r.output
+
+
+@pytest.mark.parametrize("val_fraction, n_val", [(0.25, 1), (0.5, 2)])
+def test_red_holds_out_train_val_fraction(workdir: Path, tmp_path: Path, caplog, val_fraction: float,
+                                          n_val: int) -> None:
+    """RED's validation identities come from params train.val_fraction (of the 4 training identities)."""
+    import logging
+
+    train = {"epochs": 1, "passes_per_epoch": 1, "batch_clips": 2, "checkpoint_every": 0, "val_frames_per_clip": 2}
+    params = {"train": {"datasets": ["300vw"], "val_fraction": val_fraction},
+              "methods": {"red": {"input_size": 32, "train": train}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    caplog.set_level(logging.INFO, logger="redbench.red.method")
+    r = CliRunner().invoke(main, ["-q", "--params", str(tmp_path / "params.yaml"), "train", "red",
+                                  "--shards-dir", str(workdir / "shards"), "--out", str(tmp_path / "red")])
+    assert r.exit_code == 0, r.output
+    assert f"{4 - n_val} clips of {4 - n_val} identities, validation: {n_val} clips of {n_val} identities" \
+        in caplog.text

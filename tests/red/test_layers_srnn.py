@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from redbench.red.layers import ConvNormReLU, DecoderStage, EncoderStage
-from redbench.red.srnn import argmax_centres, draw_label_map, feedback_maps, one_hot_maps
+from redbench.red.srnn import argmax_centres, draw_label_map, feedback_maps, one_hot_maps, soft_argmax_centres
 
 
 def test_encoder_stage_shapes_and_taps():
@@ -90,3 +90,18 @@ def test_feedback_maps_encoding():
     assert fb[1].count_nonzero() == 0  # unknown -> no feedback at all
     assert torch.equal(fb[0].sum(0), torch.ones(8, 8))  # one-hot everywhere for a known sample
     assert fb[0, 4, 0:3, 0:3].sum() == 9 and fb[0, 0, 0:3, 0:3].sum() == 0
+
+
+def test_soft_argmax_centres_hand_case_and_gradient():
+    maps = torch.zeros(1, 3, 4, 6)
+    maps[0, 1, 2, 5] = 50.0  # landmark 1: one sharp peak at x=5, y=2
+    maps[0, 2, 1, 0] = maps[0, 2, 3, 4] = 50.0  # landmark 2: two equal peaks -> their midpoint (2, 2)
+    maps[0, 0, 3, 4] = 50.0  # ... unless the background claims one of them: log-odds against channel 0
+    centres = soft_argmax_centres(maps)
+    assert torch.allclose(centres[0, 0], torch.tensor([5.0, 2.0]), atol=1e-4)
+    assert torch.allclose(centres[0, 1], torch.tensor([0.0, 1.0]), atol=1e-4)
+    flat = torch.zeros(1, 2, 4, 6, requires_grad=True)  # uniform log-odds -> the image centre
+    c = soft_argmax_centres(flat)
+    assert torch.allclose(c, torch.tensor([[[2.5, 1.5]]]))
+    c[0, 0, 0].backward()  # differentiable: raising a pixel's logit pulls x towards that pixel
+    assert flat.grad[0, 1, 0, 5] > 0 > flat.grad[0, 1, 0, 0]

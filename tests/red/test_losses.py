@@ -55,3 +55,23 @@ def test_loss_of_a_batch_is_the_mean_of_equal_halves():
     whole = red_loss(model(x), lm, ids, cfg, LossWeights())[0]
     halves = [red_loss(model(x[i:i + 2]), lm[i:i + 2], ids[i:i + 2], cfg, LossWeights())[0] for i in (0, 2)]
     assert whole.item() == pytest.approx((halves[0].item() + halves[1].item()) / 2, rel=1e-5)
+
+
+def test_map_coords_loss_and_soft_argmax_decoding():
+    """With weight w.map_coords the maps' soft-argmax centres get a coordinate loss; decode=soft_argmax makes
+    them the output, decode=reg keeps f_REG's."""
+    torch.manual_seed(0)
+    lm = torch.rand(1, 2, 68, 2) * 31
+    for decode in ("reg", "soft_argmax"):
+        cfg = tiny(input_size=32, stage_widths=(4, 4, 8, 8, 8), reg_width=4, n_identities=3, decode=decode)
+        out = RED(cfg)(torch.rand(1, 2, 3, 32, 32))
+        assert torch.equal(out.landmarks, (out.map_coords if decode == "soft_argmax" else out.coords)[-1])
+        w = LossWeights(map_coords=50.0)
+        loss, parts = red_loss(out, lm, torch.tensor([1]), cfg, w)
+        expected = sum(coord_loss(m.flatten(0, 1), lm.flatten(0, 1), 32).mean() for m in out.map_coords) / 3
+        assert parts["map_coords"] == pytest.approx(expected.item(), rel=1e-5)
+        assert loss.item() == pytest.approx(w.coords * parts["coords"] + w.maps * parts["maps"]
+                                            + w.identity * parts["identity"] + 50.0 * parts["map_coords"], rel=1e-5)
+    assert "map_coords" not in red_loss(out, lm, torch.tensor([1]), cfg, LossWeights())[1]
+    with pytest.raises(AssertionError, match="reg_only"):
+        tiny(variant="reg_only", decode="soft_argmax")
