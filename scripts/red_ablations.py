@@ -1,13 +1,13 @@
 """Train RED's ablations with the params.yaml training budget and print their validation NME as a table.
 
 Each row is `methods.red` with one switch changed (`variant=...`, or any other `key=value` of that section,
-dotted for nested keys), trained on the `train` split of params `train.datasets` with params
+dotted for nested keys; `seed=N` retrains with another seed, for the run-to-run spread), trained on the `train` split of params `train.datasets` with params
 `train.val_fraction` of the identities held out, into models/ablations/<row>/ (resumable: a finished row is
 read back, not retrained). Validation NME is inter-ocular, 68 points, on the held-out identities' whole
 clips with the gt box: synthetic data unless params fetch real sets.
 
     python scripts/red_ablations.py                       # the five variants
-    python scripts/red_ablations.py variant=full decode=soft_argmax train.loss.map_coords=0
+    python scripts/red_ablations.py variant=no_cls seed=1 train.loss.map_coords=100,decode=soft_argmax
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import yaml
 VARIANTS = ["variant=full", "variant=static", "variant=no_srnn", "variant=no_cls", "variant=reg_only"]
 
 
-def row_config(section: dict, overrides: str):
-    """methods.red with `k=v,k2=v2` applied (values parsed as YAML) -> red.method.Config."""
+def row_config(section: dict, overrides: str, seed: int):
+    """methods.red with `k=v,k2=v2` applied (values parsed as YAML) -> (red.method.Config, seed)."""
     import copy
 
     from redbench.config import from_dict
@@ -32,12 +32,15 @@ def row_config(section: dict, overrides: str):
     section = copy.deepcopy(section)
     for kv in filter(None, overrides.split(",")):
         key, value = kv.split("=", 1)
+        if key == "seed":
+            seed = int(value)
+            continue
         *path, last = key.split(".")
         node = section
         for p in path:
             node = node.setdefault(p, {})
         node[last] = yaml.safe_load(value)
-    return from_dict(Config, section, where=f"methods.red with {overrides}")
+    return from_dict(Config, section, where=f"methods.red with {overrides}"), seed
 
 
 def main() -> None:
@@ -60,13 +63,13 @@ def main() -> None:
     seed = int(train_params.get("seed", 0))
     results = []
     for overrides in args.rows:
-        cfg = row_config(section, overrides)
+        cfg, row_seed = row_config(section, overrides, seed)
         out = args.out / overrides.replace("=", "-").replace(",", "_")
         log_path = out / TRAIN_LOG
         done = log_path.exists() and (out / "model.pt").exists()
         if not done:
             out.mkdir(parents=True, exist_ok=True)
-            train(cfg, [args.shards_dir / d for d in datasets], out, seed, resume=True,
+            train(cfg, [args.shards_dir / d for d in datasets], out, row_seed, resume=True,
                   val_fraction=float(train_params.get("val_fraction", 0.2)))
         with open(log_path, newline="") as f:
             nme = [float(r["val_nme_inter_ocular"]) for r in csv.DictReader(f)]

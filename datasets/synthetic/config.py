@@ -15,10 +15,10 @@ class SyntheticConfig:
     face_height_min: float = 56.0
     face_height_max: float = 96.0
     # Identity pools; training and test identities are disjoint (TF's one person is a third, separate one).
-    n_identities_train: int = 24
+    n_identities_train: int = 50
     n_identities_test: int = 16
     # 300-VW: how many of the real video ids to generate (the first n of each list, in the real order).
-    vw_train_videos: int = 20
+    vw_train_videos: int = 50
     vw_test_videos_per_category: int = 6
     vw_frames: int = 100
     fps: float = 25.0

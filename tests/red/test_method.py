@@ -113,3 +113,17 @@ def test_default_norm_evaluates_as_it_trains():
         outs[norm] = (trained_mode - eval_mode).abs().max().item()
     assert Config().norm == "group"
     assert outs["group"] < 1e-5 and outs["batch"] > 1e-3
+
+
+def test_validation_identities_do_not_depend_on_the_training_seed(shards, tmp_path, caplog):
+    import logging
+    import re
+
+    caplog.set_level(logging.INFO, logger="redbench.red.method")
+    cfg = Config(preset="tiny", input_size=32, variant="static", train=FAST)
+    held_out = []
+    for seed in (0, 3):
+        caplog.clear()
+        train(cfg, shards, tmp_path / str(seed), seed=seed, val_fraction=0.4)
+        held_out.append(re.search(r"validation: 2 clips of 2 identities \((.*)\)", caplog.text).group(1))
+    assert held_out[0] == held_out[1] and held_out[0].count("300vw/id") == 2
