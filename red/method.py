@@ -13,9 +13,9 @@ What the training data must give RED: with the earlier default of 20 training vi
 validation split), RED memorised its people. After 1600 steps NME on training clips was 0.09 but 0.24 on 4
 held-out people (0.16 for the mean shape), with validation NME rising from epoch 1, and 400 or 1600 steps
 gave the same test NME (0.153 / 0.154 in RED's input frame); 3 seeds of one setting (with the maps'
-coordinate loss) spread 0.15-0.28 on that validation set. With all 50 training videos (40 people after the split) validation NME falls over training
-(0.24 -> 0.17 over 800 steps, mean shape 0.23 on those 10 people) and the training loss is still falling at
-the end: RED is then limited by the CPU budget, not by its training people.
+coordinate loss) spread 0.15-0.28 on that validation set. With all 50 training videos (40 people after the
+split) validation NME falls over training (0.24 -> 0.17 over 800 steps, mean shape 0.23 on those 10 people)
+and the training loss is still falling at the end: RED is then limited by the CPU budget, not its people.
 """
 
 from __future__ import annotations

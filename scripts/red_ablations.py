@@ -1,10 +1,11 @@
 """Train RED's ablations with the params.yaml training budget and print their validation NME as a table.
 
 Each row is `methods.red` with one switch changed (`variant=...`, or any other `key=value` of that section,
-dotted for nested keys; `seed=N` retrains with another seed, for the run-to-run spread), trained on the `train` split of params `train.datasets` with params
-`train.val_fraction` of the identities held out, into models/ablations/<row>/ (resumable: a finished row is
-read back, not retrained). Validation NME is inter-ocular, 68 points, on the held-out identities' whole
-clips with the gt box: synthetic data unless params fetch real sets.
+dotted for nested keys; `seed=N` retrains with another seed, for the run-to-run spread), trained on the
+`train` split of params `train.datasets` with params `train.val_fraction` of the identities held out, into
+models/ablations/<row>/ (resumable: a finished row is read back, not retrained; a row folder trained with
+other params is an error, not silently reused). Validation NME is inter-ocular, 68 points, gt box, on the
+first `val_frames_per_clip` frames of each held-out clip: synthetic data unless params fetch real sets.
 
     python scripts/red_ablations.py                       # the five variants
     python scripts/red_ablations.py variant=no_cls seed=1 train.loss.map_coords=100,decode=soft_argmax
@@ -14,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import json
 import logging
+import sys
 from pathlib import Path
 
 import yaml
@@ -52,7 +56,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    from redbench.config import load_params
+    from redbench.config import load_params, params_hash
     from redbench.red.method import train
     from redbench.red.train import TRAIN_LOG
 
@@ -66,6 +70,10 @@ def main() -> None:
         cfg, row_seed = row_config(section, overrides, seed)
         out = args.out / overrides.replace("=", "-").replace(",", "_")
         log_path = out / TRAIN_LOG
+        stale = out / "train_info.json"
+        if stale.exists() and json.loads(stale.read_text())["config_hash"] != params_hash(dataclasses.asdict(cfg)):
+            sys.exit(f"{out}: trained with other methods.red params than {args.params} has now; "
+                     f"move it away to retrain that row")
         done = log_path.exists() and (out / "model.pt").exists()
         if not done:
             out.mkdir(parents=True, exist_ok=True)
