@@ -53,7 +53,7 @@ def red_loss(out: RedOutput, landmarks: torch.Tensor, identity: torch.Tensor, cf
         parts["maps"] = sum(map_loss(out.maps[k].flatten(0, 1), labels, w.background).mean()
                             for k in steps) / len(steps)
         if w.map_coords > 0:
-            parts["map_coords"] = sum(coord_loss(out.map_coords[k].flatten(0, 1), target, cfg.input_size).mean()
+            parts["map_coords"] = sum(coord_loss(out.map_centres(k).flatten(0, 1), target, cfg.input_size).mean()
                                       for k in steps) / len(steps)
     if cfg.use_cls and out.id_logits:
         ids = identity.view(b, 1).expand(b, t).flatten()  # (N,)

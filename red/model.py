@@ -133,15 +133,19 @@ class Regressor(nn.Module):
 class RedOutput:
     maps: list[torch.Tensor]  # per sRNN pass: (B, T, L+1, s, s) response maps (logits)
     coords: list[torch.Tensor]  # per sRNN pass: (B, T, L, 2) f_REG landmarks in input pixels
-    map_coords: list[torch.Tensor]  # per sRNN pass: (B, T, L, 2) the maps' soft-argmax centres, input pixels
     id_logits: list[torch.Tensor]  # per sRNN pass: (B, T, n_identities); empty without f_CLS
     state: list  # per sRNN pass: (LSTM (h, c), C_id running sum, frame count); carry it to the next chunk
     decode: str = "reg"  # RedConfig.decode
 
+    def map_centres(self, k: int = -1) -> torch.Tensor:
+        """Pass k's maps decoded by soft-argmax (red/srnn.py): (B, T, L, 2) input pixels, on demand."""
+        maps = self.maps[k]
+        return soft_argmax_centres(maps.flatten(0, 1)).view(*maps.shape[:2], -1, 2)
+
     @property
     def landmarks(self) -> torch.Tensor:
         """The last pass's output (B, T, L, 2): f_REG's coords or the maps' centres, as the config decodes."""
-        return (self.map_coords if self.decode == "soft_argmax" else self.coords)[-1]
+        return self.map_centres(-1) if self.decode == "soft_argmax" else self.coords[-1]
 
 
 class RED(nn.Module):
@@ -169,7 +173,7 @@ class RED(nn.Module):
         use_prev = prev_points is not None and cfg.temporal and cfg.frame_feedback
         points = prev_points.flatten(0, 1) if use_prev else None
         state = state or [None] * cfg.srnn_steps
-        out = RedOutput([], [], [], [], [], cfg.decode)
+        out = RedOutput([], [], [], [], cfg.decode)
         for k in range(cfg.srnn_steps):
             fb = feedback_maps(points, x.shape[0], cfg.n_landmarks, s, cfg.srnn_squares[k], x.device)
             z, indices, feats = self.encoder(torch.cat([x, fb.to(x.dtype)], 1))  # z (N, C, s/32, s/32)
@@ -182,7 +186,6 @@ class RED(nn.Module):
             coords = (self.mean_shape + rel.float()) * s - 0.5  # (N, L, 2) input pixels
             out.maps.append(maps.view(b, t, *maps.shape[1:]))
             out.coords.append(coords.view(b, t, -1, 2))
-            out.map_coords.append(soft_argmax_centres(maps).view(b, t, -1, 2))
             out.state.append(step_state)
             points = argmax_centres(maps.detach())  # (N, L, 2) fed to the next pass
         return out

@@ -65,10 +65,12 @@ def test_map_coords_loss_and_soft_argmax_decoding():
     for decode in ("reg", "soft_argmax"):
         cfg = tiny(input_size=32, stage_widths=(4, 4, 8, 8, 8), reg_width=4, n_identities=3, decode=decode)
         out = RED(cfg)(torch.rand(1, 2, 3, 32, 32))
-        assert torch.equal(out.landmarks, (out.map_coords if decode == "soft_argmax" else out.coords)[-1])
+        assert torch.equal(out.landmarks, out.map_centres(-1) if decode == "soft_argmax" else out.coords[-1])
         w = LossWeights(map_coords=50.0)
         loss, parts = red_loss(out, lm, torch.tensor([1]), cfg, w)
-        expected = sum(coord_loss(m.flatten(0, 1), lm.flatten(0, 1), 32).mean() for m in out.map_coords) / 3
+        centres = [out.map_centres(k) for k in range(3)]
+        assert all(c.shape == (1, 2, 68, 2) and 0 <= c.min() and c.max() <= 31 for c in centres)
+        expected = sum(coord_loss(c.flatten(0, 1), lm.flatten(0, 1), 32).mean() for c in centres) / 3
         assert parts["map_coords"] == pytest.approx(expected.item(), rel=1e-5)
         assert loss.item() == pytest.approx(w.coords * parts["coords"] + w.maps * parts["maps"]
                                             + w.identity * parts["identity"] + 50.0 * parts["map_coords"], rel=1e-5)
