@@ -1,35 +1,108 @@
-"""Load params.yaml (safe loader) into frozen dataclasses. Only the CLI calls this; library code takes configs."""
+"""Load params (safe YAML) into frozen dataclasses. Only the CLI calls this; library code takes configs.
+
+Value ranges: a config dataclass declares them per field with `param(...)` (dataclass field metadata), e.g.
+`context_scale: float = param(2.0, min=0, exclusive_min=True)`; `from_dict` checks them after building the
+object and names the key (`preprocess.context_scale: must be > 0, got 0.0`). A range on a tuple field
+applies to each element. Checks that tie several fields together stay in `__post_init__` as ValueErrors,
+which `from_dict` reports with the section name. NaN and inf are refused everywhere: never a valid value.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import math
+import os
 import types
 import typing
+from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterable, TypeVar
 
 import yaml
 
 T = TypeVar("T")
+
+# Top-level sections of a params file; a misspelt one (`compre:`) is an error, not silently ignored.
+KNOWN_SECTIONS = ("fetch", "preprocess", "train", "methods", "smoothing", "predict", "synthetic", "compare")
+# The packaged copy of the repository's params.yaml, so that `redbench` works outside a project folder.
+DEFAULTS_RESOURCE = "defaults.yaml"
+PROJECT_PARAMS = "params.yaml"
 
 
 class ConfigError(ValueError):
     """A params file or section that does not match the expected schema."""
 
 
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    path = Path(path)
+def param(default: Any = dataclasses.MISSING, *, min: float | None = None, max: float | None = None,
+          exclusive_min: bool = False, exclusive_max: bool = False, choices: Iterable[Any] | None = None,
+          path: bool = False, default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with a checked range (`min`/`max`, inclusive unless `exclusive_*`), a set of allowed
+    `choices`, or `path=True` (a leading `~` is expanded when loaded)."""
+    meta: dict[str, Any] = {}
+    if min is not None:
+        meta["min"], meta["exclusive_min"] = min, exclusive_min
+    if max is not None:
+        meta["max"], meta["exclusive_max"] = max, exclusive_max
+    if choices is not None:
+        meta["choices"] = tuple(choices)
+    if path:
+        meta["path"] = True
+    return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
+
+
+def load_params(path: str | Path | None = None) -> dict[str, Any]:
+    """The packaged defaults, each top-level section replaced by the one of the params file when it has it.
+
+    `path=None` reads ./params.yaml when present (a project folder) and the defaults alone otherwise; a
+    given path must exist. A section replaces the default one whole: missing keys inside it take the
+    dataclass defaults, as they always did, so a section's params hash is that of the file's text.
+    """
+    defaults = _parse(resources.files("redbench").joinpath(DEFAULTS_RESOURCE).read_text(encoding="utf-8"),
+                      f"redbench/{DEFAULTS_RESOURCE}")
+    if path is None:
+        if not Path(PROJECT_PARAMS).exists():
+            return defaults
+        path = PROJECT_PARAMS
+    path = Path(path).expanduser()
     if not path.exists():
         raise ConfigError(f"{path}: params file not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the params file: {e}") from None
+    return {**defaults, **_parse(text, str(path))}
+
+
+def _parse(text: str, name: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from e
+        raise ConfigError(f"{name}: not valid YAML: {e}") from None
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(f"{name}: expected a mapping at the top level, got {type(data).__name__}")
+    unknown = sorted(str(k) for k in set(data) - set(KNOWN_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{name}: unknown section(s) {unknown}; known: {list(KNOWN_SECTIONS)}")
+    try:
+        _refuse_non_finite(data, "")
+    except ConfigError as e:
+        raise ConfigError(f"{name}: {e}") from None
     return data
+
+
+def _refuse_non_finite(value: Any, where: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be finite, got {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _refuse_non_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _refuse_non_finite(v, f"{where}[{i}]")
 
 
 def params_hash(params: dict[str, Any]) -> str:
@@ -42,7 +115,7 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
     """Build dataclass `cls` from a mapping, recursing into nested dataclass fields.
 
     Unknown keys are an error (a typo in params.yaml must not be silently ignored); missing keys take the
-    dataclass defaults. `where` names the section in error messages.
+    dataclass defaults. Ranges declared with `param` are checked. `where` names the section in errors.
     """
     where = where or cls.__name__
     if data is None:
@@ -50,17 +123,57 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(str(k) for k in set(data) - set(fields))
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
-        kwargs[name] = _coerce(hints[name], value, f"{where}.{name}")
+        value = _coerce(hints[name], value, f"{where}.{name}")
+        if fields[name].metadata.get("path") and isinstance(value, str):
+            value = os.path.expanduser(value)
+        kwargs[name] = value
     try:
-        return cls(**kwargs)
+        obj = cls(**kwargs)
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where}: {e}") from e
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"{where}: {e}") from None
+    check_ranges(obj, where)
+    return obj
+
+
+def check_ranges(obj: Any, where: str) -> None:
+    """Check the `param` ranges and choices of every field of dataclass `obj` (not recursing: nested
+    dataclasses are checked when from_dict builds them)."""
+    for f in dataclasses.fields(obj):
+        meta = f.metadata
+        if not meta:
+            continue
+        value = getattr(obj, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        for i, v in enumerate(values):
+            key = f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else "")
+            _check_value(v, meta, key)
+
+
+def _check_value(v: Any, meta: typing.Mapping[str, Any], key: str) -> None:
+    if v is None:
+        return
+    if "choices" in meta and v not in meta["choices"]:
+        raise ConfigError(f"{key}: must be one of {list(meta['choices'])}, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ConfigError(f"{key}: must be finite, got {v}")
+    if "min" in meta:
+        lo, strict = meta["min"], meta["exclusive_min"]
+        if v < lo or (strict and v == lo):
+            raise ConfigError(f"{key}: must be {'>' if strict else '>='} {lo}, got {v}")
+    if "max" in meta:
+        hi, strict = meta["max"], meta["exclusive_max"]
+        if v > hi or (strict and v == hi):
+            raise ConfigError(f"{key}: must be {'<' if strict else '<='} {hi}, got {v}")
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
@@ -95,9 +208,11 @@ def _scalar(tp: type, value: Any, where: str) -> Any:
     if tp is float and isinstance(value, str):
         # YAML 1.1 (PyYAML) reads `1e-3` (no dot) as a string; accept it as the number it means.
         try:
-            return float(value)
+            value = float(value)
         except ValueError:
             pass
+    if tp is float and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where}: must be finite, got {value}")
     ok = isinstance(value, tp) and not (tp is not bool and isinstance(value, bool))
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

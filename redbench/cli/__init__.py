@@ -27,8 +27,8 @@ from redbench.cli import (
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, warnings only.")
 @click.option(
-    "--params", "params_path", default="params.yaml", show_default=True, type=click.Path(dir_okay=False),
-    help="The params file to read.",
+    "--params", "params_path", default=None, type=click.Path(dir_okay=False),
+    help="The params file to read  [default: ./params.yaml when present; its sections override the packaged defaults].",
 )
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool, params_path: str) -> None:

@@ -98,12 +98,9 @@ def check(ctx: click.Context, metrics: Path, reference: Path, strict: bool, show
 
 
 def _param_tolerances(ctx: click.Context) -> dict | None:
-    """compare.check_tolerances from params, when the params file exists (check also runs without one)."""
+    """compare.check_tolerances from params (the packaged defaults outside a project folder)."""
     from redbench.config import load_params
 
-    path = Path(ctx.obj.get("params_path", "params.yaml")) if ctx.obj else Path("params.yaml")
-    if not path.exists():
-        return None
     with user_errors():
-        section = load_params(path).get("compare") or {}
+        section = load_params((ctx.obj or {}).get("params_path")).get("compare") or {}
     return section.get("check_tolerances") or None
