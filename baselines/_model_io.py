@@ -1,4 +1,5 @@
-"""Saving and loading model arrays atomically (an interrupted training run leaves no model that looks complete)."""
+"""Saving and loading model files atomically (an interrupted training run leaves no model that looks complete),
+with the same bytes for the same content."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ from pathlib import Path
 
 import numpy as np
 
-from redbench._io import atomic_path
+from redbench._io import atomic_path, torch_save_atomic
 
 
 def save_arrays(path: str | Path, **arrays: np.ndarray) -> None:
     """Write arrays to an .npz file atomically (no pickles)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
+
+
+def save_state(path: str | Path, state: dict) -> None:
+    """torch.save a state dict (tensors and plain values, readable with weights_only=True) atomically, with
+    bytes that depend on the content only."""
+    torch_save_atomic(state, path)
 
 
 def load_arrays(path: str | Path, names: tuple[str, ...], method: str) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from redbench._io import atomic_path
+from redbench.baselines._model_io import save_state
 from redbench.landmarks import flip_permutation
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,7 @@ def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn:
 def save_model(model: torch.nn.Module, path: Path, extra: dict[str, Any]) -> None:
     """Weights (state dict) plus a JSON-serialisable dict, atomically; read back with weights_only=True."""
     state = {"model": model.state_dict(), "extra": json.dumps(extra)}
-    with atomic_path(path, suffix=".pt") as tmp:
-        torch.save(state, tmp)
+    save_state(path, state)
 
 
 def load_model(model: torch.nn.Module, path: Path, method: str) -> dict[str, Any]:

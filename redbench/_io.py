@@ -37,6 +37,26 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def torch_save_atomic(obj: object, path: str | os.PathLike) -> None:
+    """torch.save `obj` into memory, then write the bytes atomically.
+
+    Saved straight to a file, torch's zip names its inner folder after that file, so a temporary file's
+    random name would make two identical saves differ; from a buffer the folder is always "archive".
+    """
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
 def write_json_atomic(path: str | os.PathLike, obj: object) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
 
