@@ -25,14 +25,28 @@ class BootstrapConfig:
     ci: float = 0.95
     seed: int = 0
     block: int = 0  # resamples per block; 0 = about 2e6 clip weights per block (16 MB as float64)
+    # Fewer clips than this: moving-block bootstrap of frames within each clip. 5 clips give 126 distinct
+    # clip resamples; fewer leave the percentile interval to a handful of resamples (1 clip: zero width).
+    min_clips: int = 5
+    frame_block_length: int = 0  # block length in frames; 0 = Politis & White's rule per quantity
+
+    def __post_init__(self) -> None:
+        if not 0 < self.ci < 1:
+            raise ValueError(f"ci must be in (0, 1), got {self.ci}")
+        if self.min_clips < 1 or self.frame_block_length < 0:
+            raise ValueError(f"min_clips must be >= 1 and frame_block_length >= 0, got {self.min_clips}, "
+                             f"{self.frame_block_length}")
 
 
 @dataclass(frozen=True)
 class ClipSums:
-    """Per-clip sums and counts of K per-frame quantities (NaN frames do not count)."""
+    """Per-clip sums and counts of K per-frame quantities (NaN frames do not count), and the per-frame values
+    they came from (for the frame-block bootstrap of datasets with few clips)."""
 
     sums: np.ndarray  # (C, K) float64
     counts: np.ndarray  # (C, K) float64
+    frames: np.ndarray | None = None  # (N, K) the per-frame values, NaN = undefined
+    codes: np.ndarray | None = None  # (N,) clip code of each frame row
 
     @property
     def n_clips(self) -> int:
@@ -73,11 +87,11 @@ def clip_sums(values: np.ndarray, clip_codes: np.ndarray, n_clips: int | None = 
         counts = np.zeros((c, k))
         sums[present] = np.add.reduceat(filled, starts, axis=0)
         counts[present] = np.add.reduceat(ok, starts, axis=0, dtype=np.float64)
-        return ClipSums(sums, counts)
+        return ClipSums(sums, counts, v, codes)
     flat = (codes[:, None] * k + np.arange(k)).ravel()  # one bincount for all K columns
     sums = np.bincount(flat, filled.ravel(), minlength=c * k).reshape(c, k)
     counts = np.bincount(flat, ok.ravel().astype(np.float64), minlength=c * k).reshape(c, k)
-    return ClipSums(sums, counts)
+    return ClipSums(sums, counts, v, codes)
 
 
 def resample_weights(n_clips: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -92,12 +106,32 @@ class Interval:
     value: float
     low: float
     high: float
+    block_length: int | None = None  # frames per block when the interval is a frame-block bootstrap's
 
     def as_dict(self) -> dict[str, float | None]:
         def f(x: float) -> float | None:
             return None if not np.isfinite(x) else float(x)
 
-        return {"value": f(self.value), "ci": [f(self.low), f(self.high)]}
+        out = {"value": f(self.value), "ci": [f(self.low), f(self.high)]}
+        if self.block_length is not None:
+            out["block_length"] = self.block_length
+        return out
+
+
+def uses_frame_blocks(sums: ClipSums, cfg: BootstrapConfig) -> bool:
+    """Whether intervals of these sums come from the frame-block bootstrap (too few clips for clips)."""
+    return 0 < sums.n_clips < cfg.min_clips and sums.frames is not None
+
+
+def interval_method(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, object]:
+    """What the intervals of `summarise(sums, cfg)` are, for metrics.json."""
+    if uses_frame_blocks(sums, cfg):
+        rule = (f"{cfg.frame_block_length} frames (params)" if cfg.frame_block_length
+                else "per quantity, Politis & White (2004, corrected 2009) from the autocorrelation of its "
+                     "per-frame values; each interval's block_length says which")
+        return {"method": f"moving-block bootstrap of frames within each clip ({sums.n_clips} clip(s) < "
+                          f"min_clips {cfg.min_clips})", "block_length": rule, "n_clips": sums.n_clips}
+    return {"method": "percentile bootstrap over whole clips", "n_clips": sums.n_clips}
 
 
 def _weighted(w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -161,13 +195,33 @@ def percentile_interval(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.
     return lo, hi
 
 
+def _any_bootstrap(sums: ClipSums, cfg: BootstrapConfig,
+                   lengths: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """(resampled means, block length per column or None): frame blocks with too few clips, else clips."""
+    if not uses_frame_blocks(sums, cfg):
+        return bootstrap(sums, cfg), None
+    from redbench.benchmark.block_bootstrap import block_bootstrap, block_lengths
+
+    if lengths is None:
+        lengths = block_lengths(sums.frames, sums.codes, cfg.frame_block_length)
+    return block_bootstrap(sums.frames, sums.codes, lengths, cfg), lengths
+
+
+def _interval(value: float, lo: float, hi: float, length: int | None) -> Interval:
+    if not hi - lo > 1e-9 * max(abs(lo), abs(hi)):  # zero width (to rounding) reads as certainty: none instead
+        lo = hi = float("nan")
+    return Interval(float(value), float(lo), float(hi), length)
+
+
 def summarise(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, list[Interval]]:
-    """Pooled and video-averaged means of every quantity with clip-bootstrap intervals."""
-    boot = bootstrap(sums, cfg)
+    """Pooled and video-averaged means of every quantity with bootstrap intervals (clips, or frame blocks
+    when there are fewer than cfg.min_clips clips); a zero-width interval is reported as none (NaN)."""
+    boot, lengths = _any_bootstrap(sums, cfg)
     out: dict[str, list[Interval]] = {}
     for kind, point in (("pooled", sums.pooled()), ("video", sums.video_averaged())):
         lo, hi = percentile_interval(boot[kind], cfg.ci)
-        out[kind] = [Interval(float(v), float(a), float(b)) for v, a, b in zip(point, lo, hi)]
+        out[kind] = [_interval(v, a, b, None if lengths is None else int(lengths[j]))
+                     for j, (v, a, b) in enumerate(zip(point, lo, hi))]
     return out
 
 
@@ -188,11 +242,21 @@ def paired_test(a: str, b: str, sums_a: ClipSums, sums_b: ClipSums, cfg: Bootstr
     from scipy.stats import wilcoxon
 
     assert sums_a.sums.shape == sums_b.sums.shape
+    frames = None
+    if sums_a.frames is not None and sums_b.frames is not None:
+        frames = np.stack([sums_a.frames[:, column], sums_b.frames[:, column]], 1)
     both = ClipSums(
         np.stack([sums_a.sums[:, column], sums_b.sums[:, column]], 1),
         np.stack([sums_a.counts[:, column], sums_b.counts[:, column]], 1),
+        frames, sums_a.codes,
     )
-    boot = bootstrap(both, cfg)["pooled"]  # (B, 2)
+    lengths = None
+    if uses_frame_blocks(both, cfg):  # one block length for both methods, so the resamples stay paired
+        from redbench.benchmark.block_bootstrap import block_lengths
+
+        lengths = np.full(2, block_lengths(frames, both.codes, cfg.frame_block_length).max())
+    boot, lengths = _any_bootstrap(both, cfg, lengths)
+    boot = boot["pooled"]  # (B, 2)
     point = both.pooled()
     lo, hi = percentile_interval((boot[:, 0] - boot[:, 1])[:, None], cfg.ci)
     m = both.clip_means()
@@ -202,4 +266,4 @@ def paired_test(a: str, b: str, sums_a: ClipSums, sums_b: ClipSums, cfg: Bootstr
     if ok.sum() >= 2 and np.any(d != 0):
         p = float(wilcoxon(m[ok, 0], m[ok, 1]).pvalue)
     return PairedTest(a, b, int(ok.sum()), float(point[0]), float(point[1]),
-                      Interval(float(point[0] - point[1]), float(lo[0]), float(hi[0])), p)
+                      _interval(point[0] - point[1], lo[0], hi[0], None if lengths is None else int(lengths[0])), p)

@@ -63,12 +63,14 @@ def test_vectorised_bootstrap_equals_naive_loop():
     np.testing.assert_allclose(boot["video"], naive_video, rtol=1e-12)
 
 
-def test_interval_brackets_value_and_is_degenerate_for_identical_clips():
+def test_interval_brackets_value_and_identical_clips_give_no_interval():
     codes = np.repeat(np.arange(10), 5)
     same = clip_sums(np.full(50, 0.3), codes)
     out = summarise(same, BootstrapConfig(resamples=200))
     iv = out["pooled"][0]
-    assert iv.value == pytest.approx(0.3) and iv.low == pytest.approx(0.3) and iv.high == pytest.approx(0.3)
+    # every resample has the same mean: a zero-width interval would read as certainty, so none is given
+    assert iv.value == pytest.approx(0.3) and np.isnan(iv.low) and np.isnan(iv.high)
+    assert iv.as_dict() == {"value": pytest.approx(0.3), "ci": [None, None]}
     rng = np.random.default_rng(1)
     varied = clip_sums(rng.normal(0.05, 0.01, 50) + np.repeat(rng.normal(0, 0.02, 10), 5), codes)
     out = summarise(varied, BootstrapConfig(resamples=300))
@@ -86,7 +88,10 @@ def test_paired_test_detects_a_consistent_shift():
     t = paired_test("a", "b", sa, sb, BootstrapConfig(resamples=200))
     assert t.n_clips == 20
     assert t.diff.value == pytest.approx(-0.01)
-    assert t.diff.low == pytest.approx(-0.01) and t.diff.high == pytest.approx(-0.01)
+    assert np.isnan(t.diff.low) and np.isnan(t.diff.high)  # the same shift in every frame: no interval
+    noisy = paired_test("a", "b", sa, clip_sums(a + 0.01 + rng.normal(0, 0.002, 80), codes),
+                        BootstrapConfig(resamples=200))
+    assert noisy.diff.low < -0.01 + 0.002 and noisy.diff.high > -0.01 - 0.002 and noisy.diff.high < 0
     assert t.wilcoxon_p is not None and t.wilcoxon_p < 1e-4  # 20 of 20 clips better: p = 2 / 2**20
     same = paired_test("a", "a", sa, sa, BootstrapConfig(resamples=50))
     assert same.wilcoxon_p is None and same.diff.value == 0.0
