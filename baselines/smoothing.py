@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from redbench.config import param
 from redbench.baselines.protocol import Method, StaticMethod, tracking_box
 
 VERSION = "1"
@@ -26,12 +27,12 @@ VERSION = "1"
 @dataclass(frozen=True)
 class Config:
     filter: str = "one_euro"  # "one_euro" | "kalman"
-    fps: float = 30.0  # frame rate the One Euro parameters are stated in (300-VW videos are 25-30 fps)
-    min_cutoff: float = 1.0  # Hz, One Euro cutoff at rest
-    beta: float = 5.0  # One Euro speed coefficient (per face size per second)
-    d_cutoff: float = 1.0  # Hz, cutoff of the speed estimate
-    process_noise: float = 1e-3  # Kalman: acceleration std, face sizes per frame^2
-    measurement_noise: float = 0.01  # Kalman: measurement std, face sizes
+    fps: float = param(30.0, min=0, exclusive_min=True)  # frame rate the One Euro parameters are stated in (300-VW videos are 25-30 fps)
+    min_cutoff: float = param(1.0, min=0, exclusive_min=True)  # Hz, One Euro cutoff at rest
+    beta: float = param(5.0, min=0)  # One Euro speed coefficient (per face size per second)
+    d_cutoff: float = param(1.0, min=0, exclusive_min=True)  # Hz, cutoff of the speed estimate
+    process_noise: float = param(1e-3, min=0, exclusive_min=True)  # Kalman: acceleration std, face sizes per frame^2
+    measurement_noise: float = param(0.01, min=0, exclusive_min=True)  # Kalman: measurement std, face sizes
 
     def __post_init__(self) -> None:
         if self.filter not in ("one_euro", "kalman"):

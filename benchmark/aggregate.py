@@ -16,19 +16,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from redbench.config import param
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class BootstrapConfig:
-    resamples: int = 1000
-    ci: float = 0.95
-    seed: int = 0
-    block: int = 0  # resamples per block; 0 = about 2e6 clip weights per block (16 MB as float64)
+    resamples: int = param(1000, min=1)
+    ci: float = param(0.95, min=0, max=1, exclusive_min=True, exclusive_max=True)
+    seed: int = param(0, min=0)
+    block: int = param(0, min=0)  # resamples per block; 0 = about 2e6 clip weights per block (16 MB as float64)
     # Fewer clips than this: moving-block bootstrap of frames within each clip. 5 clips give 126 distinct
     # clip resamples; fewer leave the percentile interval to a handful of resamples (1 clip: zero width).
-    min_clips: int = 5
-    frame_block_length: int = 0  # block length in frames; 0 = Politis & White's rule per quantity
+    min_clips: int = param(5, min=1)
+    frame_block_length: int = param(0, min=0)  # block length in frames; 0 = Politis & White's rule per quantity
 
     def __post_init__(self) -> None:
         if not 0 < self.ci < 1:

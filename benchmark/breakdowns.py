@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from redbench.config import param
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, summarise
 from redbench.benchmark.ground_truth import GroundTruth
 from redbench.landmarks import COARSE_GROUPS
@@ -21,9 +22,9 @@ from redbench.landmarks import COARSE_GROUPS
 
 @dataclass(frozen=True)
 class BreakdownConfig:
-    yaw_bins: tuple[float, ...] = (0, 15, 30, 45, 60, 90)  # |yaw| bin edges in degrees; beyond the last: last bin
+    yaw_bins: tuple[float, ...] = param((0, 15, 30, 45, 60, 90), min=0, max=180)  # |yaw| bin edges in degrees; beyond the last: last bin
     occlusion_heavy: int = 10  # frames with >= this many occluded points are "heavy"; 1 .. heavy-1 are "some"
-    max_identities: int = 200  # identity breakdown skipped above this many identities (still images)
+    max_identities: int = param(200, min=0)  # identity breakdown skipped above this many identities (still images)
 
     def __post_init__(self) -> None:
         b = self.yaw_bins

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from redbench.baselines.protocol import BOX_PROTOCOLS, Method
+from redbench.config import param
 from redbench.benchmark.store import PredictionMeta, write_predictions
 from redbench.datasets.geometry import apply_affine
 
@@ -28,7 +29,7 @@ FIELDS = ("crops", "crop_to_orig", "frame_index", "boxes/gt", "boxes/gt_jitter",
 class PredictConfig:
     """params `predict:`."""
 
-    box_protocol: str = "gt"  # gt | gt_jitter | detector | tracking (boxes['gt'][0], then own predictions)
+    box_protocol: str = param("gt", choices=BOX_PROTOCOLS)  # gt | gt_jitter | detector | tracking (boxes['gt'][0], then own predictions)
 
     def __post_init__(self) -> None:
         if self.box_protocol not in BOX_PROTOCOLS:

@@ -13,6 +13,7 @@ import numpy as np
 
 from redbench.benchmark import metrics as M
 from redbench.benchmark.ground_truth import GroundTruth, GroundTruthError
+from redbench.config import param
 from redbench.landmarks import COARSE_GROUPS
 
 
@@ -20,7 +21,7 @@ from redbench.landmarks import COARSE_GROUPS
 class ScoringConfig:
     norm: str = "inter_ocular"
     points: int = 68
-    thresholds: tuple[float, ...] = (0.08, 0.10)
+    thresholds: tuple[float, ...] = param((0.08, 0.10), min=0, max=1, exclusive_min=True)
     variant_norms: tuple[str, ...] = ("inter_ocular", "inter_pupil", "box", "diagonal")
     variant_points: tuple[int, ...] = (68, 51, 49)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from redbench._io import replace_dir, write_json_atomic
+from redbench.config import param
 from redbench.datasets.archive import ArchiveError, archive_kind, safe_extract, verify_sha256
 from redbench.datasets.download import download
 
@@ -46,7 +47,7 @@ class FetchError(ValueError):
 @dataclass(frozen=True)
 class FetchConfig:
     source: str = "synthetic"  # synthetic | path | url
-    path: str | None = None  # local archive or folder (source: path)
+    path: str | None = param(None, path=True)  # local archive or folder (source: path)
     url: str | None = None  # archive URL (source: url)
     sha256: str | None = None  # expected sha256 of the archive; checked when given
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from redbench.config import param
 from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
 from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
@@ -33,13 +34,13 @@ SYNTHETIC_GENERATOR = "redbench.synthetic"
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    crop_size: int = 128  # context crop side in px (128: RED's input size; small enough for CPU training)
-    context_scale: float = 2.0  # context crop side = this x the longer side of the GT landmark box
-    block_frames: int = 32  # frames processed and written at a time (bounds peak memory)
-    compression: str = "none"  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)
-    chunk_frames: int = 8
-    shard_mb: float = 256.0  # rotate shards after this many MB of crops (whole clips only)
-    pose_focal: float = 1.0  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
+    crop_size: int = param(128, min=8)  # context crop side in px (128: RED's input size; small enough for CPU training)
+    context_scale: float = param(2.0, min=0, exclusive_min=True)  # context crop side = this x the longer side of the GT landmark box
+    block_frames: int = param(32, min=1)  # frames processed and written at a time (bounds peak memory)
+    compression: str = param("none", choices=("none", "gzip", "lzf"))  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)
+    chunk_frames: int = param(8, min=1)
+    shard_mb: float = param(256.0, min=0, exclusive_min=True)  # rotate shards after this many MB of crops (whole clips only)
+    pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
     boxes: BoxConfig = field(default_factory=BoxConfig)
 
     def shard_format(self) -> ShardFormat:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from redbench.config import param
+
 
 @dataclass(frozen=True)
 class SyntheticConfig:
-    seed: int = 0
+    seed: int = param(0, min=0)
     frame_width: int = 256
     frame_height: int = 192
     # Face height in pixels = landmark box height (brow top to chin), drawn uniformly per video / still.
@@ -18,18 +20,18 @@ class SyntheticConfig:
     n_identities_train: int = 50
     n_identities_test: int = 16
     # 300-VW: how many of the real video ids to generate (the first n of each list, in the real order).
-    vw_train_videos: int = 50
-    vw_test_videos_per_category: int = 6
-    vw_frames: int = 100
-    fps: float = 25.0
+    vw_train_videos: int = param(50, min=0)
+    vw_test_videos_per_category: int = param(6, min=0)
+    vw_frames: int = param(100, min=1)
+    fps: float = param(25.0, min=0, exclusive_min=True)
     # 300-W stills per subset folder.
-    w300_afw: int = 30
-    w300_helen_train: int = 90
-    w300_lfpw_train: int = 60
-    w300_helen_test: int = 30
-    w300_lfpw_test: int = 20
-    w300_ibug: int = 20
-    tf_frames: int = 300
+    w300_afw: int = param(30, min=0)
+    w300_helen_train: int = param(90, min=0)
+    w300_lfpw_train: int = param(60, min=0)
+    w300_helen_test: int = param(30, min=0)
+    w300_lfpw_test: int = param(20, min=0)
+    w300_ibug: int = param(20, min=0)
+    tf_frames: int = param(300, min=0)
     # Difficulty mix of training videos over categories 1, 2, 3 (300-VW training videos mix all).
     train_mix: tuple[float, float, float] = (0.4, 0.35, 0.25)
     jpeg_quality: int = 90
