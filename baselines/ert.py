@@ -22,9 +22,9 @@ import numpy as np
 
 from redbench._io import atomic_path
 from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
-from redbench.baselines.train_frames import iter_train_clips, train_data_hash
+from redbench.baselines.train_frames import iter_train_clips
 from redbench.baselines.boxes import to_input
-from redbench.baselines.protocol import TrainInfo
+from redbench.methods.protocol import TrainInfo, train_data_hash
 from redbench.config import params_hash
 from redbench.landmarks import flip_permutation
 
@@ -87,7 +87,8 @@ def fit(images: np.ndarray, points: np.ndarray, rects: np.ndarray, cfg: Config, 
     return dlib.train_shape_predictor([np.ascontiguousarray(i) for i in images], objects, opts)
 
 
-def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress: bool = False) -> None:
+def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
+          resume: bool = False, progress: bool = False) -> None:
     t0 = time.perf_counter()
     parts = [training_inputs(c["crops"], c["landmarks"], c["boxes/gt"], cfg)
              for c in iter_train_clips(train_manifest, cfg.max_frames, seed, progress)]
@@ -98,7 +99,7 @@ def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress:
     with atomic_path(path, suffix=".dat") as tmp:
         predictor.save(str(tmp))
     TrainInfo("ert", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(images), time.perf_counter() - t0).write(out_dir)
+              len(images), time.perf_counter() - t0, seed).write(out_dir)
 
 
 def load(model_dir: Path | None, cfg: Config) -> DlibShapeMethod:

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from redbench.baselines.train_frames import load_train_frames, train_data_hash
+from redbench.baselines.train_frames import load_train_frames
 from redbench.baselines._torch_train import TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model
 from redbench.baselines.boxes import square_crop, to_crop
-from redbench.baselines.protocol import StaticMethod, TrainInfo
+from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
 
 VERSION = "1"
@@ -185,13 +185,14 @@ def fit_model(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, pr
     return model
 
 
-def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress: bool = False) -> None:
+def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
+          resume: bool = False, progress: bool = False) -> None:
     t0 = time.perf_counter()
     frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress)
     model = fit_model(frames.images, frames.points, cfg, seed, progress)
     save_model(model, Path(out_dir) / MODEL_FILE, {"width": cfg.width, "stacks": cfg.stacks})
     TrainInfo("heatmap", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(frames.images), time.perf_counter() - t0).write(out_dir)
+              len(frames.images), time.perf_counter() - t0, seed).write(out_dir)
 
 
 def load(model_dir: Path | None, cfg: Config) -> Heatmap:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from redbench.baselines.train_frames import iter_train_clips, train_data_hash
+from redbench.baselines.train_frames import iter_train_clips
 from redbench.baselines._model_io import load_arrays, save_arrays
-from redbench.baselines.protocol import StaticMethod, TrainInfo
+from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
 from redbench.landmarks import flip_permutation
 
@@ -71,7 +71,8 @@ class MeanShape(StaticMethod):
         return place_in_box(self.shape, boxes)
 
 
-def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress: bool = False) -> None:
+def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
+          resume: bool = False, progress: bool = False) -> None:
     t0 = time.perf_counter()
     points, boxes = [], []
     for clip in iter_train_clips(train_manifest, cfg.max_frames, seed, progress, fields=("landmarks", "boxes/gt")):
@@ -81,7 +82,7 @@ def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress:
     out_dir = Path(out_dir)
     save_arrays(out_dir / MODEL_FILE, shape=shape)
     TrainInfo("mean_shape", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              int(sum(len(p) for p in points)), time.perf_counter() - t0).write(out_dir)
+              int(sum(len(p) for p in points)), time.perf_counter() - t0, seed).write(out_dir)
 
 
 def load(model_dir: Path | None, cfg: Config) -> MeanShape:

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from redbench.baselines.train_frames import load_train_frames, train_data_hash
+from redbench.baselines.train_frames import load_train_frames
 from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.baselines.boxes import square_crop, to_crop
-from redbench.baselines.protocol import StaticMethod, TrainInfo
+from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
 from redbench.landmarks import flip_permutation
 
@@ -139,13 +139,14 @@ class SDM(StaticMethod):
         return to_crop(self.predict_inputs(images), affines)
 
 
-def train(cfg: Config, train_manifest: Path, out_dir: Path, seed: int, progress: bool = False) -> None:
+def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
+          resume: bool = False, progress: bool = False) -> None:
     t0 = time.perf_counter()
     frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress)
     mean, stages = fit(frames.images, frames.points, cfg, seed, progress)
     save_arrays(Path(out_dir) / MODEL_FILE, mean=mean, stages=stages)
     TrainInfo("sdm", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(frames.images), time.perf_counter() - t0).write(out_dir)
+              len(frames.images), time.perf_counter() - t0, seed).write(out_dir)
 
 
 def load(model_dir: Path | None, cfg: Config) -> SDM:

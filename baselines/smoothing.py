@@ -7,19 +7,19 @@ Two causal filters (each frame's output uses only that frame and earlier ones, s
 - Constant-velocity Kalman filter per coordinate (state: position, velocity; white-acceleration process noise).
 
 With tracking, each frame's box comes from the previous *smoothed* prediction, as the combined method's own
-previous output.
+previous output. The factory (redbench.methods.factory) builds these rows with `wrap`.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from redbench.config import param
-from redbench.baselines.protocol import Method, StaticMethod, tracking_box
+from redbench.methods.protocol import Method
+from redbench.methods.tracking import track
 
 VERSION = "1"
 
@@ -109,7 +109,7 @@ class Smoothed:
 
     temporal = True
 
-    def __init__(self, base: StaticMethod | Method, cfg: Config):
+    def __init__(self, base: Method, cfg: Config):
         self.base, self.cfg = base, cfg
         self.name = f"{base.name}+smooth"
 
@@ -119,22 +119,16 @@ class Smoothed:
         if not tracking:
             return smooth_track(self.base.predict_clip(crops, boxes, False), scale, self.cfg)
         f = make_filter(self.cfg)
-        out = np.empty((len(crops), 68, 2), dtype=np.float64)
-        box = boxes[0]
-        for t in range(len(crops)):
+
+        def step(t: int, box: np.ndarray) -> np.ndarray:
             raw = self.base.predict_clip(crops[t:t + 1], box[None], False)[0]
-            out[t] = f.step(raw / scale) * scale
-            box = tracking_box(out[t])
-        return out
+            return f.step(raw / scale) * scale
+
+        return track(step, boxes, tracking=True)
 
 
-def wrap(base: StaticMethod | Method, cfg: Config) -> Smoothed:
+def wrap(base: Method, cfg: Config) -> Smoothed:
     """The `<base>+smooth` method."""
     if base.temporal:
         raise ValueError(f"{base.name} is temporal; smoothing rows are for static methods")
     return Smoothed(base, cfg)
-
-
-def load(model_dir: Path | None, cfg: Config) -> Smoothed:
-    raise TypeError("a +smooth method wraps a loaded static method: use smoothing.wrap(base, cfg) "
-                    "(the CLI does this for `redbench predict <static>+smooth`)")

@@ -9,36 +9,18 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import sha256_bytes
 from redbench.baselines.boxes import square_crop, to_input
+from redbench.methods.protocol import PathLike, as_manifest_dirs
 
 log = logging.getLogger(__name__)
 
-PathLike = str | os.PathLike
 FIELDS = ("crops", "landmarks", "boxes/gt", "unreliable")
-
-
-def as_manifest_dirs(manifests: PathLike | Sequence[PathLike]) -> list[Path]:
-    """One shard folder or several (params `train.datasets` may list more than one)."""
-    if isinstance(manifests, (str, os.PathLike)):
-        return [Path(manifests)]
-    return [Path(m) for m in manifests]
-
-
-def train_data_hash(manifests: PathLike | Sequence[PathLike]) -> str:
-    """The training manifest's sha256 (of the sha256s, in order, when there are several)."""
-    from redbench.datasets.shards import load_manifest
-
-    hashes = [load_manifest(d).sha256 for d in as_manifest_dirs(manifests)]
-    return hashes[0] if len(hashes) == 1 else sha256_bytes(",".join(hashes).encode())
 
 
 @dataclass(frozen=True)
@@ -47,7 +29,6 @@ class TrainFrames:
 
     images: np.ndarray  # (N, s, s, 3) uint8 method inputs
     points: np.ndarray  # (N, 68, 2) float64 landmarks in input coords
-    boxes: np.ndarray  # (N, 4) float64 the gt boxes in input coords
 
 
 def iter_train_clips(manifests: PathLike | Sequence[PathLike], max_frames: int, seed: int, progress: bool = False,
@@ -81,11 +62,9 @@ def iter_train_clips(manifests: PathLike | Sequence[PathLike], max_frames: int, 
 def load_train_frames(manifests: PathLike | Sequence[PathLike], max_frames: int, seed: int, scale: float,
                       size: int, progress: bool = False) -> TrainFrames:
     """The selected frames through the `square_crop` adapter (box squared, x scale, resized to size)."""
-    images, points, boxes = [], [], []
+    images, points = [], []
     for clip in iter_train_clips(manifests, max_frames, seed, progress):
         img, aff = square_crop(clip["crops"], clip["boxes/gt"], scale, size)
         images.append(img)
         points.append(to_input(clip["landmarks"], aff))
-        b = clip["boxes/gt"].astype(np.float64).reshape(-1, 2, 2)  # corners as points
-        boxes.append(to_input(b, aff).reshape(-1, 4))
-    return TrainFrames(np.concatenate(images), np.concatenate(points), np.concatenate(boxes))
+    return TrainFrames(np.concatenate(images), np.concatenate(points))

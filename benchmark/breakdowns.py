@@ -4,7 +4,8 @@ landmark group and visible vs occluded points (definitions and thresholds: docs/
 A *frame* breakdown splits the frames into groups (masks) and scores the same quantities in each; a
 *quantity* breakdown scores different per-frame quantities (e.g. the NME of the eyes only) on all frames.
 Every group is summarised for all methods at once, so each group's bootstrap resamples are shared by the
-methods (paired).
+methods (paired). A group with fewer than `min_clips` clips gets frame-block intervals (benchmark.aggregate),
+and its `intervals` field says so.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from redbench.config import param
-from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, summarise
+from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, summarise, uses_frame_blocks
 from redbench.benchmark.ground_truth import GroundTruth
 from redbench.landmarks import COARSE_GROUPS
 
@@ -94,7 +95,7 @@ QUANTITY_BREAKDOWNS: dict[str, dict[str, str]] = {
 
 
 def _summarise_methods(values: dict[str, dict[str, np.ndarray]], keys: list[str], rename: dict[str, str],
-                       codes: np.ndarray, boot: BootstrapConfig) -> tuple[dict[str, Any], int]:
+                       codes: np.ndarray, boot: BootstrapConfig) -> tuple[dict[str, Any], int, str]:
     """Pooled and video means with intervals of `keys` for every method over the frames in `codes`."""
     methods = list(values)
     cols = np.stack([values[m][k] for m in methods for k in keys], axis=1)  # (N, M*K)
@@ -109,7 +110,7 @@ def _summarise_methods(values: dict[str, dict[str, np.ndarray]], keys: list[str]
             name = rename.get(k, k)
             res[m][name] = out["pooled"][c].as_dict()
             res[m][f"{name}/video"] = out["video"][c].as_dict()
-    return res, sums.n_clips
+    return res, sums.n_clips, "frame_blocks" if uses_frame_blocks(sums, boot) else "clips"
 
 
 def breakdowns(values: dict[str, dict[str, np.ndarray]], gt: GroundTruth, clip_codes: np.ndarray,
@@ -126,8 +127,8 @@ def breakdowns(values: dict[str, dict[str, np.ndarray]], gt: GroundTruth, clip_c
             if not mask.any():
                 continue
             sub = {m: {k: v[k][mask] for k in keys} for m, v in values.items()}
-            methods, n_clips = _summarise_methods(sub, keys, {}, clip_codes[mask], boot)
-            res[label] = {"n_frames": int(mask.sum()), "n_clips": n_clips, "methods": methods}
+            methods, n_clips, how = _summarise_methods(sub, keys, {}, clip_codes[mask], boot)
+            res[label] = {"n_frames": int(mask.sum()), "n_clips": n_clips, "intervals": how, "methods": methods}
         out[kind] = {"info": info, "groups": res}
     for kind, quantities in QUANTITY_BREAKDOWNS.items():
         res = {}
@@ -136,7 +137,7 @@ def breakdowns(values: dict[str, dict[str, np.ndarray]], gt: GroundTruth, clip_c
             if not defined.any():
                 continue
             sub = {m: {q: v[q][defined]} for m, v in values.items()}
-            methods, n_clips = _summarise_methods(sub, [q], {q: "nme"}, clip_codes[defined], boot)
-            res[label] = {"n_frames": int(defined.sum()), "n_clips": n_clips, "methods": methods}
+            methods, n_clips, how = _summarise_methods(sub, [q], {q: "nme"}, clip_codes[defined], boot)
+            res[label] = {"n_frames": int(defined.sum()), "n_clips": n_clips, "intervals": how, "methods": methods}
         out[kind] = {"info": {"quantities": quantities}, "groups": res}
     return out

@@ -18,10 +18,11 @@ import numpy as np
 from tqdm import tqdm
 
 from redbench._io import sha256_file
-from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, paired_test, summarise
+from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
 from redbench.benchmark.scoring import ScoringConfig, frame_values, ground_truth_jitter, threshold_key
+from redbench.benchmark.stability import fhr_frame_values
 from redbench.benchmark.store import PredictionMeta, Predictions, read_keys, read_predictions
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,7 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
         aligned = align(read_predictions(path), rows[m], common)  # (N, 68, 2); the file's arrays are freed here
         values[m] = frame_values(aligned, scored, cfg.scoring, codes)
+        values[m].update(fhr_frame_values(aligned, scored.landmarks, codes, scored.frame_indices))
         del aligned
     return DatasetScores(
         gt=scored, clip_codes=codes, values=values, gt_jitter=ground_truth_jitter(scored, cfg.scoring, codes),
@@ -191,6 +193,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
         "manifest_sha256": scores.gt.manifest_sha256,
         "n_frames": len(scores.gt),
         "n_clips": int(scores.clip_codes.max() + 1),
+        "uncertainty": interval_method(sums, cfg.bootstrap),
         "coverage": scores.coverage,
         "methods": per_method,
         "ground_truth": {"jitter": out["pooled"][len(methods) * len(keys)].as_dict()},

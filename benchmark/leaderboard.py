@@ -26,7 +26,7 @@ SYNTHETIC_WARNING = ("SYNTHETIC DATA: numbers on the embedded synthetic datasets
 class Column:
     key: str  # metric key in metrics.json ("" for the method name, "spf" for seconds per frame)
     header: str
-    kind: str  # "pct" (x100), "frac", "text", "sec"
+    kind: str  # "pct" (x100), "frac" (3 decimals), "num" (2 decimals), "text", "sec"
     lower_is_better: bool = True
 
 
@@ -45,7 +45,7 @@ def _cell(v: Any, kind: str, with_ci: bool = True) -> str:
         return "n/a" if v is None else f"{v * 1000:.2f} ms"
     if not v or v.get("value") is None:
         return "n/a"
-    scale, fmt = (100.0, "{:.2f}") if kind == "pct" else (1.0, "{:.3f}")
+    scale, fmt = {"pct": (100.0, "{:.2f}"), "num": (1.0, "{:.2f}")}.get(kind, (1.0, "{:.3f}"))
     s = fmt.format(v["value"] * scale)
     lo, hi = v["ci"]
     if with_ci and lo is not None and hi is not None:
@@ -79,7 +79,16 @@ def _caption(results: dict[str, Any], ds: str, entry: dict[str, Any], points: st
     thr = "/".join(f"{t:g}" for t in sc["thresholds"])
     return (f"dataset {ds} ({_source(entry)} data); normaliser: {d['normaliser_text']}; {points}; "
             f"thresholds {thr}; box protocol: {entry['box_protocol']}; {entry['n_frames']} frames in "
-            f"{entry['n_clips']} clips; [{ci:.0%} clip-bootstrap interval]; protocol v{results['protocol_version']}")
+            f"{entry['n_clips']} clips; [{ci:.0%} {_interval_text(results, entry)}]; "
+            f"protocol v{results['protocol_version']}")
+
+
+def _interval_text(results: dict[str, Any], entry: dict[str, Any]) -> str:
+    min_clips = results["config"]["bootstrap"].get("min_clips")
+    if min_clips is not None and entry["n_clips"] < min_clips:
+        return "moving-block bootstrap interval over frames (too few clips to resample clips)"
+    cells = f"; breakdown cells with < {min_clips} clips: over frame blocks" if min_clips else ""
+    return f"clip-bootstrap interval{cells}; none where it would have zero width"
 
 
 def main_table(results: dict[str, Any], ds: str) -> Table:
@@ -95,6 +104,11 @@ def main_table(results: dict[str, Any], ds: str) -> Table:
     cols += [Column("nme_clean", f"NME % clean frames ({tag})", "pct"),
              Column("motion", f"motion err % ({tag})", "pct"),
              Column("jitter", f"jitter % ({tag})", "pct"),
+             # FHR's (AAAI 2019) errors, video-averaged as FHR does: % of max(w, h) of the GT shape; frames
+             Column("fhr_rmse", "FHR e2 RMSE (% face, video-avg)", "num"),
+             Column("fhr_delay", "FHR delay (frames, video-avg)", "num"),
+             Column("fhr_sta1", "FHR sta1 (% face, video-avg)", "num"),
+             Column("fhr_sta2", "FHR sta2 (% face, video-avg)", "num"),
              Column("spf", "time / frame", "sec")]
     rows = []
     for m, rec in entry["methods"].items():

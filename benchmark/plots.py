@@ -76,6 +76,11 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _bound(x: float | None) -> float:
+    """An interval end for plotting: NaN where the interval is absent (no whisker)."""
+    return float("nan") if x is None else float(x)
+
+
 def breakdown_frame(entry: dict[str, Any], kind: str, metric: str = "nme") -> pd.DataFrame:
     """(group, method, value, low, high) of one breakdown in the order the breakdown lists its groups."""
     rows = []
@@ -83,8 +88,8 @@ def breakdown_frame(entry: dict[str, Any], kind: str, metric: str = "nme") -> pd
         for m, rec in g["methods"].items():
             v = rec.get(metric)
             if v and v["value"] is not None:
-                rows.append({"group": label, "method": m, "value": v["value"], "low": v["ci"][0], "high": v["ci"][1],
-                             "n_frames": g["n_frames"]})
+                rows.append({"group": label, "method": m, "value": v["value"], "low": _bound(v["ci"][0]),
+                             "high": _bound(v["ci"][1]), "n_frames": g["n_frames"]})
     return pd.DataFrame(rows)
 
 
@@ -98,8 +103,8 @@ def _bars(ax, df: pd.DataFrame, x: str, hue: str) -> None:
     for j, h in enumerate(hues):
         d = df[df[hue] == h].set_index(x).reindex(xs)
         pos = np.arange(len(xs)) + (j - (len(hues) - 1) / 2) * width
-        err = np.stack([d.value - d.low, d.high - d.value]).clip(min=0)
-        ax.bar(pos, d.value, width, yerr=np.nan_to_num(err), color=colours[j], label=h, capsize=2,
+        err = np.nan_to_num(np.stack([d.value - d.low, d.high - d.value])).clip(min=0)  # no interval: no whisker
+        ax.bar(pos, d.value, width, yerr=err, color=colours[j], label=h, capsize=2,
                error_kw={"lw": 0.8})
     ax.set_xticks(np.arange(len(xs)), xs, rotation=30 if len(xs) > 5 else 0, ha="right" if len(xs) > 5 else "center")
     ax.legend(fontsize=7)
@@ -114,7 +119,8 @@ def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict
     ax = fig.subplots()
     _bars(ax, df, "group", "method")
     ax.set(ylabel="NME (frame-pooled)", xlabel=kind.replace("_", " "),
-           title=f"{dataset}: NME by {kind.replace('_', ' ')}, {ci:.0%} clip-bootstrap intervals")
+           title=f"{dataset}: NME by {kind.replace('_', ' ')}, {ci:.0%} bootstrap intervals (clips; frame "
+                 "blocks where too few clips)")
     fig.suptitle(_label(entry, scoring), fontsize=8)
     return _save(fig, path)
 
@@ -125,7 +131,8 @@ def plot_stability(entry: dict[str, Any], dataset: str, scoring: dict[str, Any],
         for k in ("motion", "jitter"):
             v = rec["metrics"].get(k)
             if v and v["value"] is not None:
-                rows.append({"metric": k, "method": m, "value": v["value"], "low": v["ci"][0], "high": v["ci"][1]})
+                rows.append({"metric": k, "method": m, "value": v["value"], "low": _bound(v["ci"][0]),
+                             "high": _bound(v["ci"][1])})
     if not rows:
         return None  # still images: no stability
     fig = _figure(6.0, 3.6)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from redbench.baselines.protocol import BOX_PROTOCOLS, Method
 from redbench.config import param
 from redbench.benchmark.store import PredictionMeta, write_predictions
 from redbench.datasets.geometry import apply_affine
+from redbench.methods.protocol import BOX_PROTOCOLS, Method, Provenance
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,6 @@ class PredictConfig:
             raise ValueError(f"box_protocol must be one of {BOX_PROTOCOLS}, got {self.box_protocol!r}")
 
 
-@dataclass(frozen=True)
-class Provenance:
-    """What the driver cannot learn from the method or the shards: where the method's weights came from."""
-
-    method_version: str
-    config_hash: str
-    train_data_hash: str
-
-
 def clip_boxes(arrays: dict[str, np.ndarray], box_protocol: str) -> tuple[np.ndarray, bool]:
     """The boxes (T, 4) a method gets under `box_protocol`, and whether it tracks from frame 0's gt box."""
     if box_protocol not in BOX_PROTOCOLS:
@@ -55,12 +46,10 @@ def clip_boxes(arrays: dict[str, np.ndarray], box_protocol: str) -> tuple[np.nda
 
 
 def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: str, out_path: str | os.PathLike,
-               provenance: Provenance, split: str = "test", progress: bool = False,
-               max_clips: int | None = None) -> PredictionMeta:
+               provenance: Provenance, split: str = "test", progress: bool = False) -> PredictionMeta:
     """Predict every frame of every `split` clip of the shard set at `manifest_dir`; write `out_path`.
 
-    Returns the metadata written. `max_clips` limits the clips (for quick checks only: compare refuses
-    mismatched frame sets).
+    Returns the metadata written.
     """
     from redbench.datasets.shards import load_manifest
 
@@ -70,13 +59,11 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
         raise ValueError(f"{manifest.root}: no {split} shards to predict on")
     clip_ids: list[str] = []
     frame_indices, landmarks = [], []
-    seconds, n_clips = 0.0, 0
+    seconds = 0.0
     bar = tqdm(total=sum(e.n_frames for e in entries), disable=not progress, desc=f"{method.name}", unit="frame")
     for entry in entries:
         with manifest.open(entry) as reader:
             for i, rec in enumerate(reader.clips):
-                if max_clips is not None and n_clips >= max_clips:
-                    break
                 arrays = reader.read_clip(i, fields=FIELDS)
                 boxes, tracking = clip_boxes(arrays, box_protocol)
                 t0 = time.perf_counter()
@@ -88,7 +75,6 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
                 landmarks.append(apply_affine(pred, arrays["crop_to_orig"]))
                 frame_indices.append(arrays["frame_index"].astype(np.int64))
                 clip_ids += [rec.clip_id] * rec.n_frames
-                n_clips += 1
                 bar.update(rec.n_frames)
     bar.close()
     n = len(clip_ids)

@@ -17,10 +17,11 @@ from typing import Any
 from redbench import __version__
 from redbench._io import read_json
 from redbench.benchmark.metrics import NORM_LABELS
+from redbench.benchmark.stability import FHR_KEYS, fhr_layout
 
 SCHEMA_VERSION = 1
 PROTOCOL_VERSION = 1
-SUMMARY_KEYS = ("nme", "nme/video", "nme_clean", "motion", "jitter")  # + auc@a, fr@a of every threshold
+SUMMARY_KEYS = ("nme", "nme/video", "nme_clean", "motion", "jitter", *FHR_KEYS)  # + auc@a, fr@a of every threshold
 
 
 class ResultsError(ValueError):
@@ -52,6 +53,15 @@ def definitions(scoring: Any) -> dict[str, dict[str, Any]]:
         "nme_visible": {**base, "points": 68, "text": "nme over the points not covered by an occluder"},
         "nme_occluded": {**base, "points": 68, "text": "nme over the points covered by an occluder"},
     }
+    fhr = {"normaliser": "fhr_face_size", "normaliser_text": "max(width, height) of the GT shape / 100", "points": 68,
+           "pooling": "per video, then averaged over videos (FHR's); <key>/pooled: frame-pooled"}
+    d["fhr_rmse"] = {**fhr, "text": "FHR e2: RMS over points of |p - g| / w_t"}
+    d["fhr_delay"] = {**fhr, "normaliser": None, "normaliser_text": "none (frames)",
+                      "text": "FHR e1 time delay: <p_t - g_t, g_{t-1} - g_t> / |g_{t-1} - g_t|^2 (whole shape), "
+                              "in frames; frames whose GT does not move are left out"}
+    d["fhr_sta1"] = {**fhr, "text": "FHR e3: RMS over points of (p_t - (p_{t-1} + p_{t+1}) / 2) / w_t"}
+    d["fhr_sta2"] = {**fhr, "text": "FHR e4: RMS over points of the distance of p_t from the segment "
+                                    "p_{t-1} -> p_{t+1} (whole-shape projection q clipped to [0, 1]) / w_t"}
     for t in scoring.thresholds:
         d[f"auc@{t:g}"] = {**base, "threshold": t, "text": f"area under the CED on [0, {t:g}] / {t:g} (exact)"}
         d[f"fr@{t:g}"] = {**base, "threshold": t, "text": f"fraction of frames with nme > {t:g}"}
@@ -73,6 +83,9 @@ def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
     import redbench
 
     cwd = Path(redbench.__file__).resolve().parent if cwd is None else cwd
+    entries = {ds: {**e, "methods": {m: {**rec, "metrics": fhr_layout(rec["metrics"])}
+                                     for m, rec in e["methods"].items()}}
+               for ds, e in entries.items()}
     return {
         "schema_version": SCHEMA_VERSION,
         "protocol_version": PROTOCOL_VERSION,
@@ -83,8 +96,11 @@ def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
         "seeds": {"bootstrap": cfg.bootstrap.seed},
         "config": dataclasses.asdict(cfg),
         "definitions": definitions(cfg.scoring),
-        "uncertainty": {"method": "percentile bootstrap over whole clips", "resamples": cfg.bootstrap.resamples,
-                        "ci": cfg.bootstrap.ci},
+        "uncertainty": {"method": "percentile bootstrap over whole clips; below min_clips clips a moving-block "
+                                  "bootstrap of frames within each clip (block_length beside each such "
+                                  "interval); a zero-width interval is reported as none",
+                        "resamples": cfg.bootstrap.resamples, "ci": cfg.bootstrap.ci,
+                        "min_clips": cfg.bootstrap.min_clips},
         "datasets": entries,
     }
 

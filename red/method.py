@@ -3,19 +3,10 @@
 Both names use this module; params `methods.red_static` sets `variant: static`. Other ablations (no_srnn,
 no_cls, reg_only) are the same method with another variant; their Method name is `red_<variant>`.
 
-Defaults (params methods.red), measured on the synthetic 300vw default (synthetic numbers, not 300-VW's):
-group norm (with batch norm at lr 5e-3, eval-mode validation NME was 0.15-0.28 where training-mode batch
-statistics gave 0.10-0.12); lr 3e-3 with cosine decay; 800 steps of 4 clips x 4 frames (about 6 minutes on
-2 cores with 2 threads). Validation holds out params `train.val_fraction` of the training identities, with a
-split seed fixed at 0 so that training seeds compare on the same people.
-
-What the training data must give RED: with the earlier default of 20 training videos (16 people after the
-validation split), RED memorised its people. After 1600 steps NME on training clips was 0.09 but 0.24 on 4
-held-out people (0.16 for the mean shape), with validation NME rising from epoch 1, and 400 or 1600 steps
-gave the same test NME (0.153 / 0.154 in RED's input frame); 3 seeds of one setting (with the maps'
-coordinate loss) spread 0.15-0.28 on that validation set. With all 50 training videos (40 people after the
-split) validation NME falls over training (0.24 -> 0.17 over 800 steps, mean shape 0.23 on those 10 people)
-and the training loss is still falling at the end: RED is then limited by the CPU budget, not its people.
+The defaults of params methods.red (group norm, the lr schedule, the step budget, 50 training videos) come
+from measurements on the synthetic default, logged in docs/red.md. Validation holds out params
+`train.val_fraction` of the training identities, with a split seed fixed at 0 so that training seeds compare
+on the same people.
 """
 
 from __future__ import annotations
@@ -66,11 +57,10 @@ def method_name(variant: str) -> str:
 
 
 def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | Path,
-          seed: int, resume: bool = False, progress: bool = False, val_fraction: float = 0.2) -> list[dict]:
+          *, seed: int, val_fraction: float = 0.2, resume: bool = False, progress: bool = False) -> list[dict]:
     """Train on the `train` split of the given shard folder(s), validating on the identities that
-    `val_fraction` holds out from it (params `train.val_fraction`, passed by the CLI)."""
-    from redbench.baselines.train_frames import as_manifest_dirs, train_data_hash
-    from redbench.baselines.protocol import TrainInfo
+    `val_fraction` holds out from it (params `train.val_fraction`, passed by redbench.methods.train)."""
+    from redbench.methods.protocol import TrainInfo, as_manifest_dirs, train_data_hash
     from redbench.datasets.loaders import AugmentConfig, ClipDataset, split_by_identity
     from redbench.datasets.shards import load_manifest
 
@@ -94,7 +84,7 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
     if int(os.environ.get("RANK", "0")) == 0:
         n_frames = cfg.train.epochs * cfg.train.passes_per_epoch * len(train_set) * cfg.clip_len
         TrainInfo(method_name(cfg.variant), VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(dirs),
-                  n_frames, time.perf_counter() - t0).write(out_dir)
+                  n_frames, time.perf_counter() - t0, seed).write(out_dir)
     return rows
 
 
@@ -112,7 +102,7 @@ class RedMethod:
 
     def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
         from redbench.baselines.boxes import square_crop, to_crop
-        from redbench.baselines.protocol import tracking_box
+        from redbench.methods.tracking import track
         from redbench.red.infer import OnlineRED, predict_static_batch
 
         crops, boxes = np.asarray(crops), np.asarray(boxes, dtype=np.float64)
@@ -123,14 +113,12 @@ class RedMethod:
             pts = predict_static_batch(self.model, _to_tensor(images), self.device)
             return to_crop(pts, affines)  # (T, 68, 2)
         runner = OnlineRED(self.model, self.device)
-        out = np.empty((len(crops), 68, 2), dtype=np.float64)
-        box = boxes[0]
-        for t in range(len(crops)):
-            box = box if tracking else boxes[t]
+
+        def step(t: int, box: np.ndarray) -> np.ndarray:
             image, affine = square_crop(crops[t:t + 1], box[None], self.box_scale, s)
-            out[t] = runner.step(_to_tensor(image)[0], affine[0])  # crop coords
-            box = tracking_box(out[t])
-        return out
+            return runner.step(_to_tensor(image)[0], affine[0])  # crop coords
+
+        return track(step, boxes, tracking)
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:

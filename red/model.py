@@ -10,18 +10,12 @@ Choices the paper leaves open (documented, not claims about the paper):
   pass k-1's maps; pass 0 gets zeros, or with `frame_feedback` the previous frame's prediction (zeros on a
   clip's first frame and always for RED-static; in training, the previous frame's ground truth + noise).
   Feedback is not differentiated through (argmax). `frame_feedback` is off by default: trained on noisy
-  ground truth, the model learnt to copy it, and at inference its own errors compounded (on the synthetic
-  default, validation NME rose from 0.11 to 0.22 over 3 epochs while the training loss fell).
+  ground truth, the model learnt to copy it, and at inference its own errors compounded (docs/red.md).
 - f_REG reads the softmax of the maps; its output is the final prediction. The released demo instead
-  decodes the maps (centroid of each landmark's argmax pixels, `argmax_centres`). On the synthetic default
-  with the tiny config, after 120 steps, validation NME was 0.12 from f_REG vs 0.30 (argmax centroid), 0.20
-  (soft-argmax of the landmark probabilities) and 0.28 (soft-argmax in a 7 px window at the peak) from
-  the last pass's maps, and 0.12 vs 0.30-0.32 on training clips: in a CPU budget the 69-class maps do not
-  sharpen enough to be decoded, so f_REG stays the output (the maps still feed it and the sRNN).
-  `decode: soft_argmax` (the maps' expected positions, differentiable, trained by a coordinate loss on them,
-  LossWeights.map_coords) is an option, not the default: with it, after 400 steps, every pixel's argmax was
-  background, and NME over the synthetic 300vw test clips in RED's input frame was 0.160 and 0.196 (2 seeds)
-  against 0.153 without it. Without it the maps form face-shaped blobs of landmark labels by 800 steps.
+  decodes the maps (centroid of each landmark's argmax pixels, `argmax_centres`); in a CPU budget the
+  69-class maps do not sharpen enough to be decoded, so f_REG stays the output (the maps still feed it and
+  the sRNN). `decode: soft_argmax` (the maps' expected positions, differentiable, trained by a coordinate
+  loss on them, LossWeights.map_coords) is an option, not the default (measurements: docs/red.md).
 """
 
 from __future__ import annotations

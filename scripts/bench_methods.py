@@ -38,19 +38,6 @@ def _clips(shards: Path, n_frames: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _load(name: str, params: dict, models_dir: Path):
-    from redbench.cli.train_cmd import _load as load_method, _spec
-
-    spec = _spec(name)
-    if spec.smooth_of is None:
-        return load_method(spec, params, models_dir)[0]
-    from redbench.baselines import smoothing
-    from redbench.config import from_dict
-
-    base = load_method(_spec(spec.smooth_of), params, models_dir)[0]
-    return smoothing.wrap(base, from_dict(smoothing.Config, params.get("smoothing"), where="smoothing"))
-
-
 def _time_once(method, clips, tracking: bool) -> float:
     n = sum(len(c) for c, _ in clips)
     t0 = time.perf_counter()
@@ -61,7 +48,7 @@ def _time_once(method, clips, tracking: bool) -> float:
 
 def main() -> int:
     from redbench.config import load_params
-    from redbench.methods import method_table
+    from redbench.methods import create, method_table
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--params", default="params.yaml")
@@ -88,7 +75,7 @@ def main() -> int:
     methods, best = {}, {}
     for name in names:
         try:
-            methods[name] = _load(name, params, args.models_dir)
+            methods[name] = create(name, params, args.models_dir)
             methods[name].predict_clip(*clips[0], args.tracking)  # warm-up (lazy init, caches, thread pools)
         except Exception as e:  # a method without a trained model is reported, not fatal
             best[name] = f"not loaded: {str(e).splitlines()[0][:80]}"

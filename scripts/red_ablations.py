@@ -56,15 +56,13 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    from redbench import methods
     from redbench.config import load_params, params_hash
-    from redbench.red.method import train
     from redbench.red.train import TRAIN_LOG
 
     params = load_params(args.params)
     section = params["methods"]["red"]
-    train_params = params.get("train") or {}
-    datasets = train_params.get("datasets") or ["300vw"]
-    seed = int(train_params.get("seed", 0))
+    seed = methods.train_params(params).seed
     results = []
     for overrides in args.rows:
         cfg, row_seed = row_config(section, overrides, seed)
@@ -75,10 +73,8 @@ def main() -> None:
             sys.exit(f"{out}: trained with other methods.red params than {args.params} has now; "
                      f"move it away to retrain that row")
         done = log_path.exists() and (out / "model.pt").exists()
-        if not done:
-            out.mkdir(parents=True, exist_ok=True)
-            train(cfg, [args.shards_dir / d for d in datasets], out, row_seed, resume=True,
-                  val_fraction=float(train_params.get("val_fraction", 0.2)))
+        if not done:  # an interrupted row continues from out.partial/
+            methods.train("red", params, out, args.shards_dir, seed=row_seed, resume=True, config=cfg)
         with open(log_path, newline="") as f:
             nme = [float(r["val_nme_inter_ocular"]) for r in csv.DictReader(f)]
         results.append((overrides, nme))

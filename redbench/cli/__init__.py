@@ -1,28 +1,51 @@
 """The `redbench` command line: a click group of thin commands.
 
 Each command parses its options, loads config into dataclasses and calls one library function. Heavy imports
-(torch, h5py, cv2) happen inside command bodies so that `redbench --help` stays instant.
+(torch, h5py, cv2) happen inside command bodies so that `redbench --help` stays instant. A command's module is
+imported only when that command runs (or help lists it), so a DVC stage depends on its own command's code
+only (tests/test_dvc_deps.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
 
 from redbench import __version__
-from redbench.cli import (
-    compare_cmd,
-    fetch_cmd,
-    inspect_cmd,
-    methods_cmd,
-    preprocess_cmd,
-    synthetic_cmd,
-    train_cmd,
-)
+
+# command name -> "module:attribute" under redbench.cli (one line per command)
+COMMANDS = {
+    "fetch": "fetch_cmd:fetch",
+    "preprocess": "preprocess_cmd:preprocess",
+    "inspect": "inspect_cmd:inspect",
+    "methods": "methods_cmd:methods",
+    "preview": "synthetic_cmd:preview",
+    "synthetic-stats": "synthetic_cmd:synthetic_stats",
+    "train": "train_cmd:train",
+    "predict": "predict_cmd:predict",
+    "compare": "compare_cmd:compare",
+    "check": "compare_cmd:check",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(c for c in super().list_commands(ctx) if c not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return super().get_command(ctx, name)
+        module, attr = COMMANDS[name].split(":")
+        command = getattr(importlib.import_module(f"redbench.cli.{module}"), attr)
+        assert command.name == name, (command.name, name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="redbench")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, warnings only.")
@@ -37,17 +60,3 @@ def main(ctx: click.Context, verbose: int, quiet: bool, params_path: str) -> Non
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = {"quiet": quiet, "params_path": params_path}
 
-
-for _command in (
-    fetch_cmd.fetch,
-    preprocess_cmd.preprocess,
-    inspect_cmd.inspect,
-    methods_cmd.methods,
-    synthetic_cmd.preview,
-    synthetic_cmd.synthetic_stats,
-    train_cmd.train,
-    train_cmd.predict,
-    compare_cmd.compare,
-    compare_cmd.check,
-):
-    main.add_command(_command)

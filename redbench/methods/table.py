@@ -1,23 +1,28 @@
 """The method table: a plain dict from method name to a spec naming where its code lives.
 
 Nothing registers itself at import time; a method's module is imported only when the method is used, so
-listing methods never imports torch or dlib. Each method module provides:
+listing methods never imports torch or dlib. Each method module provides (README, "Adding a method"):
 
+    VERSION: str                                               # bumped when its outputs change
     Config                                                     # frozen dataclass, from params methods.<name>
-    train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, seed: int, progress: bool = False)
+    train(cfg, train_dirs, out_dir, *, seed, val_fraction, resume, progress) -> None
                                                                # trainable methods only; writes train_info.json
     load(model_dir: Path | None, cfg: Config) -> Method        # every method (model_dir None: pretrained)
 
-where `Method` follows `redbench.baselines.protocol.Method`. `<static>+smooth` rows are built by
-`redbench.baselines.smoothing.wrap(static_method, smoothing.Config)`.
+where `Method` follows `redbench.methods.protocol.Method`. The `<static>+smooth` rows are made by the
+factory (redbench.methods.factory) from their static method and redbench.baselines.smoothing.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 from types import ModuleType
+
+
+class UnknownMethod(KeyError):
+    def __str__(self) -> str:  # the message itself, not KeyError's repr of it
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -29,13 +34,7 @@ class MethodSpec:
     trained_on: str  # what its weights saw: "training shards" or the pretrained source
     description: str
     smooth_of: str | None = None  # for "<static>+smooth" rows: the static method being smoothed
-
-    def available(self) -> bool:
-        """Whether the method's module exists in this install (without importing it)."""
-        try:
-            return importlib.util.find_spec(self.module) is not None
-        except ModuleNotFoundError:
-            return False
+    resumable: bool = False  # keeps a checkpoint that `redbench train --resume` continues from
 
     def load_module(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -58,9 +57,9 @@ def _specs() -> list[MethodSpec]:
         MethodSpec("heatmap", "redbench.baselines.heatmap", False, True, shards,
                    "small stacked-hourglass heatmap network with sub-pixel decoding"),
         MethodSpec("red_static", "redbench.red.method", False, True, shards,
-                   "RED with the temporal LSTM off (one frame at a time)"),
+                   "RED with the temporal LSTM off (one frame at a time)", resumable=True),
         MethodSpec("red", "redbench.red.method", True, True, shards,
-                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)"),
+                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True),
     ]
     smoothed = [
         MethodSpec(f"{s.name}+smooth", "redbench.baselines.smoothing", True, False, s.trained_on,
@@ -79,5 +78,5 @@ def method_table() -> dict[str, MethodSpec]:
 def get_method(name: str) -> MethodSpec:
     table = method_table()
     if name not in table:
-        raise KeyError(f"unknown method {name!r}; known: {', '.join(table)}")
+        raise UnknownMethod(f"unknown method {name!r}; known: {', '.join(table)}")
     return table[name]

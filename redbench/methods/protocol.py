@@ -1,30 +1,29 @@
-"""The method protocol every method follows, and a base class for static (one-frame) methods.
+"""What a method is: the clip protocol every method follows, the static-method base, and its training record.
 
 A method takes the context crops of one clip in order plus their face boxes and returns 68 landmarks per frame
 in context-crop coordinates. Static methods see one frame at a time; temporal methods see the clip in order and
 keep state only within the clip (docs/interfaces.md, "Methods").
-
-Box protocols (params `predict.box_protocol`): "gt", "gt_jitter", "detector" give every frame its box from the
-shard; "tracking" gives only frame 0's ground-truth box, and each later frame's box is the tight box of the
-method's own previous prediction (`tracking_box`), built as preprocessing builds the shards' "gt" box from the
-ground-truth landmarks (their tight box; redbench.datasets.boxes, gt_box_scale = 1.0), so tracking from a perfect
-prediction reproduces the gt protocol.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from redbench._io import write_json_atomic
-from redbench.datasets.geometry import landmark_box
+from redbench._io import sha256_bytes, write_json_atomic
+from redbench.methods.tracking import track
 
+# params `predict.box_protocol`: "gt", "gt_jitter", "detector" give every frame its box from the shard;
+# "tracking" gives only frame 0's gt box, later boxes come from the method's own predictions (tracking.py).
 BOX_PROTOCOLS = ("gt", "gt_jitter", "detector", "tracking")
 TRAIN_INFO = "train_info.json"
+
+PathLike = str | os.PathLike
 
 
 @runtime_checkable
@@ -35,11 +34,6 @@ class Method(Protocol):
     def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
         """crops (T,S,S,3) uint8, boxes (T,4) crop coords -> (T,68,2) float64 crop coords."""
         ...
-
-
-def tracking_box(points: np.ndarray) -> np.ndarray:
-    """The next frame's box (4,) from a prediction (68, 2), built as the shards' gt box: its tight box."""
-    return landmark_box(np.asarray(points, dtype=np.float64))
 
 
 class StaticMethod:
@@ -66,17 +60,21 @@ class StaticMethod:
             out = [self.predict(crops[i:i + self.batch_size], boxes[i:i + self.batch_size])
                    for i in range(0, len(crops), self.batch_size)]
             return np.concatenate(out).astype(np.float64)  # (T, 68, 2)
-        out = np.empty((len(crops), 68, 2), dtype=np.float64)
-        box = boxes[0]
-        for t in range(len(crops)):
-            out[t] = self.predict(crops[t:t + 1], box[None])[0]
-            box = tracking_box(out[t])
-        return out
+        return track(lambda t, box: self.predict(crops[t:t + 1], box[None])[0], boxes, tracking=True)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a method's weights came from: what the predict driver cannot learn from the method or the shards."""
+
+    method_version: str
+    config_hash: str
+    train_data_hash: str
 
 
 @dataclass(frozen=True)
 class TrainInfo:
-    """What a trained model saw, written beside its weights as train_info.json (read by the predict driver)."""
+    """What a trained model saw, written beside its weights as train_info.json (read when it is loaded)."""
 
     method: str
     method_version: str
@@ -84,12 +82,14 @@ class TrainInfo:
     train_data_hash: str  # sha256 of the training manifest(s)
     n_frames: int
     seconds: float
+    seed: int  # params train.seed (or `redbench train --seed`)
+    cost: dict | None = None  # training cost for the equal-compute view (redbench/methods/convergence.py)
 
-    def write(self, model_dir: str | Path) -> None:
-        write_json_atomic(Path(model_dir) / TRAIN_INFO, self.__dict__)
+    def write(self, model_dir: PathLike) -> None:
+        write_json_atomic(Path(model_dir) / TRAIN_INFO, asdict(self))
 
     @staticmethod
-    def read(model_dir: str | Path) -> "TrainInfo":
+    def read(model_dir: PathLike) -> "TrainInfo":
         path = Path(model_dir) / TRAIN_INFO
         if not path.exists():
             raise FileNotFoundError(f"{path}: no train_info.json (train the method first: `redbench train`)")
@@ -97,4 +97,19 @@ class TrainInfo:
             obj: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
             return TrainInfo(**obj)
         except (json.JSONDecodeError, TypeError) as e:
-            raise ValueError(f"{path}: not a valid train_info.json: {e}") from None
+            raise ValueError(f"{path}: not a valid train_info.json (retrain the method): {e}") from None
+
+
+def as_manifest_dirs(manifests: PathLike | Sequence[PathLike]) -> list[Path]:
+    """One shard folder or several (params `train.datasets` may list more than one)."""
+    if isinstance(manifests, (str, os.PathLike)):
+        return [Path(manifests)]
+    return [Path(m) for m in manifests]
+
+
+def train_data_hash(manifests: PathLike | Sequence[PathLike]) -> str:
+    """The training manifest's sha256 (of the sha256s, in order, when there are several)."""
+    from redbench.datasets.shards import load_manifest
+
+    hashes = [load_manifest(d).sha256 for d in as_manifest_dirs(manifests)]
+    return hashes[0] if len(hashes) == 1 else sha256_bytes(",".join(hashes).encode())

@@ -1,0 +1,47 @@
+"""`redbench predict METHOD DATASET`: one method's predictions on every test frame of a shard set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from redbench.cli._common import params_of, show_progress, user_errors
+
+MODELS_DIR = Path("models")
+SHARDS_DIR = Path("data/shards")
+PREDICTIONS_DIR = Path("predictions")
+
+
+@click.command("predict")
+@click.argument("method")
+@click.argument("dataset")
+@click.option("--box", "box_protocol", default=None, metavar="PROTOCOL",
+              help="Box protocol, one of redbench.methods.BOX_PROTOCOLS [default: params predict.box_protocol].")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Prediction file [default: predictions/METHOD/DATASET.h5].")
+@click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=MODELS_DIR,
+              show_default=True, help="Folder of <method>/ model folders.")
+@click.option("--shards-dir", type=click.Path(file_okay=False, path_type=Path), default=SHARDS_DIR,
+              show_default=True, help="Folder of <dataset>/manifest.json shard sets.")
+@click.pass_context
+def predict(ctx: click.Context, method: str, dataset: str, box_protocol: str | None, out: Path | None,
+            models_dir: Path, shards_dir: Path) -> None:
+    """Run METHOD on every test frame of DATASET's shards and write its prediction store."""
+    from redbench import methods
+    from redbench.benchmark.predict import PredictConfig, run_method
+    from redbench.config import from_dict, section
+
+    params = params_of(ctx)
+    out = out or PREDICTIONS_DIR / method / f"{dataset}.h5"
+    with user_errors(ValueError, KeyError):
+        cfg = section(params, "predict", PredictConfig)
+        if box_protocol is not None:  # checked as the params key is
+            cfg = from_dict(PredictConfig, {**(params.get("predict") or {}), "box_protocol": box_protocol},
+                            where="--box")
+        box_protocol = cfg.box_protocol
+        prov = methods.provenance(method, params, models_dir)  # first: names a missing train_info.json
+        runner = methods.create(method, params, models_dir)
+        meta = run_method(runner, shards_dir / dataset, box_protocol, out, prov, progress=show_progress(ctx))
+    click.echo(f"{method} on {dataset} ({box_protocol} boxes, {meta.data_source} data): "
+               f"{1e3 * meta.seconds_per_frame:.2f} ms/frame -> {out}")

@@ -1,0 +1,149 @@
+"""The one way to make a method: `create(name, params, models_dir)` and `train(name, params, ...)`.
+
+A method's module (named by the methods table) has a `Config` built from params `methods.<name>`, `load`,
+and, when trainable, `train` with the one keyword signature every method shares:
+
+    train(cfg, train_dirs, out_dir, *, seed, val_fraction, resume, progress) -> None
+
+`<static>+smooth` rows are built here: their static method, loaded as usual, wrapped by the filter of params
+`smoothing:` (redbench.baselines.smoothing, imported from the table like any method module).
+
+`train` writes into `<out>.partial/` and swaps it onto `<out>` whole at the end (redbench._io.replace_dir):
+a killed run leaves the previous complete model folder, and `resume=True` continues from the checkpoint in
+`<out>.partial/` (or, when there is none, from a copy of `<out>`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redbench._io import replace_dir
+from redbench.config import from_dict, param, params_hash, section
+from redbench.methods.protocol import Method, Provenance, TrainInfo
+from redbench.methods.table import MethodSpec, get_method
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike
+
+
+@dataclass(frozen=True)
+class TrainParams:
+    """params `train:`, shared by every trainable method."""
+
+    datasets: tuple[str, ...] = ("300vw",)  # the train split of these datasets' shards
+    # identities held out for validation (redbench.datasets.loaders.split_by_identity, split seed 0)
+    val_fraction: float = param(0.2, min=0, max=1, exclusive_min=True, exclusive_max=True)
+    seed: int = param(0, min=0)  # the training seed, recorded in train_info.json and results/metrics.json
+
+    def __post_init__(self) -> None:
+        if not self.datasets:
+            raise ValueError("datasets: name at least one dataset to train on")
+
+
+def train_params(params: dict[str, Any]) -> TrainParams:
+    return section(params, "train", TrainParams)
+
+
+def method_config(spec: MethodSpec, params: dict[str, Any]) -> Any:
+    """The method's Config from params `methods.<name>` (dataclass defaults for missing keys)."""
+    module = spec.load_module()
+    return from_dict(module.Config, (params.get("methods") or {}).get(spec.name), where=f"methods.{spec.name}")
+
+
+def _config_hash(cfg: Any) -> str:
+    return params_hash(dataclasses.asdict(cfg))
+
+
+def _smoothing(spec: MethodSpec, params: dict[str, Any]):
+    """(filter module, its Config from params `smoothing:`) of a `+smooth` row."""
+    module = spec.load_module()
+    return module, from_dict(module.Config, params.get("smoothing"), where="smoothing")
+
+
+def create(name: str, params: dict[str, Any], models_dir: PathLike = "models") -> Method:
+    """The method `name` ready to predict: trained ones from `models_dir/<name>/`, pretrained ones as shipped."""
+    spec = get_method(name)
+    if spec.smooth_of is not None:
+        module, s_cfg = _smoothing(spec, params)
+        return module.wrap(create(spec.smooth_of, params, models_dir), s_cfg)
+    cfg = method_config(spec, params)
+    method = spec.load_module().load(Path(models_dir) / name if spec.trainable else None, cfg)
+    if method.name != name:
+        raise ValueError(f"methods.{name} in params loads a method named {method.name!r}")
+    return method
+
+
+def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models") -> Provenance:
+    """Where method `name`'s weights came from (its train_info.json, or the pretrained source)."""
+    spec = get_method(name)
+    if spec.smooth_of is not None:
+        module, s_cfg = _smoothing(spec, params)
+        base = provenance(spec.smooth_of, params, models_dir)
+        return Provenance(f"{base.method_version}+smooth{module.VERSION}",
+                          params_hash({"base": base.config_hash, "smoothing": dataclasses.asdict(s_cfg)}),
+                          base.train_data_hash)
+    cfg_hash = _config_hash(method_config(spec, params))
+    if not spec.trainable:
+        module = spec.load_module()
+        return Provenance(module.VERSION, cfg_hash, getattr(module, "TRAIN_DATA", spec.trained_on))
+    model_dir = Path(models_dir) / name
+    info = TrainInfo.read(model_dir)
+    if info.config_hash != cfg_hash:
+        log.warning("%s: trained with other methods.%s params than the params now have (retrain?)", model_dir, name)
+    return Provenance(info.method_version, info.config_hash, info.train_data_hash)
+
+
+def staging_dir(out_dir: PathLike) -> Path:
+    """Where `train` builds `out_dir` (kept after an interrupted run, for `resume`)."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(out_dir.name + ".partial")
+
+
+def train(name: str, params: dict[str, Any], out_dir: PathLike, shards_dir: PathLike = "data/shards", *,
+          seed: int | None = None, resume: bool = False, progress: bool = False,
+          config: Any = None) -> TrainInfo | None:
+    """Train method `name` on the train split of params `train.datasets` under `shards_dir` into `out_dir`.
+
+    `seed` overrides params `train.seed`; `config` overrides the Config from params `methods.<name>` (for
+    ablations). Returns the train_info.json written (None on DDP ranks other than 0, which write nothing).
+    """
+    spec = get_method(name)
+    if spec.smooth_of is not None:
+        raise ValueError(f"{name} is {spec.smooth_of} plus smoothing: train {spec.smooth_of} instead")
+    if not spec.trainable:
+        raise ValueError(f"{name} is pretrained ({spec.trained_on}): nothing to train")
+    if resume and not spec.resumable:
+        raise ValueError(f"{name} keeps no checkpoint: resume is not supported")
+    tp = train_params(params)
+    cfg = method_config(spec, params) if config is None else config
+    seed = tp.seed if seed is None else seed
+    out_dir = Path(out_dir)
+    main = int(os.environ.get("RANK", "0")) == 0  # DDP (torchrun): rank 0 owns the output folder
+    stage = _prepare_staging(out_dir, resume) if main else staging_dir(out_dir)
+    spec.load_module().train(cfg, [Path(shards_dir) / d for d in tp.datasets], stage, seed=seed,
+                             val_fraction=tp.val_fraction, resume=resume, progress=progress)
+    if not main:
+        return None
+    info = TrainInfo.read(stage)
+    aside = out_dir.with_name(out_dir.name + ".old")
+    shutil.rmtree(aside, ignore_errors=True)
+    replace_dir(stage, out_dir, aside)
+    shutil.rmtree(aside, ignore_errors=True)
+    return info
+
+
+def _prepare_staging(out_dir: Path, resume: bool) -> Path:
+    stage = staging_dir(out_dir)
+    if resume and not stage.exists() and out_dir.exists():
+        shutil.copytree(out_dir, stage)  # e.g. DVC's persisted checkpoint in the complete folder
+    elif not resume and stage.exists():
+        shutil.rmtree(stage)  # an interrupted run's leftovers: training starts again
+    stage.mkdir(parents=True, exist_ok=True)
+    return stage

@@ -1,0 +1,37 @@
+"""The tracking loop of every method, and the box it tracks with.
+
+Under the "tracking" box protocol a method gets only frame 0's ground-truth box; each later frame's box is
+the tight box of the method's own previous output (`tracking_box`), built as preprocessing builds the shards'
+"gt" box from the ground-truth landmarks (their tight box; redbench.datasets.boxes, gt_box_scale = 1.0), so
+tracking from a perfect prediction reproduces the gt protocol.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from redbench.datasets.geometry import landmark_box
+
+Step = Callable[[int, np.ndarray], np.ndarray]  # (frame t, its box (4,)) -> the method's output (68, 2)
+
+
+def tracking_box(points: np.ndarray) -> np.ndarray:
+    """The next frame's box (4,) from a prediction (68, 2), built as the shards' gt box: its tight box."""
+    return landmark_box(np.asarray(points, dtype=np.float64))
+
+
+def track(step: Step, boxes: np.ndarray, tracking: bool) -> np.ndarray:
+    """Run `step` over the frames of one clip in order -> (T, 68, 2) float64.
+
+    With `tracking`, frame 0 gets boxes[0] and frame t > 0 the tracking box of step's output at t - 1 (the
+    later rows of `boxes` are never read); without, frame t gets boxes[t].
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    out = np.empty((len(boxes), 68, 2), dtype=np.float64)
+    box = boxes[0]
+    for t in range(len(boxes)):
+        out[t] = step(t, box if tracking else boxes[t])
+        box = tracking_box(out[t])
+    return out
