@@ -6,8 +6,10 @@ Layout (schema 1):
     frame_indices (N,) int64, the 0-based frame index within the clip
     landmarks     (N, 68, 2) float64, original image coordinates, 0-based pixel centres
 
-Writes are atomic (temp file + rename); the reader checks everything a metric would otherwise trip over
-(NaN/inf, shapes, missing fields, duplicate keys) and names the file in its error.
+The measured seconds per frame live in a sidecar, `<dataset>.timing.json`, not in the file: two runs of the
+same method on the same frames then write identical bytes. Writes are atomic (temp file + rename); the
+reader checks everything a metric would otherwise trip over (NaN/inf, coordinates no image can have,
+shapes, missing fields, duplicate keys) and names the file and frame in its error.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from typing import Sequence
 
 import numpy as np
 
-from redbench._io import atomic_path
+from redbench._io import atomic_path, read_json, write_json_atomic
 from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+# No image is 100,000 px wide: a coordinate beyond this is a bug (1e30 scored as NME 7.9e26 %), not a guess.
+MAX_ABS_COORD = 1e5
 
 
 class StoreError(ValueError):
@@ -43,7 +47,7 @@ class PredictionMeta:
     dataset: str
     data_source: str  # "synthetic" | "real"
     test_manifest_hash: str
-    seconds_per_frame: float
+    seconds_per_frame: float | None  # from the timing sidecar; None where it is missing
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,13 @@ class Predictions:
 
 
 _META_FIELDS = {f.name: f.type for f in dataclasses.fields(PredictionMeta)}
+_CONTENT_FIELDS = [k for k in _META_FIELDS if k != "seconds_per_frame"]
+
+
+def timing_path(path: str | os.PathLike) -> Path:
+    """The sidecar of prediction file `path` holding its measured seconds per frame."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.timing.json")
 
 
 def _check_arrays(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, landmarks: np.ndarray) -> None:
@@ -72,13 +83,15 @@ def _check_arrays(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, l
         raise StoreError(f"{where}: landmarks has shape {landmarks.shape}, expected ({n}, {N_POINTS}, 2)")
     if n == 0:
         raise StoreError(f"{where}: no predictions (0 frames)")
-    bad = ~np.isfinite(landmarks).all(axis=(1, 2))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise StoreError(
-            f"{where}: {int(bad.sum())} frame(s) with NaN/inf landmarks, first at row {i} "
-            f"(clip {str(clip_ids[i])!r}, frame {int(frame_indices[i])})"
-        )
+    for bad, what in ((~np.isfinite(landmarks).all(axis=(1, 2)), "NaN/inf landmarks"),
+                      (~(np.abs(landmarks) <= MAX_ABS_COORD).all(axis=(1, 2)),
+                       f"landmarks beyond +-{MAX_ABS_COORD:g} px")):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise StoreError(
+                f"{where}: {int(bad.sum())} frame(s) with {what}, first at row {i} "
+                f"(clip {str(clip_ids[i])!r}, frame {int(frame_indices[i])})"
+            )
     if (frame_indices < 0).any():
         raise StoreError(f"{where}: negative frame index")
     # Duplicate keys would be scored twice and silently weight those frames double.
@@ -117,25 +130,39 @@ def write_predictions(
     with atomic_path(path, suffix=".h5") as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["schema"] = SCHEMA_VERSION
-            for name in _META_FIELDS:
+            for name in _CONTENT_FIELDS:
                 f.attrs[name] = getattr(meta, name)
             f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
             f.create_dataset("frame_indices", data=idx)
             f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
+        # The sidecar before the rename: a prediction file that exists has one (of this run or an earlier one).
+        if meta.seconds_per_frame is not None:
+            write_json_atomic(timing_path(path), {"seconds_per_frame": float(meta.seconds_per_frame)})
     log.info("wrote %d predictions of %s on %s to %s", len(idx), meta.method, meta.dataset, path)
 
 
 def _read_meta(path: Path, attrs) -> PredictionMeta:
-    missing = [k for k in _META_FIELDS if k not in attrs]
+    missing = [k for k in _CONTENT_FIELDS if k not in attrs]
     if missing:
         raise StoreError(f"{path}: missing metadata field(s) {missing}")
-    values = {}
-    for name in _META_FIELDS:
+    values: dict = {}
+    for name in _CONTENT_FIELDS:
         v = attrs[name]
-        if isinstance(v, bytes):
-            v = v.decode()
-        values[name] = float(v) if name == "seconds_per_frame" else str(v)
-    return PredictionMeta(**values)
+        values[name] = v.decode() if isinstance(v, bytes) else str(v)
+    return PredictionMeta(**values, seconds_per_frame=_read_timing(path, attrs))
+
+
+def _read_timing(path: Path, attrs) -> float | None:
+    if "seconds_per_frame" in attrs:  # files written before the sidecar
+        return float(attrs["seconds_per_frame"])
+    sidecar = timing_path(path)
+    if not sidecar.exists():
+        return None
+    obj = read_json(sidecar, StoreError)
+    v = obj.get("seconds_per_frame") if isinstance(obj, dict) else None
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v < 0:
+        raise StoreError(f"{sidecar}: expected {{\"seconds_per_frame\": a number >= 0}}, got {obj!r}")
+    return float(v)
 
 
 def read_meta(path: str | os.PathLike) -> PredictionMeta:

@@ -58,7 +58,7 @@ def test_write_is_atomic_on_failure(tmp_path):
     with pytest.raises(StoreError):
         write_predictions(path, _meta(method="other"), ids, idx, bad)
     assert path.read_bytes() == before  # old file untouched
-    assert [q.name for q in tmp_path.iterdir()] == ["p.h5"]  # no temp file left behind
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["p.h5", "p.timing.json"]  # no temp file left behind
 
 
 def test_interrupted_write_leaves_nothing(tmp_path, monkeypatch):
@@ -161,3 +161,29 @@ def test_refuses_non_integer_frame_indices(tmp_path):
     ids, _, lm = _arrays()
     with pytest.raises(StoreError, match="integers"):
         write_predictions(tmp_path / "p.h5", _meta(), ids, np.array([0, 1.5, 2, 0, 1]), lm)
+
+
+def test_equal_content_gives_equal_bytes_with_the_timing_in_a_sidecar(tmp_path):
+    ids, idx, lm = _arrays()
+    write_predictions(tmp_path / "a.h5", _meta(seconds_per_frame=0.004), ids, idx, lm)
+    write_predictions(tmp_path / "b.h5", _meta(seconds_per_frame=0.009), ids, idx, lm)
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+    assert read_meta(tmp_path / "a.h5").seconds_per_frame == 0.004
+    assert read_predictions(tmp_path / "b.h5").meta.seconds_per_frame == 0.009
+    (tmp_path / "b.timing.json").unlink()
+    assert read_meta(tmp_path / "b.h5").seconds_per_frame is None
+    (tmp_path / "a.timing.json").write_text('{"seconds_per_frame": "fast"}')
+    with pytest.raises(StoreError, match=r"a\.timing\.json"):
+        read_meta(tmp_path / "a.h5")
+
+
+@pytest.mark.parametrize("value", [1e30, -2e5])
+def test_refuses_coordinates_no_image_has(tmp_path, value):
+    ids, idx, lm = _arrays()
+    lm[4, 0, 0] = value
+    path = tmp_path / "p.h5"
+    with pytest.raises(StoreError, match=r"p\.h5.*beyond.*row 4.*clip1.*frame 1"):
+        write_predictions(path, _meta(), ids, idx, lm)
+    _write_raw(path, ids, idx, lm)
+    with pytest.raises(StoreError, match=r"p\.h5.*beyond"):
+        read_predictions(path)
