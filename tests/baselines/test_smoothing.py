@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from redbench.baselines import smoothing
-from redbench.baselines.protocol import StaticMethod
+from redbench.methods.protocol import StaticMethod
 
 # A track in face sizes: still at 0, a step of 0.3 face sizes at frame 60, still again; noise sd 0.01.
 STEP_AT, STEP, NOISE, T = 60, 0.3, 0.01, 120

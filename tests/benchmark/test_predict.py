@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redbench.baselines.protocol import StaticMethod
+from redbench.methods.protocol import StaticMethod
 from redbench.benchmark.predict import PredictConfig, Provenance, clip_boxes, run_method
 from redbench.benchmark.store import read_predictions
 from redbench.datasets.geometry import landmark_box
@@ -109,6 +109,6 @@ def test_wrong_output_shape_is_an_error(shards, tmp_path) -> None:
 
 def test_tracking_box_helper_matches_landmark_box() -> None:
     pts = np.random.default_rng(0).random((68, 2)) * 50
-    from redbench.baselines.protocol import tracking_box
+    from redbench.methods.tracking import tracking_box
 
     np.testing.assert_allclose(tracking_box(pts), landmark_box(pts))

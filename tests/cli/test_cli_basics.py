@@ -35,7 +35,7 @@ def test_version():
 
 
 def test_methods_lists_every_installed_method():
-    result = _run("methods", "--all")
+    result = _run("methods")
     assert result.exit_code == 0
     lines = result.output.strip().splitlines()
     assert [line.split()[0] for line in lines] == list(method_table())

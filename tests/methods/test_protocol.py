@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from redbench.baselines.protocol import Method, StaticMethod, TrainInfo, tracking_box
+from redbench.methods import Method, StaticMethod, TrainInfo, tracking_box
 from redbench.datasets.geometry import landmark_box
 
 
@@ -66,7 +66,7 @@ def test_static_methods_follow_the_protocol() -> None:
 
 
 def test_train_info_round_trip_and_errors(tmp_path) -> None:
-    info = TrainInfo("sdm", "1", "abc", "def", 12, 3.5)
+    info = TrainInfo("sdm", "1", "abc", "def", 12, 3.5, seed=3, cost={"steps": 7})
     info.write(tmp_path)
     assert TrainInfo.read(tmp_path) == info
     with pytest.raises(FileNotFoundError, match="redbench train"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from redbench.baselines.protocol import Method
+from redbench.methods.protocol import Method
 from redbench.config import from_dict
 from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.shards import ShardReader
