@@ -9,9 +9,12 @@ Split: the video id decides train / category 1-3 (redbench.datasets.splits). A 3
 none of the lists is an error (UnknownVideoError): the standard protocol must not change silently. Folders
 whose name is not 3 digits (`extra/`, notes) are not videos and are ignored.
 
-Unreliable frames (`extra/`). Assumed layout (the release's own description of this folder was not at
-hand; unverified): a folder `extra/` at the dataset root, or inside a video folder, holding text files
-whose name starts with the video id (`114.txt`, `114_unreliable.txt`; inside `NNN/extra/` any file).
+Unreliable frames, from two sources merged into the one `unreliable` flag that compare scores both ways (all
+frames and clean frames): mmpose's list of 2,127 broken frames in 16 test videos (datasets/vw300_broken.py;
+real data only, i.e. videos without the synthetic generator's sidecar), and `extra/`. Assumed layout of
+`extra/` (the release's own description of this folder was not at hand; unverified): a folder `extra/` at
+the dataset root, or inside a video folder, holding text files whose name starts with the video id
+(`114.txt`, `114_unreliable.txt`; inside `NNN/extra/` any file).
 Files with a .txt/.lst/.csv suffix or none are read; others are skipped with a warning. Each lists 1-based
 frame numbers in .pts numbering: whitespace- or comma-separated integers, `a-b` inclusive ranges, or frame
 file names (`000123.pts`, `000123.png`); `#` starts a comment. A token that is none of these, or a number
@@ -61,7 +64,10 @@ def read_video(root: Path, video_id: str, subset: str) -> RawVideo:
     folder = root / video_id
     pts_paths = _numbered_files(folder / "annot", (".pts",), what="annotation")
     n = len(pts_paths)
-    unreliable = unreliable_frames(root, video_id, n)
+    sidecar = load_sidecar(folder / "redbench.json", n_frames=n)
+    # synthetic videos borrow the real ids but not their broken frames: the list applies to real data only
+    broken = frozenset() if sidecar else known_broken_frames(video_id, n)
+    unreliable = unreliable_frames(root, video_id, n) | broken
     name = f"300vw/{video_id}"
     frame_folder = next((folder / f for f in FRAME_FOLDERS if (folder / f).is_dir()), None)
     if frame_folder is not None:
@@ -76,7 +82,6 @@ def read_video(root: Path, video_id: str, subset: str) -> RawVideo:
         if video_path is None:
             raise RawDataError(f"{folder}: neither vid.avi nor a frame folder ({', '.join(FRAME_FOLDERS)}/)")
         frames = _video_frames(name, video_path, pts_paths, unreliable)
-    sidecar = load_sidecar(folder / "redbench.json", n_frames=n)
     return RawVideo(
         dataset="300vw",
         name=name,
@@ -165,6 +170,25 @@ def unreliable_frames(root: Path, video_id: str, n_frames: int) -> frozenset[int
     if numbers:
         log.info("300vw/%s: %d frames marked unreliable by %s", video_id, len(numbers), ", ".join(map(str, lists)))
     return frozenset(numbers)
+
+
+def known_broken_frames(video_id: str, n_frames: int) -> frozenset[int]:
+    """mmpose's broken frames of a real 300-VW video (redbench.datasets.vw300_broken), 1-based .pts numbers.
+
+    A video shorter than its list (a cut copy keeps the release's numbering) keeps the listed frames it has;
+    the others are dropped with a warning, since a wholly different video would be flagged at random.
+    """
+    from redbench.datasets.vw300_broken import SOURCE, broken_frames
+
+    listed = broken_frames(video_id)
+    frames = frozenset(k for k in listed if k <= n_frames)
+    if len(frames) < len(listed):
+        log.warning("300vw/%s: %s lists frames up to %d as broken, but annot/ has %d .pts files: %d listed "
+                    "frame(s) beyond them ignored (not the full 300-VW release of this video?)", video_id,
+                    SOURCE, max(listed), n_frames, len(listed) - len(frames))
+    if frames:
+        log.info("300vw/%s: %d frames marked unreliable by mmpose's broken-frame list", video_id, len(frames))
+    return frames
 
 
 def _names_video(filename: str, video_id: str) -> bool:
