@@ -36,7 +36,7 @@ class Config:
     box_scale: float = 1.25
     size: int = 64
     widths: tuple[int, ...] = (32, 64, 128, 192)  # channels of the four stages (after a stride-2 stem)
-    max_frames: int = 3000
+    max_frames: int = 2000
     loop: TrainLoop = field(default_factory=TrainLoop)
 
 

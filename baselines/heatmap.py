@@ -46,8 +46,8 @@ class Config:
     depth: int = 2  # down-samplings per hourglass
     decoding: str = "soft_argmax"  # soft_argmax | argmax_quadratic
     sigma: float = 1.0  # target Gaussian std in heatmap px (argmax_quadratic)
-    max_frames: int = 3000
-    loop: TrainLoop = field(default_factory=TrainLoop)
+    max_frames: int = 2000
+    loop: TrainLoop = field(default_factory=lambda: TrainLoop(epochs=12, lr=3e-3))  # params.yaml's
 
 
 class Residual(nn.Module):

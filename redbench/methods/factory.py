@@ -52,9 +52,11 @@ def train_params(params: dict[str, Any]) -> TrainParams:
 
 
 def method_config(spec: MethodSpec, params: dict[str, Any]) -> Any:
-    """The method's Config from params `methods.<name>` (dataclass defaults for missing keys)."""
+    """The method's Config from params `methods.<name>` (the row's defaults, then the dataclass's, for
+    missing keys)."""
     module = spec.load_module()
-    return from_dict(module.Config, (params.get("methods") or {}).get(spec.name), where=f"methods.{spec.name}")
+    section = (params.get("methods") or {}).get(spec.name) or {}
+    return from_dict(module.Config, {**dict(spec.defaults), **section}, where=f"methods.{spec.name}")
 
 
 def _config_hash(cfg: Any) -> str:

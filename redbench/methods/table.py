@@ -35,6 +35,8 @@ class MethodSpec:
     description: str
     smooth_of: str | None = None  # for "<static>+smooth" rows: the static method being smoothed
     resumable: bool = False  # keeps a checkpoint that `redbench train --resume` continues from
+    # Config defaults of this row where it shares its module's Config with another row (params override them)
+    defaults: tuple[tuple[str, object], ...] = ()
 
     def load_module(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -57,7 +59,8 @@ def _specs() -> list[MethodSpec]:
         MethodSpec("heatmap", "redbench.baselines.heatmap", False, True, shards,
                    "small stacked-hourglass heatmap network with sub-pixel decoding"),
         MethodSpec("red_static", "redbench.red.method", False, True, shards,
-                   "RED with the temporal LSTM off (one frame at a time)", resumable=True),
+                   "RED with the temporal LSTM off (one frame at a time)", resumable=True,
+                   defaults=(("variant", "static"),)),
         MethodSpec("red", "redbench.red.method", True, True, shards,
                    "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True),
     ]
