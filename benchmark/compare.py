@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import sha256_file
+from redbench._io import sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
 from redbench.benchmark.scoring import ScoringConfig, frame_values, ground_truth_jitter, threshold_key
 from redbench.benchmark.stability import fhr_frame_values
 from redbench.benchmark.store import PredictionMeta, Predictions, read_keys, read_predictions
+from redbench.config import param
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ class CompareError(ValueError):
 class CompareConfig:
     methods: tuple[str, ...] = ()
     datasets: tuple[str, ...] = ("300vw",)
-    predictions_dir: str = "predictions"
-    shards_dir: str = "data/shards"
-    out_dir: str = "results"
+    predictions_dir: str = param("predictions", path=True)
+    shards_dir: str = param("data/shards", path=True)
+    out_dir: str = param("results", path=True)
     intersect: bool = False  # score only the frames every method covers (and report the drop)
     reference_method: str = "red"  # paired tests: this method (else the first one) against each other one
-    ced_max: float = 0.2  # CED curves are tabulated and plotted on [0, ced_max]
-    ced_points: int = 201
+    ced_max: float = param(0.2, min=0, max=1, exclusive_min=True)  # CED curves are tabulated and plotted on [0, ced_max]
+    ced_points: int = param(201, min=2)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     breakdown: BreakdownConfig = field(default_factory=BreakdownConfig)
@@ -88,20 +89,20 @@ def check_meta(metas: dict[str, PredictionMeta], gt: GroundTruth, files: dict[st
 
 
 def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTruth, files: dict[str, Path],
-                  intersect: bool) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
-    """GT rows of each method's keys (rows (N_m,), -1 if unknown) and the sorted GT rows to score.
+                  intersect: bool) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray, dict[str, Any]]:
+    """GT rows of each method's keys ((rows (N_m,), found (N_m,) bool) per method) and the sorted GT rows to score.
 
     keys: method -> (clip_ids (N_m,), frame_indices (N_m,)).
     """
     rows = {m: gt.rows_of(ids, idx) for m, (ids, idx) in keys.items()}
-    sets = {m: np.unique(r[r >= 0]) for m, r in rows.items()}
+    sets = {m: np.unique(r[found]) for m, (r, found) in rows.items()}
     union = np.unique(np.concatenate(list(sets.values())))
     common = union
     for s in sets.values():
         common = np.intersect1d(common, s, assume_unique=True)
     problems = []
-    for m, r in rows.items():
-        unknown = np.flatnonzero(r < 0)
+    for m, (r, found) in rows.items():
+        unknown = np.flatnonzero(~found)
         if len(unknown):
             ids, idx = keys[m]
             ex = ", ".join(f"{ids[i]}#{int(idx[i])}" for i in unknown[:3])
@@ -115,7 +116,7 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
         "n_scored_frames": int(len(common)),
         "intersect": intersect,
         "dropped_frames": int(len(union) - len(common)),
-        "dropped_by_method": {m: int(len(r) - np.isin(r, common).sum()) for m, r in rows.items()},
+        "dropped_by_method": {m: int(len(r) - np.isin(r[f], common).sum()) for m, (r, f) in rows.items()},
     }
     if problems and not intersect:
         raise CompareError(f"{gt.dataset}: methods do not cover the same frames (use --intersect to score the "
@@ -130,10 +131,11 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
     return rows, common, coverage
 
 
-def align(pred: Predictions, rows: np.ndarray, common: np.ndarray) -> np.ndarray:
-    """The method's landmarks (len(common), 68, 2) in the order of `common` (sorted GT rows)."""
+def align(pred: Predictions, rows: tuple[np.ndarray, np.ndarray], common: np.ndarray) -> np.ndarray:
+    """The method's landmarks (len(common), 68, 2) in the order of `common` (sorted GT rows); rows = (rows, found)."""
+    rows, found = rows
     pos = np.searchsorted(common, rows)
-    keep = (rows >= 0) & (pos < len(common)) & (common[np.minimum(pos, len(common) - 1)] == rows)
+    keep = found & (pos < len(common)) & (common[np.minimum(pos, len(common) - 1)] == rows)
     out = np.full((len(common), 68, 2), np.nan)
     out[pos[keep]] = pred.landmarks[keep]
     assert np.isfinite(out).all(), "every common frame has a prediction"
@@ -247,22 +249,31 @@ def run_compare(cfg: CompareConfig, progress: bool = False) -> tuple[dict[str, A
 
 def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
                       progress: bool = False) -> tuple[dict[str, Any], list[Path]]:
-    """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*."""
+    """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*.
+
+    The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
+    previous complete results (or nothing); a results folder holding files compare did not write is refused.
+    """
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import write_leaderboards
     from redbench.benchmark.plots import ced_table, write_plots
     from redbench.benchmark.results import build_results, summary, validate
 
-    entries, scores = run_compare(cfg, progress)
-    results = validate(build_results(entries, cfg, params_hash))
-    out = Path(cfg.out_dir)
-    write_json_atomic(out / "metrics.json", results)
-    write_json_atomic(out / "summary.json", summary(results))
-    ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
-    write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
-    for stale in (out / "plots").glob("*.png"):  # plots of an earlier run (other datasets) must not linger
-        stale.unlink()
-    figures = write_plots(results, ced, out / "plots") if plots else []
-    written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
-    written += write_leaderboards(results, out, figures)
-    return results, written
+    final = Path(cfg.out_dir)
+    with staged_dir(final, _owned_by_compare, "compare") as out:
+        entries, scores = run_compare(cfg, progress)
+        results = validate(build_results(entries, cfg, params_hash))
+        write_json_atomic(out / "metrics.json", results)
+        write_json_atomic(out / "summary.json", summary(results))
+        ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
+        write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
+        figures = write_plots(results, ced, out / "plots") if plots else []
+        written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
+        written += write_leaderboards(results, out, figures)
+    return results, [final / p.relative_to(out) for p in written]
+
+
+def _owned_by_compare(rel: str) -> bool:
+    """Files of a results folder that compare writes (and so may replace)."""
+    return (rel in ("metrics.json", "summary.json", "ced.csv") or rel.startswith("leaderboard.")
+            or (rel.startswith("plots/") and rel.endswith(".png")))

@@ -6,9 +6,10 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -75,6 +76,60 @@ def replace_dir(new: str | os.PathLike, target: str | os.PathLike, aside: str | 
         if aside.exists() and not target.exists():
             os.rename(aside, target)
         raise
+
+
+class ForeignFilesError(ValueError):
+    """A stage's output folder holds files the stage did not write: it refuses rather than delete them."""
+
+
+def _foreign(target: Path, owned: Callable[[str], bool]) -> list[str]:
+    if not target.is_dir():
+        return [] if not target.exists() else [str(target)]
+    out = []
+    for p in sorted(target.rglob("*")):
+        rel = p.relative_to(target).as_posix()
+        if (p.is_file() or p.is_symlink()) and not owned(rel):
+            out.append(rel)
+    return out
+
+
+@contextlib.contextmanager
+def staged_dir(target: str | os.PathLike, owned: Callable[[str], bool], what: str) -> Iterator[Path]:
+    """Yield an empty staging folder beside `target`; on success swap it in whole, on error remove it.
+
+    A killed stage thus leaves the previous complete output or nothing. `owned(relative posix path)` says
+    which files of an existing `target` this stage wrote; any other file makes it refuse (ForeignFilesError
+    naming them) before and again just before the swap, so it never deletes what it did not write.
+    Folders created above `target` are removed again when the stage fails.
+    """
+    target = Path(target)
+
+    def refuse_foreign() -> None:
+        foreign = _foreign(target, owned)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise ForeignFilesError(f"{target}: holds {len(foreign)} file(s) that {what} did not write ({shown}); "
+                                    "move them away or choose another output folder")
+
+    refuse_foreign()
+    created = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.st-*"):  # left by a killed run
+        shutil.rmtree(stale, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.st-new-", dir=target.parent))
+    aside = stage.with_name(stage.name.replace(".st-new-", ".st-old-"))
+    try:
+        yield stage
+        refuse_foreign()
+        os.chmod(stage, 0o755)  # mkdtemp creates 0700
+        replace_dir(stage, target, aside)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for p in created:  # innermost first
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_json(path: str | os.PathLike, error: type[Exception], missing: str = "file not found") -> object:

@@ -37,8 +37,10 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
     from redbench.config import from_dict, params_hash
     from redbench.datasets.shards import ShardError
 
+    from redbench._io import ForeignFilesError
+
     params = params_of(ctx)
-    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError):
+    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError, ForeignFilesError):
         cfg = from_dict(CompareConfig, params.get("compare"), where="compare")
         overrides = {k: v for k, v in dict(methods=methods or None, datasets=datasets or None, intersect=intersect,
                                            predictions_dir=predictions_dir, shards_dir=shards_dir,

@@ -11,7 +11,8 @@ from redbench.cli._common import user_errors
 
 @click.command("inspect")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option("--verify", is_flag=True, help="For a shard folder: check every shard's sha256 against the manifest.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="For a shard folder: check every shard's sha256 against the manifest (reads every byte once).")
 def inspect(path: Path, verify: bool) -> None:
     """Print a summary of PATH: a .pts file (its points) or an HDF5 shard / shard folder."""
     if path.suffix.lower() == ".pts":

@@ -107,8 +107,9 @@ def test_load_ground_truth_reads_test_frames_sorted(fake_shards):
     keys = list(zip(gt.clip_ids.tolist(), gt.frame_indices.tolist()))
     assert keys == sorted(keys)
     assert set(gt.subset) <= {"category1", "category2", "category3"}
-    rows = gt.rows_of(np.array([gt.clip_ids[5], "nope", gt.clip_ids[0]]), np.array([gt.frame_indices[5], 0, 99]))
-    assert rows.tolist() == [5, -1, -1]
+    rows, found = gt.rows_of(np.array([gt.clip_ids[5], "nope", gt.clip_ids[0]]),
+                             np.array([gt.frame_indices[5], 0, 99]))
+    assert found.tolist() == [True, False, False] and rows[0] == 5
     with pytest.raises(FileNotFoundError):
         load_ground_truth(fake_shards / "absent")
 
