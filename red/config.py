@@ -21,7 +21,10 @@ VGG16_CONVS: tuple[int, ...] = (2, 2, 3, 3, 3)
 # loss, so the maps are unsupervised and not fed back: one step).
 VARIANTS = ("full", "static", "no_srnn", "no_cls", "reg_only")
 POINT_SETS = ("68", "demo7")
-NORMS = ("batch", "group")
+# "recurrent_batch": batch norm with separate running statistics per sRNN pass and shared affine parameters,
+# as the authors' RED-Net (its RBN2d): the passes' inputs differ (zero vs label-map feedback), so one set of
+# statistics fits none of them at eval time.
+NORMS = ("batch", "group", "recurrent_batch")
 DECODINGS = ("reg", "soft_argmax")
 
 
@@ -30,7 +33,11 @@ class RedConfig:
     input_size: int = 64
     stage_widths: tuple[int, ...] = tuple(w // 8 for w in VGG16_WIDTHS)
     stage_convs: tuple[int, ...] = VGG16_CONVS
-    point_set: str = "68"
+    point_set: str = "68"  # the points f_REG regresses (and the method outputs)
+    # The points the response maps, the label-map target and the sRNN feedback cover. Both of the authors'
+    # releases draw maps for the demo's 7 points (docs/protocols.md): 68 squares on a 64 px face overlap, so a
+    # 69-class per-pixel target is ill-posed. f_REG still regresses all `point_set` points from the maps.
+    map_points: str | None = None  # None: the same as point_set
     variant: str = "full"
     # "batch" is the paper's. "group" (the method default, params methods.red.norm) normalises each sample on
     # its own, so eval normalises as training did (batch norm's running statistics mix the sRNN passes, whose
@@ -52,6 +59,10 @@ class RedConfig:
     def __post_init__(self) -> None:
         assert self.variant in VARIANTS, f"variant must be one of {VARIANTS}, got {self.variant!r}"
         assert self.point_set in POINT_SETS, f"point_set must be one of {POINT_SETS}, got {self.point_set!r}"
+        assert self.map_set in POINT_SETS, f"map_points must be one of {POINT_SETS}, got {self.map_points!r}"
+        assert set(_indices(self.map_set)) <= set(_indices(self.point_set)), "map points must be regressed too"
+        assert not (self.decode == "soft_argmax" and self.map_set != self.point_set), \
+            "soft_argmax decodes the maps: map_points must equal point_set"
         assert self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}"
         assert self.decode in DECODINGS, f"decode must be one of {DECODINGS}, got {self.decode!r}"
         assert not (self.decode == "soft_argmax" and self.variant == "reg_only"), "reg_only has no map to decode"
@@ -63,12 +74,26 @@ class RedConfig:
 
     @property
     def n_landmarks(self) -> int:
-        return 68 if self.point_set == "68" else len(RED_DEMO_POINTS)
+        return len(self.point_indices)
 
     @property
     def point_indices(self) -> tuple[int, ...]:
         """Which of the 68 points the model predicts (0-based)."""
-        return tuple(range(68)) if self.point_set == "68" else RED_DEMO_POINTS
+        return _indices(self.point_set)
+
+    @property
+    def map_set(self) -> str:
+        return self.map_points or self.point_set
+
+    @property
+    def n_map(self) -> int:
+        """Landmark channels of the response maps (they have n_map + 1 with the background)."""
+        return len(self.map_indices)
+
+    @property
+    def map_indices(self) -> tuple[int, ...]:
+        """Positions within `point_indices` of the points the maps cover."""
+        return tuple(self.point_indices.index(i) for i in _indices(self.map_set))
 
     @property
     def srnn_steps(self) -> int:
@@ -88,8 +113,12 @@ class RedConfig:
 
     @property
     def in_channels(self) -> int:
-        """RGB + the L+1 feedback maps, as the released demo (3 + 8 = 11 channels for 7 points)."""
-        return 3 + self.n_landmarks + 1
+        """RGB + the map points' L+1 feedback maps, as the released demo (3 + 8 = 11 channels for 7 points)."""
+        return 3 + self.n_map + 1
+
+
+def _indices(point_set: str) -> tuple[int, ...]:
+    return tuple(range(68)) if point_set == "68" else RED_DEMO_POINTS
 
 
 def tiny(**overrides) -> RedConfig:

@@ -4,10 +4,39 @@ decoder stages that unpool with them (SegNet-style switches, as RED stores them:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
-def norm_layer(kind: str, channels: int) -> nn.Module:
+class RecurrentBatchNorm2d(nn.Module):
+    """Batch norm with one set of running statistics per sRNN pass and one shared affine (RED-Net's RBN2d).
+
+    The model selects the pass with `set_norm_pass` before each pass (the passes see different feedback)."""
+
+    def __init__(self, channels: int, passes: int, eps: float = 1e-5, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(passes, channels))
+        self.register_buffer("running_var", torch.ones(passes, channels))
+        self.eps, self.momentum, self.pass_index = eps, momentum, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k = self.pass_index
+        mean, var = self.running_mean[k], self.running_var[k]  # views: batch_norm updates them in place
+        return F.batch_norm(x, mean, var, self.weight, self.bias, self.training, self.momentum, self.eps)
+
+
+def set_norm_pass(model: nn.Module, k: int) -> None:
+    """Point every RecurrentBatchNorm2d of `model` at pass k's statistics (no-op for other norms)."""
+    for m in model.modules():
+        if isinstance(m, RecurrentBatchNorm2d):
+            m.pass_index = k
+
+
+def norm_layer(kind: str, channels: int, passes: int = 3) -> nn.Module:
+    if kind == "recurrent_batch":
+        return RecurrentBatchNorm2d(channels, passes)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     # group norm: per-sample statistics, so a batch split across DDP ranks normalises exactly as one batch

@@ -18,15 +18,23 @@ from redbench.red.srnn import draw_label_map
 class LossWeights:
     maps: float = 1.0  # per-pixel classification of the response maps
     background: float = 0.1  # weight of background pixels in it (they outnumber landmark pixels ~10:1)
+    # True: weight each frame's landmark pixels by #background / #landmark pixels instead (RED-Net's weighted
+    # cross-entropy), so both classes weigh alike whatever the number of map points; `background` is unused
+    balanced: bool = False
     coords: float = 100.0  # coordinate L2, in units of the input side (squared errors ~1e-2: weight it up)
     identity: float = 0.1  # f_CLS cross-entropy
     map_coords: float = 0.0  # coordinate L2 of the maps' soft-argmax centres (integral regression on the maps)
 
 
-def map_loss(maps: torch.Tensor, labels: torch.Tensor, background: float) -> torch.Tensor:
+def map_loss(maps: torch.Tensor, labels: torch.Tensor, background: float, balanced: bool = False) -> torch.Tensor:
     """maps (N, L+1, H, W) logits, labels (N, H, W) in 0..L -> (N,) weighted mean cross-entropy per frame."""
     ce = F.cross_entropy(maps.float(), labels, reduction="none")  # (N, H, W)
-    w = torch.where(labels == 0, background, 1.0)
+    if balanced:
+        pos = (labels > 0).float()
+        ratio = (1 - pos).sum(dim=(1, 2), keepdim=True) / pos.sum(dim=(1, 2), keepdim=True).clamp(min=1)
+        w = torch.where(labels == 0, 1.0, ratio)
+    else:
+        w = torch.where(labels == 0, background, 1.0)
     return (ce * w).sum(dim=(1, 2)) / w.sum(dim=(1, 2))
 
 
@@ -49,8 +57,8 @@ def red_loss(out: RedOutput, landmarks: torch.Tensor, identity: torch.Tensor, cf
     parts["coords"] = sum(coord_loss(out.coords[k].flatten(0, 1), target, cfg.input_size).mean()
                           for k in steps) / len(steps)
     if cfg.use_map_loss:
-        labels = draw_label_map(target, cfg.input_size, cfg.label_square)  # (N, s, s)
-        parts["maps"] = sum(map_loss(out.maps[k].flatten(0, 1), labels, w.background).mean()
+        labels = draw_label_map(target[:, list(cfg.map_indices)], cfg.input_size, cfg.label_square)  # (N, s, s)
+        parts["maps"] = sum(map_loss(out.maps[k].flatten(0, 1), labels, w.background, w.balanced).mean()
                             for k in steps) / len(steps)
         if w.map_coords > 0:
             parts["map_coords"] = sum(coord_loss(out.map_centres(k).flatten(0, 1), target, cfg.input_size).mean()

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from redbench.red.config import RedConfig
-from redbench.red.layers import ConvNormReLU, DecoderStage, EncoderStage
+from redbench.red.layers import ConvNormReLU, DecoderStage, EncoderStage, set_norm_pass
 from redbench.red.srnn import argmax_centres, feedback_maps, soft_argmax_centres
 
 CONV2_2, CONV4_3 = 1, 3  # stage indices whose last conv f_REG taps
@@ -61,7 +61,7 @@ class Decoder(nn.Module):
         self.stages = nn.ModuleList(
             DecoderStage(w[i], w[max(i - 1, 0)], n[i], cfg.norm) for i in reversed(range(len(w)))
         )
-        self.head = nn.Conv2d(w[0], cfg.n_landmarks + 1, 3, padding=1)
+        self.head = nn.Conv2d(w[0], cfg.n_map + 1, 3, padding=1)
 
     def forward(self, z: torch.Tensor, indices: list[torch.Tensor]) -> torch.Tensor:
         for stage, idx in zip(self.stages, reversed(indices)):
@@ -102,7 +102,7 @@ class Regressor(nn.Module):
     def __init__(self, cfg: RedConfig) -> None:
         super().__init__()
         r, w = cfg.reg_width, cfg.stage_widths
-        self.a = ConvNormReLU(cfg.n_landmarks + 1, r, cfg.norm)  # at s
+        self.a = ConvNormReLU(cfg.n_map + 1, r, cfg.norm)  # at s
         self.b = ConvNormReLU(r + w[CONV2_2], 2 * r, cfg.norm)  # at s/2, with conv2_2
         self.c = ConvNormReLU(2 * r, 4 * r, cfg.norm)  # at s/4
         self.d = ConvNormReLU(4 * r + w[CONV4_3], 4 * r, cfg.norm)  # at s/8, with conv4_3
@@ -125,7 +125,7 @@ class Regressor(nn.Module):
 
 @dataclass
 class RedOutput:
-    maps: list[torch.Tensor]  # per sRNN pass: (B, T, L+1, s, s) response maps (logits)
+    maps: list[torch.Tensor]  # per sRNN pass: (B, T, L_map+1, s, s) response maps (logits)
     coords: list[torch.Tensor]  # per sRNN pass: (B, T, L, 2) f_REG landmarks in input pixels
     id_logits: list[torch.Tensor]  # per sRNN pass: (B, T, n_identities); empty without f_CLS
     state: list  # per sRNN pass: (LSTM (h, c), C_id running sum, frame count); carry it to the next chunk
@@ -165,11 +165,13 @@ class RED(nn.Module):
         assert s == cfg.input_size, f"input size {s} != config {cfg.input_size}"
         x = images.flatten(0, 1)  # (N=B*T, 3, s, s)
         use_prev = prev_points is not None and cfg.temporal and cfg.frame_feedback
-        points = prev_points.flatten(0, 1) if use_prev else None
+        map_idx = list(cfg.map_indices)
+        points = prev_points.flatten(0, 1)[:, map_idx] if use_prev else None  # (N, L_map, 2)
         state = state or [None] * cfg.srnn_steps
         out = RedOutput([], [], [], [], cfg.decode)
         for k in range(cfg.srnn_steps):
-            fb = feedback_maps(points, x.shape[0], cfg.n_landmarks, s, cfg.srnn_squares[k], x.device)
+            set_norm_pass(self, k)
+            fb = feedback_maps(points, x.shape[0], cfg.n_map, s, cfg.srnn_squares[k], x.device)
             z, indices, feats = self.encoder(torch.cat([x, fb.to(x.dtype)], 1))  # z (N, C, s/32, s/32)
             c_id, c_pe = z.chunk(2, dim=1)  # (N, C/2, s/32, s/32) each
             if self.cls is not None:

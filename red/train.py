@@ -14,6 +14,7 @@ import dataclasses
 import io
 import logging
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -24,12 +25,13 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
-from redbench._io import atomic_path, write_json_atomic, write_text_atomic
+from redbench._io import torch_save_atomic, write_json_atomic, write_text_atomic
 from redbench.red import ddp
 from redbench.red.config import RedConfig
 from redbench.red.infer import autocast, validate
 from redbench.red.losses import LossWeights, red_loss
 from redbench.red.model import RED
+from redbench.methods.convergence import DECAY, IMPROVED, STOP, Plateau, StopRule, TrainCost, converged, count_flops
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ class TrainConfig:
     num_workers: int = 0
     threads: int = 0  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
     loss: LossWeights = LossWeights()
+    stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
 
 
 def mean_shape(train_set: Dataset, point_indices: Sequence[int], size: int, n: int = 64) -> torch.Tensor:
@@ -77,41 +80,82 @@ def previous_frame_points(landmarks: torch.Tensor, input_to_orig: torch.Tensor, 
 
 
 def _schedule(tc: TrainConfig, total: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:  # linear warm-up, then cosine to 5% of lr
+    """lr factor by step. Fixed budget (stop.patience 0): linear warm-up, then cosine to 5% of lr at `total`.
+    With the stopping rule: warm-up, then constant (the rule decays it at plateaus)."""
+    def factor(step: int) -> float:
         if step < tc.warmup_steps:
             return (step + 1) / tc.warmup_steps
+        if tc.stop.patience > 0:
+            return 1.0
         frac = (step - tc.warmup_steps) / max(1, total - tc.warmup_steps)
         return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
     return factor
 
 
-def _write_log(out_dir: Path, rows: list[dict]) -> None:
+# TrainConfig fields that may change between a run and its --resume without changing what is trained
+RESUMABLE_CHANGES = ("threads", "num_workers", "checkpoint_every")
+
+
+def run_params(cfg: RedConfig, tc: TrainConfig, seed: int) -> dict:
+    """What a checkpoint must have been trained with to be resumed (flat dotted keys -> values)."""
+    train = {k: v for k, v in dataclasses.asdict(tc).items() if k not in RESUMABLE_CHANGES}
+    return _flatten({"model": dataclasses.asdict(cfg), "train": train, "seed": seed})
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
+    """Refuse to resume a checkpoint made with other params, naming each difference."""
+    if saved is None:
+        raise ValueError(f"{path}: checkpoint records no training params (made by an older version); "
+                         f"delete it to train from scratch")
+    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {now.get(k)!r}"
+            for k in sorted(set(saved) | set(now)) if _norm(saved.get(k)) != _norm(now.get(k))]
+    if diff:
+        raise ValueError(f"{path}: cannot resume, the checkpoint was trained with other params ("
+                         + "; ".join(diff) + "); train without --resume to start again")
+
+
+def _norm(v):
+    return list(v) if isinstance(v, tuple) else v
+
+
+def _write_log(out_dir: Path, rows: list[dict], cost: TrainCost | None = None) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(out_dir / TRAIN_LOG, buf.getvalue())
     last = rows[-1]
-    write_json_atomic(out_dir / METRICS, {
-        "epochs": last["epoch"], "train_loss": last["train_loss"],
-        "val_nme_inter_ocular": last["val_nme_inter_ocular"],
-        "best_val_nme_inter_ocular": min(r["val_nme_inter_ocular"] for r in rows),
-    })
+    vals = [r["val_nme_inter_ocular"] for r in rows]
+    best = min(range(len(rows)), key=vals.__getitem__)
+    metrics = {"epochs": last["epoch"], "train_loss": last["train_loss"], "val_nme_inter_ocular": vals[-1],
+               "best_val_nme_inter_ocular": vals[best], "best_epoch": rows[best]["epoch"]}
+    if len(rows) >= 2:
+        metrics["converged"] = converged([r["step"] for r in rows], vals)
+    if cost is not None:
+        metrics["cost"] = cost.as_dict()
+    write_json_atomic(out_dir / METRICS, metrics)
 
 
 def save_model(path: Path, model: RED) -> None:
     """The trained weights with their architecture config (plain types: loadable with weights_only=True)."""
-    with atomic_path(path) as tmp:
-        torch.save({"config": dataclasses.asdict(model.cfg), "state_dict": model.state_dict()}, tmp)
+    torch_save_atomic({"config": dataclasses.asdict(model.cfg), "state_dict": model.state_dict()}, path)
 
 
 def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence[dict] | Dataset,
         out_dir: str | Path, seed: int, resume: bool = False, progress: bool = False,
         step_hook: Callable[[int], None] | None = None) -> list[dict]:
     """Train RED on `train_set` (clips: image (T,3,s,s), landmarks (T,68,2) input px, input_to_orig (T,2,3),
-    identity); validate on `val_clips` (whole clips) each epoch. Writes checkpoint.pt, model.pt,
-    train_log.csv and metrics.json under out_dir. `step_hook(global_step)` runs after every step (tests use it
-    to interrupt a run). Returns the log rows."""
+    identity); validate on `val_clips` (whole clips) each epoch, stopping by `tc.stop` (or after `tc.epochs`).
+    Writes checkpoint.pt, model.pt (the best validation epoch's weights), train_log.csv and metrics.json
+    (with the training cost) under out_dir. `step_hook(global_step)` runs after every step (tests use it to
+    interrupt a run). Returns the log rows."""
     out_dir = Path(out_dir)
     info = ddp.setup()
     device = ddp.pick_device(info)
@@ -139,31 +183,45 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
         raise ValueError(f"{len(train_set)} training clips is less than one batch of methods.red.train.batch_clips = "
                          f"{tc.batch_clips}: lower batch_clips or add training videos")
     total_steps = tc.epochs * tc.passes_per_epoch * steps_per_pass
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _schedule(tc, total_steps))
+    lr_factor = _schedule(tc, total_steps)
+    params_now = run_params(cfg, tc, seed)
 
+    plateau = Plateau(tc.stop)
     start_pass, start_step, rows, loss_acc, part_acc, order = 0, 0, [], [0.0, 0], {}, None
-    if resume and (out_dir / CHECKPOINT).exists():
-        ck = torch.load(out_dir / CHECKPOINT, map_location=device, weights_only=True)
+    best_state, spent, flops_per_step = None, {"wall_s": 0.0, "frames": 0}, None
+    ck_path = out_dir / CHECKPOINT
+    if resume and not ck_path.exists():
+        log.warning("%s: nothing to resume, training from scratch", ck_path)
+    elif resume:
+        ck = torch.load(ck_path, map_location=device, weights_only=True)
+        check_resumable(ck_path, ck.get("params"), params_now)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
-        sched.load_state_dict(ck["sched"])
         torch.set_rng_state(ck["torch_rng"])
         start_pass, start_step, rows, loss_acc, part_acc, order = (ck["pass"], ck["step"], ck["log"], ck["loss_acc"],
                                                                    ck["part_acc"], ck["order"])
-        log.info("resumed from %s at pass %d step %d", out_dir / CHECKPOINT, start_pass, start_step)
+        plateau = Plateau.from_state(tc.stop, ck["plateau"])
+        best_state, spent, flops_per_step = ck["best_model"], ck["spent"], ck["flops_per_step"]
+        log.info("resumed from %s at pass %d step %d", ck_path, start_pass, start_step)
+    t_start = time.perf_counter() - spent["wall_s"]
 
     def checkpoint(pass_: int, step: int, order_: torch.Tensor | None) -> None:
         if info.is_main:
-            with atomic_path(out_dir / CHECKPOINT) as tmp:
-                torch.save({"model": model.state_dict(), "optim": opt.state_dict(), "sched": sched.state_dict(),
-                            "torch_rng": torch.get_rng_state(), "pass": pass_, "step": step, "log": rows,
-                            "loss_acc": loss_acc, "part_acc": part_acc, "order": order_}, tmp)
+            torch_save_atomic({
+                "model": model.state_dict(), "optim": opt.state_dict(), "torch_rng": torch.get_rng_state(),
+                "pass": pass_, "step": step, "log": rows, "loss_acc": loss_acc, "part_acc": part_acc,
+                "order": order_, "params": params_now, "plateau": plateau.state(), "best_model": best_state,
+                "spent": {"wall_s": time.perf_counter() - t_start, "frames": spent["frames"]},
+                "flops_per_step": flops_per_step,
+            }, ck_path)
         ddp.barrier(info)
 
     bar = tqdm(total=total_steps, initial=start_pass * steps_per_pass + start_step, desc="train red",
                unit="step", disable=not (progress and info.is_main))
     n_passes = tc.epochs * tc.passes_per_epoch
-    for pass_ in range(start_pass, n_passes):
+    stopped = "budget" if tc.stop.patience == 0 else "cap"
+    done = bool(rows) and rows[-1].get("stop") == STOP  # a resumed run that had already stopped
+    for pass_ in range(start_pass, n_passes if not done else start_pass):
         epoch = pass_ // tc.passes_per_epoch
         if order is None or pass_ != start_pass:  # a resumed pass keeps its saved order
             order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed * 100_003 + pass_))
@@ -176,19 +234,31 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
         model.train()
         for step, batch in enumerate(loader, start=first):
             gstep = pass_ * steps_per_pass + step
+            for group in opt.param_groups:
+                group["lr"] = tc.lr * lr_factor(gstep) * plateau.lr_factor
             images = batch["image"].to(device)  # (b, T, 3, s, s)
             target = batch["landmarks"][:, :, idx].to(device)  # (b, T, L, 2) input pixels
             g = torch.Generator().manual_seed(seed * 1_000_003 + gstep)
             noise = torch.randn((tc.batch_clips, *target.shape[1:]), generator=g)[rank * local_b:(rank + 1) * local_b]
             prev = previous_frame_points(target.cpu(), batch["input_to_orig"], noise * tc.feedback_noise * s)
-            with autocast(device):
-                out = net(images, prev.to(device))
-                loss, parts = red_loss(out, target, batch["identity"].to(device), cfg, tc.loss)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+
+            def forward_backward():
+                with autocast(device):
+                    out = net(images, prev.to(device))
+                    loss, parts = red_loss(out, target, batch["identity"].to(device), cfg, tc.loss)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                return loss, parts
+
+            if flops_per_step is None:  # counted once (the step's shape never changes), on a real step
+                counted = {}
+                flops_per_step = world * count_flops(lambda: counted.update(r=forward_backward()))
+                loss, parts = counted["r"]
+            else:
+                loss, parts = forward_backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
             opt.step()
-            sched.step()
+            spent["frames"] += world * images.shape[0] * images.shape[1]
             # the global loss and its parts: the mean over ranks of the rank-local means
             names = sorted(parts)
             local = torch.tensor([float(loss.detach())] + [parts[k] for k in names], dtype=torch.float64)
@@ -204,22 +274,51 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
                 checkpoint(pass_, step + 1, order)
             if step_hook is not None:
                 step_hook(gstep + 1)
-        if (pass_ + 1) % tc.passes_per_epoch == 0:  # end of an epoch: validate, log, checkpoint
+        if (pass_ + 1) % tc.passes_per_epoch == 0:  # end of an epoch: validate, decide, log, checkpoint
+            action = None
             if info.is_main:
                 nme = validate(model, val_clips, device, tc.val_frames_per_clip)
-                n = max(loss_acc[1], 1)
-                rows.append({"epoch": epoch + 1, "step": (pass_ + 1) * steps_per_pass, "train_loss": loss_acc[0] / n,
+                value = float(nme.mean()) if len(nme) else float("nan")
+                action = plateau.update(value)
+                if action == IMPROVED or best_state is None:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                n, steps_done = max(loss_acc[1], 1), (pass_ + 1) * steps_per_pass
+                rows.append({"epoch": epoch + 1, "step": steps_done, "train_loss": loss_acc[0] / n,
                              **{f"loss_{k}": v / n for k, v in sorted(part_acc.items())},
-                             "val_nme_inter_ocular": float(nme.mean()) if len(nme) else float("nan"),
-                             "lr": sched.get_last_lr()[0]})
+                             "val_nme_inter_ocular": value, "lr": opt.param_groups[0]["lr"],
+                             "frames_seen": spent["frames"],
+                             "train_flops": steps_done * flops_per_step,
+                             "wall_s": round(time.perf_counter() - t_start, 1), "stop": action})
                 _write_log(out_dir, rows)
-                log.info("epoch %d: train loss %.4f, val NME %.4f", epoch + 1, rows[-1]["train_loss"],
-                         rows[-1]["val_nme_inter_ocular"])
+                log.info("epoch %d: train loss %.4f, val NME %.4f (%s)", epoch + 1, rows[-1]["train_loss"], value,
+                         action)
+            action = _broadcast_action(action, info)
             loss_acc, part_acc = [0.0, 0], {}
             checkpoint(pass_ + 1, 0, None)  # the next pass draws a fresh order
+            if action == STOP:
+                stopped = "plateau"
+                break
     bar.close()
     if info.is_main:
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        steps = rows[-1]["step"] if rows else 0
+        cost = TrainCost(steps=steps, frames_seen=rows[-1]["frames_seen"] if rows else 0,
+                         wall_s=rows[-1]["wall_s"] if rows else 0.0, threads=torch.get_num_threads() * world,
+                         flops=float(steps * (flops_per_step or 0)), device=device.type, stopped=stopped,
+                         flops_source="torch.utils.flop_counter: one training step (forward + backward) x steps")
+        if rows:
+            _write_log(out_dir, rows, cost)
         save_model(out_dir / MODEL, model)
     ddp.barrier(info)
     ddp.teardown(info)
     return rows
+
+
+ACTIONS = (None, "improved", "wait", DECAY, STOP)
+
+
+def _broadcast_action(action: str | None, info: ddp.DistInfo) -> str | None:
+    """The main rank's stopping decision, on every rank (they must decay and stop together)."""
+    code = torch.tensor([float(ACTIONS.index(action))], dtype=torch.float64)
+    return ACTIONS[int(ddp.all_reduce_sum(code, info)[0])]

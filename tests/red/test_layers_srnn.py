@@ -105,3 +105,21 @@ def test_soft_argmax_centres_hand_case_and_gradient():
     assert torch.allclose(c, torch.tensor([[[2.5, 1.5]]]))
     c[0, 0, 0].backward()  # differentiable: raising a pixel's logit pulls x towards that pixel
     assert flat.grad[0, 1, 0, 5] > 0 > flat.grad[0, 1, 0, 0]
+
+
+def test_recurrent_batch_norm_keeps_statistics_per_pass_with_one_affine():
+    from redbench.red.layers import RecurrentBatchNorm2d, set_norm_pass
+
+    bn = RecurrentBatchNorm2d(2, passes=3, momentum=1.0)  # momentum 1: running stats = the last batch's
+    net = torch.nn.Sequential(bn)
+    for k, shift in enumerate((0.0, 5.0, -3.0)):
+        set_norm_pass(net, k)
+        net(torch.randn(8, 2, 4, 4) + shift)
+    assert bn.running_mean[:, 0].tolist() == pytest.approx([0.0, 5.0, -3.0], abs=0.5)
+    bn.eval()
+    x = torch.full((1, 2, 2, 2), 5.0)
+    set_norm_pass(net, 1)
+    assert net(x).abs().max() < 1.0  # normalised by pass 1's mean (5), not pass 0's (0)
+    set_norm_pass(net, 0)
+    assert net(x).min() > 3.0
+    assert sum(p.numel() for p in bn.parameters()) == 4  # one weight and bias per channel, shared

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from redbench.red.config import tiny
 from redbench.red.losses import LossWeights, coord_loss, map_loss, red_loss
@@ -77,3 +78,28 @@ def test_map_coords_loss_and_soft_argmax_decoding():
     assert "map_coords" not in red_loss(out, lm, torch.tensor([1]), cfg, LossWeights())[1]
     with pytest.raises(AssertionError, match="reg_only"):
         tiny(variant="reg_only", decode="soft_argmax")
+
+
+def test_balanced_map_loss_weighs_landmark_pixels_by_negatives_over_positives():
+    labels = torch.zeros(1, 4, 4, dtype=torch.long)
+    labels[0, 0, :2] = 1  # 2 landmark pixels, 14 background
+    maps = torch.zeros(1, 2, 4, 4)
+    maps[0, 1] = 2.0  # every pixel says "landmark"
+    ce = F.cross_entropy(maps, labels, reduction="none")[0]
+    pos, neg = ce[0, 0].item(), ce[3, 3].item()
+    want = (2 * 7.0 * pos + 14 * neg) / (2 * 7.0 + 14)  # landmark pixels weighted 14 / 2
+    assert map_loss(maps, labels, background=0.1, balanced=True).item() == pytest.approx(want)
+
+
+def test_seven_point_maps_draw_only_the_demo_points():
+    from redbench.landmarks import RED_DEMO_POINTS
+
+    cfg = tiny(input_size=32, stage_widths=(4, 4, 8, 8, 8), reg_width=4, map_points="demo7")
+    assert cfg.n_map == 7 and cfg.n_landmarks == 68 and cfg.in_channels == 3 + 8
+    assert cfg.map_indices == RED_DEMO_POINTS  # positions within the 68 regressed points
+    model = RED(cfg)
+    out = model(torch.rand(1, 2, 3, 32, 32))
+    assert out.maps[0].shape == (1, 2, 8, 32, 32) and out.coords[0].shape == (1, 2, 68, 2)
+    lm = torch.rand(1, 2, 68, 2) * 28 + 2
+    loss, parts = red_loss(out, lm, torch.zeros(1, dtype=torch.long), cfg, LossWeights(balanced=True))
+    assert torch.isfinite(loss) and parts["maps"] > 0

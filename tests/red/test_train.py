@@ -125,3 +125,34 @@ def test_two_ddp_processes_match_one_process(tmp_path):
     # sign differs by rounding moves it up to 2e-3 the other way (seen: max 1.1e-3, mean 9e-6 after 3 steps).
     # Such flips compound over steps (after 6 steps: mean 3e-4), so the run is kept this short.
     assert diff.max() < 3e-3 and diff.mean() < 1e-4
+
+
+def test_stopping_rule_stops_on_a_plateau_and_keeps_the_best_epoch(tmp_path):
+    from redbench.methods.convergence import StopRule
+
+    cfg = tiny(**MICRO)
+    train, val = ToyClips(8, 3, 32, seed=0), ToyClips(2, 4, 32, seed=1)
+    # min_delta 0.99: nothing after the first epoch counts as an improvement -> decay at epoch 2, stop at epoch 3
+    tc = _tc(epochs=6, lr=0.0, stop=StopRule(patience=1, min_delta=0.99, lr_decays=1))
+    rows = fit(cfg, tc, train, val, tmp_path, seed=0)
+    assert [r["stop"] for r in rows] == ["improved", "decay", "stop"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    vals = [r["val_nme_inter_ocular"] for r in rows]
+    assert metrics["best_val_nme_inter_ocular"] == min(vals)
+    assert metrics["cost"]["stopped"] == "plateau" and metrics["cost"]["steps"] == 3 * 2
+    assert metrics["cost"]["frames_seen"] == 3 * 2 * 4 * 3  # steps x clips x frames per clip
+    assert metrics["cost"]["flops"] == pytest.approx(rows[-1]["train_flops"]) and metrics["cost"]["flops"] > 0
+    assert rows[1]["train_flops"] == pytest.approx(2 * rows[0]["train_flops"])  # the same cost every step
+
+
+def test_resume_refuses_changed_params_and_says_when_there_is_nothing(tmp_path, caplog):
+    cfg = tiny(**MICRO)
+    train, val = ToyClips(8, 3, 32, seed=0), ToyClips(2, 4, 32, seed=1)
+    with caplog.at_level("WARNING"):
+        fit(cfg, _tc(epochs=1), train, val, tmp_path, seed=0, resume=True)
+    assert "nothing to resume" in caplog.text
+    with pytest.raises(ValueError, match=r"train\.epochs: checkpoint 1, now 2.*train\.lr"):
+        fit(cfg, _tc(epochs=2, lr=1e-3), train, val, tmp_path, seed=0, resume=True)
+    with pytest.raises(ValueError, match=r"model\.variant: checkpoint 'full', now 'static'"):
+        fit(dataclasses.replace(cfg, variant="static"), _tc(epochs=1), train, val, tmp_path, seed=0, resume=True)
+    fit(cfg, _tc(epochs=1, threads=1), train, val, tmp_path, seed=0, resume=True)  # threads may change

@@ -1,0 +1,114 @@
+"""One training protocol for every learned method: the stopping rule, the convergence test and the cost record.
+
+Every learned method validates on the same held-out people (params `train.val_fraction`, split seed 0), at
+the end of each of its epochs (RED, the CNNs) or stages (SDM). With `patience` > 0 training stops on a
+validation plateau: after `patience` evaluations without a relative improvement of `min_delta`, the learning
+rate is multiplied by `decay_factor`; after `lr_decays` such decays the next plateau stops training, and
+`max_evals` (the method's epochs) caps it. The weights of the best evaluation are the ones kept. With
+`patience` 0 the method trains its fixed budget (the CPU default run) and still keeps its best evaluation.
+
+Training cost is recorded for the equal-compute view: steps, frames seen, wall seconds, threads and training
+FLOPs, counted with torch.utils.flop_counter for networks (forward + backward of one training step, times the
+steps; validation is not counted) and estimated from the algorithm's operation counts where there is no
+network (SDM, ERT: each method's module says how).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+IMPROVED, WAIT, DECAY, STOP = "improved", "wait", "decay", "stop"
+
+
+@dataclass(frozen=True)
+class StopRule:
+    patience: int = 0  # evaluations without improvement before a decay / the stop; 0: train the fixed budget
+    min_delta: float = 0.01  # relative improvement of the validation NME that counts as one
+    lr_decays: int = 1  # learning-rate decays at plateaus before the next plateau stops training
+    decay_factor: float = 0.3
+
+    def __post_init__(self) -> None:
+        if self.patience < 0 or self.lr_decays < 0:
+            raise ValueError(f"patience and lr_decays must be >= 0, got {self.patience}, {self.lr_decays}")
+        if not 0 <= self.min_delta < 1:
+            raise ValueError(f"min_delta must be in [0, 1), got {self.min_delta}")
+        if not 0 < self.decay_factor <= 1:
+            raise ValueError(f"decay_factor must be in (0, 1], got {self.decay_factor}")
+
+
+@dataclass
+class Plateau:
+    """The stopping rule's state (plain types, so it goes into a checkpoint and back: `state` / `from_state`)."""
+
+    rule: StopRule
+    best: float = math.inf
+    best_at: int = -1  # index of the best evaluation
+    since_best: int = 0  # evaluations since the last improvement (or the last decay)
+    decays: int = 0
+    evals: int = 0
+
+    def update(self, value: float) -> str:
+        """Record one validation NME; returns IMPROVED, WAIT, DECAY (multiply the lr) or STOP."""
+        index, self.evals = self.evals, self.evals + 1
+        if value < self.best * (1 - self.rule.min_delta) or self.best_at < 0:
+            self.best, self.best_at, self.since_best = value, index, 0
+            return IMPROVED
+        if value < self.best:  # better, but by less than min_delta: keep the weights, still a plateau step
+            self.best, self.best_at = value, index
+        self.since_best += 1
+        if self.rule.patience == 0 or self.since_best < self.rule.patience:
+            return WAIT
+        if self.decays < self.rule.lr_decays:
+            self.decays, self.since_best = self.decays + 1, 0
+            return DECAY
+        return STOP
+
+    @property
+    def lr_factor(self) -> float:
+        return self.rule.decay_factor ** self.decays
+
+    def state(self) -> dict:
+        return {"best": self.best, "best_at": self.best_at, "since_best": self.since_best,
+                "decays": self.decays, "evals": self.evals}
+
+    @classmethod
+    def from_state(cls, rule: StopRule, state: dict) -> "Plateau":
+        return cls(rule, **state)
+
+
+def converged(steps: Sequence[float], values: Sequence[float], tail: float = 0.2, rel: float = 0.02) -> bool:
+    """Whether the best validation value of the last `tail` of training (by step) improved on the best before
+    it by less than `rel` relative: the convergence test of the reference run (issue 12's criterion)."""
+    assert len(steps) == len(values) and len(steps) >= 2, "need at least two evaluations"
+    cut = steps[-1] - tail * (steps[-1] - steps[0])
+    before = [v for s, v in zip(steps, values) if s < cut] or [values[0]]
+    return min(values) >= min(before) * (1 - rel)
+
+
+@dataclass(frozen=True)
+class TrainCost:
+    """What one training run cost. flops: training FLOPs; flops_source says how they were obtained."""
+
+    steps: int
+    frames_seen: int
+    wall_s: float
+    threads: int
+    flops: float
+    flops_source: str
+    device: str = "cpu"
+    stopped: str = "budget"  # budget (fixed number of epochs) | plateau (the stopping rule) | cap (max epochs)
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def count_flops(step: Callable[[], object]) -> float:
+    """FLOPs of one call of `step` (e.g. one forward + backward), counted by torch.utils.flop_counter."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return float(counter.get_total_flops())
