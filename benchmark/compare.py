@@ -248,7 +248,7 @@ def run_compare(cfg: CompareConfig, progress: bool = False) -> tuple[dict[str, A
 
 
 def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
-                      progress: bool = False) -> tuple[dict[str, Any], list[Path]]:
+                      progress: bool = False, train_seed: int | None = None) -> tuple[dict[str, Any], list[Path]]:
     """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*.
 
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
@@ -262,7 +262,7 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     final = Path(cfg.out_dir)
     with staged_dir(final, _owned_by_compare, "compare") as out:
         entries, scores = run_compare(cfg, progress)
-        results = validate(build_results(entries, cfg, params_hash))
+        results = validate(build_results(entries, cfg, params_hash, train_seed=train_seed))
         write_json_atomic(out / "metrics.json", results)
         write_json_atomic(out / "summary.json", summary(results))
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)

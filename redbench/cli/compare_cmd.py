@@ -36,6 +36,7 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
     from redbench.benchmark.store import StoreError
     from redbench.config import from_dict, params_hash
     from redbench.datasets.shards import ShardError
+    from redbench.methods import train_params
 
     from redbench._io import ForeignFilesError
 
@@ -49,7 +50,7 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
             overrides["bootstrap"] = dataclasses.replace(cfg.bootstrap, resamples=resamples)
         cfg = dataclasses.replace(cfg, **overrides)
         results, written = compare_and_write(cfg, params_hash(params.get("compare") or {}), plots=not no_plots,
-                                             progress=show_progress(ctx))
+                                             progress=show_progress(ctx), train_seed=train_params(params).seed)
     for ds, entry in results["datasets"].items():
         cov = entry["coverage"]
         click.echo(f"{ds} ({entry['data_source']}, box {entry['box_protocol']}): {cov['n_scored_frames']} of "

@@ -22,7 +22,7 @@ def _params(root, shards, methods=("good", "bad"), **extra) -> str:
            "shards_dir": str(shards), "out_dir": str(root / "results"), "reference_method": "good",
            "bootstrap": {"resamples": 100, "seed": 0}, **extra}
     path = root / "params.yaml"
-    path.write_text(yaml.safe_dump({"compare": cfg}))
+    path.write_text(yaml.safe_dump({"compare": cfg, "train": {"seed": 7}}))
     return str(path)
 
 
@@ -45,7 +45,7 @@ def test_compare_writes_every_output(world, fake_shards):
     out = root / "results"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["schema_version"] == 1 and metrics["protocol_version"] == 1
-    assert metrics["seeds"] == {"bootstrap": 0} and len(metrics["params_hash"]) == 16
+    assert metrics["seeds"] == {"bootstrap": 0, "train": 7} and len(metrics["params_hash"]) == 16
     assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?|unknown", metrics["git_commit"])
     assert metrics["datasets"]["300vw"]["manifest_sha256"] == gt.manifest_sha256
     summary = json.loads((out / "summary.json").read_text())
