@@ -27,6 +27,7 @@ COMMANDS = {
     "predict": "predict_cmd:predict",
     "compare": "compare_cmd:compare",
     "check": "compare_cmd:check",
+    "import": "import_cmd:import_",
 }
 
 
