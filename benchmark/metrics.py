@@ -87,14 +87,19 @@ def nme(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points: Po
     The mean over the point set of the point-to-point error, divided by the normaliser of the GT frame.
     points: None/68, 51 (no jaw), 49 (no jaw, no inner-mouth corners 60/64), or explicit indices.
     """
-    idx = point_indices(points)
-    return normalised_point_errors(pred, gt, norm)[..., idx].mean(axis=-1)
+    return nme_of_point_errors(normalised_point_errors(pred, gt, norm), points)
+
+
+def nme_of_point_errors(errors: np.ndarray, points: PointSet = None) -> np.ndarray:
+    """NME from normalised point errors (..., 68) -> (...,): their mean over the point set. Lets a caller
+    that scores many point sets and normalisers compute the point errors once."""
+    return np.asarray(errors)[..., point_indices(points)].mean(axis=-1)
 
 
 def group_nme(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular") -> dict[str, np.ndarray]:
     """NME over each coarse landmark group (jaw, brows, nose, eyes, mouth): name -> (N,)."""
     e = normalised_point_errors(pred, gt, norm)  # (N, 68)
-    return {name: e[..., list(idx)].mean(axis=-1) for name, idx in COARSE_GROUPS.items()}
+    return {name: nme_of_point_errors(e, list(idx)) for name, idx in COARSE_GROUPS.items()}
 
 
 def _finite_errors(errors: np.ndarray) -> np.ndarray:

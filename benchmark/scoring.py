@@ -79,8 +79,7 @@ def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig,
                                f"{int(gt.frame_indices[i])} has {cfg.norm} normaliser {d[i]} "
                                f"({int(bad.sum())} such frame(s))")
     point_err = pixel_err / d[:, None]  # (N, 68)
-    idx = M.point_indices(cfg.points)
-    nme = point_err[:, idx].mean(axis=1)
+    nme = M.nme_of_point_errors(point_err, cfg.points)
     out: dict[str, np.ndarray] = {"nme": nme}
     for t in cfg.thresholds:
         out[f"auc@{threshold_key(t)}"] = M.auc_terms(nme, t)
@@ -90,11 +89,11 @@ def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig,
     out["motion"], out["jitter"] = _stability(pred, g, cfg, has_prev, has_both)
     out.update(visibility_values(point_err, gt))
     for name, pts in COARSE_GROUPS.items():
-        out[f"group/{name}"] = point_err[:, list(pts)].mean(axis=1)
+        out[f"group/{name}"] = M.nme_of_point_errors(point_err, list(pts))
     for norm in cfg.variant_norms:
         e = point_err if norm == cfg.norm else pixel_err / M.normaliser(g, norm)[:, None]
         for p in cfg.variant_points:
-            out[f"nme[{norm},{p}]"] = e[:, M.point_indices(p)].mean(axis=1)
+            out[f"nme[{norm},{p}]"] = M.nme_of_point_errors(e, p)
     return out
 
 

@@ -12,8 +12,9 @@ import contextlib
 import numpy as np
 import torch
 
+from redbench.benchmark import metrics
 from redbench.datasets.geometry import apply_affine, invert_affine
-from redbench.landmarks import OUTER_EYE_CORNERS
+from redbench.landmarks import N_POINTS, OUTER_EYE_CORNERS
 from redbench.red.model import RED
 
 
@@ -58,15 +59,16 @@ def predict_static_batch(model: RED, images: torch.Tensor, device: torch.device)
     return out.landmarks[:, 0].float().cpu().numpy().astype(np.float64)
 
 
-def eye_corner_positions(point_indices: tuple[int, ...]) -> tuple[int, int]:
-    """Positions of the outer eye corners (68-point ids 36, 45) within the model's point set."""
-    return tuple(point_indices.index(i) for i in OUTER_EYE_CORNERS)  # type: ignore[return-value]
-
-
-def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, eyes: tuple[int, int]) -> np.ndarray:
-    """Per-frame NME: pred, gt (N, L, 2) -> (N,), mean point error / outer-eye-corner distance."""
-    d = np.linalg.norm(gt[:, eyes[0]] - gt[:, eyes[1]], axis=-1)
-    return np.linalg.norm(pred - gt, axis=-1).mean(-1) / d
+def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, point_indices: tuple[int, ...]) -> np.ndarray:
+    """Per-frame NME over the model's points: pred, gt (N, L, 2) -> (N,), by the scorer's own function
+    (benchmark.metrics.nme: mean point error / outer-eye-corner distance), the L points placed in 68."""
+    missing = set(OUTER_EYE_CORNERS) - set(point_indices)
+    if missing:
+        raise ValueError(f"point set {point_indices} lacks the outer eye corners {sorted(missing)}")
+    idx = list(point_indices)
+    full_pred, full_gt = np.zeros((2, len(gt), N_POINTS, 2))
+    full_pred[:, idx], full_gt[:, idx] = pred, gt
+    return metrics.nme(full_pred, full_gt, "inter_ocular", points=idx)
 
 
 @torch.no_grad()
@@ -75,7 +77,6 @@ def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.nda
     from its first frame with the gt box per frame, at most `max_frames` frames per clip."""
     was_training = model.training
     model.eval()
-    eyes = eye_corner_positions(model.cfg.point_indices)
     idx = list(model.cfg.point_indices)
     runner = OnlineRED(model, device)
     errors = []
@@ -86,6 +87,6 @@ def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.nda
         runner.reset()
         pred = np.stack([apply_affine(runner.step(clip["image"][t], to_input[t]), to_input[t])
                          for t in range(t_max)])
-        errors.append(nme_inter_ocular(pred, gt, eyes))
+        errors.append(nme_inter_ocular(pred, gt, model.cfg.point_indices))
     model.train(was_training)
     return np.concatenate(errors) if errors else np.zeros(0)
