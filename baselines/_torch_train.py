@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from redbench.baselines._model_io import save_state
-from redbench.landmarks import flip_permutation
+from redbench.landmarks import mirror_points
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,8 @@ def augment(x: torch.Tensor, u: torch.Tensor, cfg: TrainLoop, gen: torch.Generat
     b = len(x)
     if cfg.flip:
         flip = torch.rand(b, generator=gen) < 0.5
-        perm = torch.from_numpy(flip_permutation())
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        u_f = u[:, perm] * torch.tensor([-1.0, 1.0])
-        u = torch.where(flip[:, None, None], u_f, u)
+        u = torch.where(flip[:, None, None], mirror_points(u, 0.0), u)
     s = torch.exp(torch.randn(b, generator=gen) * cfg.scale)
     a = torch.deg2rad(torch.randn(b, generator=gen) * cfg.rotation)
     t = torch.randn(b, 2, generator=gen) * cfg.translation * 2  # [-1, 1] spans the side twice

@@ -9,27 +9,32 @@ whole video. Output is deterministic: an interrupted run followed by a re-run wr
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from redbench._io import staged_dir
 from redbench.config import param
 from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
 from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
 from redbench.datasets.raw import RawFrame, RawVideo
 from redbench.datasets.shard_writer import ShardFormat, ShardSetWriter
-from redbench.datasets.shards import ClipData, ClipRecord
+from redbench.datasets.shards import MANIFEST_NAME, ClipData, ClipRecord
 
 log = logging.getLogger(__name__)
 
 SYNTHETIC_GENERATOR = "redbench.synthetic"
+# Landmarks may leave the frame a little (a face at the edge); beyond this fraction of the frame's longer
+# side outside it, a coordinate is an annotation error (a point at (-5000, -5000)), not a face.
+LANDMARK_MARGIN = 0.25
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,14 @@ class ClipProcessor:
                                   f"{frame.image.dtype}")
         if frame.landmarks.shape != (68, 2) or not np.isfinite(frame.landmarks).all():
             raise PreprocessError(f"{where}: expected 68 finite landmarks, got {frame.landmarks.shape}")
+        h, w = frame.image.shape[:2]
+        m = LANDMARK_MARGIN * max(h, w)
+        outside = ((frame.landmarks < -m) | (frame.landmarks > np.array([w, h]) + m)).any(axis=1)
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            x, y = frame.landmarks[i]
+            raise PreprocessError(f"{where}: landmark {i} at ({x:.1f}, {y:.1f}) is outside "
+                                  f"the {w}x{h} image by more than {LANDMARK_MARGIN:g} x its longer side")
         lo, hi = landmark_box(frame.landmarks).reshape(2, 2)
         if (hi - lo).max() <= 1.0:
             raise PreprocessError(f"{where}: landmarks span {hi - lo} px: no face box")
@@ -188,7 +201,10 @@ def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | o
     stats = _Stats()
     bar = tqdm(total=sum(v.n_frames for v in videos), unit="frame", desc=f"preprocess {dataset}",
                disable=not progress)
-    with ShardSetWriter(out_dir, dataset, data_source, cfg.shard_format()) as writer:
+    # Written whole in a staging folder and swapped in: a failed or killed run leaves the previous complete
+    # shards or nothing, and files preprocess did not write (a user's train-777.h5) make it refuse.
+    with staged_dir(out_dir, owned_by_preprocess(out_dir), "preprocess") as stage, \
+            ShardSetWriter(stage, dataset, data_source, cfg.shard_format()) as writer:
         for v in videos:
             record = ClipRecord(v.name, ids[v.identity], v.identity, v.split, v.subset, v.n_frames)
             writer.write_clip(record, _counted(processor.blocks(v, stats), bar))
@@ -196,6 +212,17 @@ def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | o
         writer.finish(identities, {"preprocess": {"config": asdict(cfg), "summary": summary}})
     bar.close()
     return summary
+
+
+def owned_by_preprocess(out_dir: str | os.PathLike) -> Callable[[str], bool]:
+    """Which files of an existing shard folder preprocess wrote: its manifest and the shards it lists."""
+    listed: set[str] = set()
+    try:
+        obj = json.loads((Path(out_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
+        listed = {str(s["path"]) for s in obj["shards"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no or unreadable manifest: it alone is ours
+    return lambda rel: rel == MANIFEST_NAME or rel in listed
 
 
 def _counted(blocks: Iterator[ClipData], bar: tqdm) -> Iterator[ClipData]:

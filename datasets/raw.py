@@ -56,13 +56,36 @@ class RawVideo:
 
 
 def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
-    """Decode an image file to (H, W, 3) uint8 RGB (grey and 16-bit images are converted)."""
+    """Decode an image file to (H, W, 3) uint8 RGB (grey and 16-bit images are converted).
+
+    A truncated JPEG or PNG is refused: libjpeg decodes the part it has and pads the rest with grey, with
+    only a warning on stderr that names no file.
+    """
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # always 3-channel 8-bit BGR
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise RawDataError(f"{path}: not readable: {e.strerror}") from None
+    if truncated_image(data):
+        raise RawDataError(f"{path}: truncated image (the file ends before the image data does)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # always 3-channel 8-bit BGR
     if image is None:
         raise RawDataError(f"{path}: not a readable image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def truncated_image(data: bytes) -> bool:
+    """True for a JPEG whose last scan has no end-of-image marker after it, or a PNG without its IEND chunk.
+
+    In JPEG entropy-coded data a 0xFF byte is always followed by 0x00 or a restart marker, so FF D9 after
+    the last start-of-scan (FF DA) is the end of the main image (an EXIF thumbnail's markers come earlier).
+    """
+    if data[:3] == b"\xff\xd8\xff":
+        return data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return b"IEND" not in data[-32:]
+    return False
 
 
 def read_landmarks(path: str | os.PathLike) -> np.ndarray:

@@ -7,6 +7,7 @@ file and renamed into place when complete; the manifest is written last.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -136,6 +137,13 @@ class _OpenShard:
                 pass
 
 
+def _listed_shards(manifest: Path) -> set[str]:
+    try:
+        return {str(s["path"]) for s in json.loads(manifest.read_text(encoding="utf-8"))["shards"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
 class ShardSetWriter:
     """Writes `<split>-NNN.h5` shards (one open shard per split) and then `manifest.json`.
 
@@ -146,6 +154,8 @@ class ShardSetWriter:
     def __init__(self, out_dir: str | os.PathLike, dataset: str, data_source: str, fmt: ShardFormat):
         self.out_dir, self.dataset, self.data_source, self.fmt = Path(out_dir), dataset, data_source, fmt
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        # Shards of an earlier run may be replaced; files its manifest does not list are not ours to remove.
+        self._previous = _listed_shards(self.out_dir / MANIFEST_NAME)
         # A manifest from an earlier run must not describe a half-rewritten folder.
         (self.out_dir / MANIFEST_NAME).unlink(missing_ok=True)
         # Temporary shards of a run that was killed (no cleanup ran) are never complete: remove them.
@@ -180,9 +190,8 @@ class ShardSetWriter:
             self.entries.append(self._open.pop(split).finish())
         entries = sorted(self.entries, key=lambda e: (e.split != "train", e.path))
         keep = {e.path for e in entries}
-        for old in self.out_dir.glob("*-[0-9][0-9][0-9].h5"):
-            if old.name not in keep:
-                old.unlink()
+        for name in sorted(self._previous - keep):
+            (self.out_dir / name).unlink(missing_ok=True)
         counts: dict[str, dict[str, int]] = {}
         for e in entries:
             c = counts.setdefault(e.split, {"shards": 0, "clips": 0, "frames": 0})

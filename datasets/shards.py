@@ -116,9 +116,9 @@ class ShardReader:
         import h5py
 
         self.path = Path(path)
+        if not self.path.is_file():
+            raise ShardError(f"{self.path}: shard is missing (deleted after preprocess?); re-run preprocess")
         if sha256 is not None:
-            if not self.path.exists():
-                raise ShardError(f"{self.path}: shard listed in the manifest is missing")
             got = sha256_file(self.path)
             if got != sha256:
                 raise ShardError(f"{self.path}: sha256 mismatch (manifest {sha256[:12]}..., file {got[:12]}...): "

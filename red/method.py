@@ -101,7 +101,7 @@ class RedMethod:
         self.temporal = model.cfg.temporal
 
     def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
-        from redbench.baselines.boxes import square_crop, to_crop
+        from redbench.datasets.boxes import square_crop, to_crop
         from redbench.methods.tracking import track
         from redbench.red.infer import OnlineRED, predict_static_batch
 

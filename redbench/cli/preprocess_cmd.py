@@ -18,6 +18,7 @@ from redbench.cli._common import params_of, show_progress, user_errors
 @click.pass_context
 def preprocess(ctx: click.Context, dataset: str, raw_dir: Path | None, out_dir: Path | None) -> None:
     """Preprocess DATASET's raw layout into HDF5 clip shards (params section `preprocess`)."""
+    from redbench._io import ForeignFilesError
     from redbench.config import section
     from redbench.datasets.preprocess import PreprocessConfig, PreprocessError, preprocess as run
     from redbench.datasets.raw import RawDataError
@@ -25,7 +26,7 @@ def preprocess(ctx: click.Context, dataset: str, raw_dir: Path | None, out_dir: 
 
     raw_dir = raw_dir or Path("data/raw") / dataset
     out_dir = out_dir or Path("data/shards") / dataset
-    with user_errors(PreprocessError, RawDataError, ShardError):
+    with user_errors(PreprocessError, RawDataError, ShardError, ForeignFilesError):
         cfg = section(params_of(ctx), "preprocess", PreprocessConfig)
         summary = run(dataset, raw_dir, out_dir, cfg, progress=show_progress(ctx))
     found = summary["detector_found_rate"]

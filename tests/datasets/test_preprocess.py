@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+
 import cv2
 import numpy as np
 import pytest
 
+from redbench._io import ForeignFilesError
 from redbench.datasets.fake import fake_raw_video, write_fake_tf_layout
 from redbench.datasets.geometry import apply_affine, box_to_affine
 from redbench.datasets.preprocess import (
@@ -98,7 +101,8 @@ def test_interrupted_run_then_rerun_matches_an_uninterrupted_run(tmp_path, monke
     monkeypatch.setattr(ClipProcessor, "blocks", dying_blocks)
     with pytest.raises(KeyboardInterrupt):
         preprocess_videos(videos(), "300vw", out, cfg)
-    assert sorted(p.name for p in out.iterdir()) == ["train-000.h5", "train-001.h5"]  # no temp file, no manifest
+    assert not out.exists()  # nothing new: the finished shards were in a staging folder, now removed
+    assert [p.name for p in tmp_path.iterdir()] == ["clean"]
     monkeypatch.setattr(ClipProcessor, "blocks", real_blocks)
     preprocess_videos(videos(), "300vw", out, cfg)
     again = load_manifest(out, verify=True)
@@ -180,14 +184,42 @@ def test_killed_process_then_rerun_matches_an_uninterrupted_run(tmp_path):
     subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "clean"), str(n)], check=True)
     child = subprocess.Popen([sys.executable, "-c", _CHILD, str(tmp_path / "killed"), str(n)])
     deadline = time.monotonic() + 60
-    while not (tmp_path / "killed" / "train-002.h5").exists() and time.monotonic() < deadline:
+    while not list(tmp_path.glob(".killed.st-new-*/train-002.h5")) and time.monotonic() < deadline:
         time.sleep(0.005)
     child.send_signal(signal.SIGKILL)  # no cleanup handlers run: a power cut in the middle of a shard
     child.wait()
     assert child.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    assert "manifest.json" not in {p.name for p in (tmp_path / "killed").iterdir()}
+    assert not (tmp_path / "killed").exists()  # only the staging folder, which the re-run removes
     subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "killed"), str(n)], check=True)
     assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == sorted(
-        p.name for p in (tmp_path / "clean").iterdir())  # the killed run's temporary file is not left over
+        p.name for p in (tmp_path / "clean").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean", "killed"]  # no staging folder left over
     for name in sorted(p.name for p in (tmp_path / "clean").iterdir()):
         assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "clean" / name).read_bytes(), name
+
+
+def test_a_file_preprocess_did_not_write_is_never_deleted(tmp_path):
+    cfg = PreprocessConfig(crop_size=32, shard_mb=0.01)
+    out = tmp_path / "shards"
+    preprocess_videos([fake_raw_video(f"300vw/{k:03d}", 6, seed=k) for k in range(2)], "300vw", out, cfg)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (out / "train-777.h5").write_bytes(b"a user's own file, named like a shard")
+    with pytest.raises(ForeignFilesError, match=r"shards: holds 1 file\(s\) that preprocess did not write \(train-777\.h5\)"):
+        preprocess_videos([fake_raw_video("300vw/000", 6, seed=0)], "300vw", out, cfg)
+    assert (out / "train-777.h5").read_bytes() == b"a user's own file, named like a shard"
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.name != "train-777.h5"} == before
+    # its own shards of an earlier, bigger run it does replace
+    (out / "train-777.h5").unlink()
+    preprocess_videos([fake_raw_video("300vw/000", 6, seed=0)], "300vw", out, cfg)
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "test-000.h5"]
+
+
+def test_a_failed_preprocess_leaves_no_new_folder(tmp_path):
+    bad = fake_raw_video("300vw/001", 3, seed=1)
+    frames = list(bad.frames())
+    frames[2] = dataclasses.replace(frames[2], landmarks=np.full((68, 2), -5000.0))
+    bad = dataclasses.replace(bad, frames=lambda: iter(frames))
+    out = tmp_path / "data" / "shards" / "300vw"
+    with pytest.raises(PreprocessError, match=r"300vw/001 frame 2: landmark 0 at \(-5000\.0, -5000\.0\) is outside"):
+        preprocess_videos([bad], "300vw", out, CFG)
+    assert list(tmp_path.iterdir()) == []  # not even the parent folders it created
