@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 
 from redbench.baselines._hog import to_gray
-from redbench.baselines.boxes import crop_affine, to_crop, to_input
 from redbench.methods.protocol import StaticMethod
+from redbench.datasets.boxes import crop_affine, to_crop, to_input
 from redbench.datasets.geometry import warp
 
 RectFn = Callable[[np.ndarray], np.ndarray]  # face box (4,) -> the rectangle dlib expects (4,), crop coords
@@ -35,6 +35,19 @@ def dlib_rect(r: np.ndarray):
     return dlib.rectangle(*(int(round(float(v))) for v in r))
 
 
+def dlib_rect_of_edges(e: np.ndarray):
+    """dlib's rectangle for a box of pixel edges: its right/bottom are inclusive pixel indices."""
+    return dlib_rect(np.asarray(e, np.float64) + [0.5, 0.5, -0.5, -0.5])
+
+
+def shape_points(predictor, image: np.ndarray, rect, name: str) -> np.ndarray:
+    """The predictor's 68 points (68, 2) on `image` (H, W) uint8 inside a dlib rectangle."""
+    shape = predictor(image, rect)
+    if shape.num_parts != 68:
+        raise ValueError(f"{name}: the dlib model gives {shape.num_parts} points, expected 68")
+    return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float64)
+
+
 class DlibShapeMethod(StaticMethod):
     """A dlib shape predictor behind a box adapter: rect_of_box maps our face box to the rectangle it expects."""
 
@@ -47,8 +60,5 @@ class DlibShapeMethod(StaticMethod):
         images, affines, rects_in = resample(crops, rects, self.region_scale, self.size)
         out = np.empty((len(images), 68, 2), dtype=np.float64)
         for i, (img, r) in enumerate(zip(images, rects_in)):
-            shape = self.predictor(img, dlib_rect(r))
-            if shape.num_parts != 68:
-                raise ValueError(f"{self.name}: the dlib model gives {shape.num_parts} points, expected 68")
-            out[i] = [(p.x, p.y) for p in shape.parts()]
+            out[i] = shape_points(self.predictor, img, dlib_rect(r), self.name)
         return to_crop(out, affines)

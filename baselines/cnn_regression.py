@@ -21,9 +21,10 @@ from torch import nn
 
 from redbench.baselines.train_frames import load_train_frames
 from redbench.baselines._torch_train import (
+    Validation, train_network,
     TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model, to_unit,
 )
-from redbench.baselines.boxes import square_crop, to_crop
+from redbench.datasets.boxes import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
 
@@ -98,24 +99,21 @@ class CNNRegression(StaticMethod):
         return to_crop(self.predict_inputs(images), affines)
 
 
-def fit_model(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False
-              ) -> CoordResNet:
-    """Train on inputs (N,s,s,3) uint8, landmarks (N,68,2) in input pixel coords."""
+def fit_model(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False,
+              val: Validation | None = None) -> tuple[CoordResNet, list[dict]]:
+    """Train on inputs (N,s,s,3) uint8, landmarks (N,68,2) in input pixel coords; returns the model (the best
+    validation epoch's weights with `val`) and the training log."""
     torch.manual_seed(seed)
     mean_u = to_unit(points, cfg.size).mean(axis=0)
     model = CoordResNet(cfg.widths, mean_u)
-    fit(model, images, points, l1_loss, cfg.loop, seed, progress)
-    return model
+    rows = fit(model, images, points, l1_loss, cfg.loop, seed, progress, val)
+    return model, rows
 
 
 def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
           resume: bool = False, progress: bool = False) -> None:
-    t0 = time.perf_counter()
-    frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress)
-    model = fit_model(frames.images, frames.points, cfg, seed, progress)
-    save_model(model, Path(out_dir) / MODEL_FILE, {"widths": list(cfg.widths)})
-    TrainInfo("cnn_regression", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(frames.images), time.perf_counter() - t0, seed).write(out_dir)
+    train_network("cnn_regression", VERSION, MODEL_FILE, cfg, fit_model, lambda m, x: CNNRegression(cfg, m).predict_inputs(x),
+                  {"widths": list(cfg.widths)}, train_manifest, out_dir, seed, val_fraction, progress)
 
 
 def load(model_dir: Path | None, cfg: Config) -> CNNRegression:

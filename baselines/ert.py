@@ -23,10 +23,10 @@ import numpy as np
 from redbench._io import atomic_path
 from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
 from redbench.baselines.train_frames import iter_train_clips
-from redbench.baselines.boxes import to_input
+from redbench.datasets.boxes import flip_boxes, to_input
 from redbench.methods.protocol import TrainInfo, train_data_hash
 from redbench.config import params_hash
-from redbench.landmarks import flip_permutation
+from redbench.landmarks import flip_points
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,8 @@ def training_inputs(crops: np.ndarray, points: np.ndarray, boxes: np.ndarray, cf
     images, affines, rects = resample(crops, boxes, cfg.region_scale, cfg.size)
     pts = to_input(points, affines)
     if cfg.flip:
-        w = cfg.size - 1
-        m_pts = pts[:, flip_permutation()].copy()
-        m_pts[..., 0] = w - m_pts[..., 0]
-        m_rects = np.stack([w - rects[:, 2], rects[:, 1], w - rects[:, 0], rects[:, 3]], axis=1)
+        m_pts = flip_points(pts, cfg.size)
+        m_rects = flip_boxes(rects, cfg.size)
         images = np.concatenate([images, images[:, :, ::-1]])
         pts, rects = np.concatenate([pts, m_pts]), np.concatenate([rects, m_rects])
     return images, pts, rects

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from redbench.baselines.train_frames import load_train_frames
 from redbench.baselines._torch_train import TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model
-from redbench.baselines.boxes import square_crop, to_crop
+from redbench.datasets.boxes import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
 
@@ -165,9 +165,10 @@ class Heatmap(StaticMethod):
         return to_crop(self.predict_inputs(images), affines)
 
 
-def fit_model(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False
-              ) -> StackedHourglass:
-    """Train on inputs (N,s,s,3) uint8, landmarks (N,68,2) in input pixel coords."""
+def fit_model(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False,
+              val: Validation | None = None) -> tuple[StackedHourglass, list[dict]]:
+    """Train on inputs (N,s,s,3) uint8, landmarks (N,68,2) in input pixel coords; returns the model (the best
+    validation epoch's weights with `val`) and the training log."""
     assert cfg.size % (cfg.stride * 2**cfg.depth) == 0, "size must be divisible by stride * 2^depth"
     assert cfg.decoding in ("soft_argmax", "argmax_quadratic"), cfg.decoding
     torch.manual_seed(seed)
@@ -181,18 +182,14 @@ def fit_model(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, pr
         # x 100: Gaussians cover a few pixels of each map, so the plain mean is tiny (a common rescaling).
         return sum(F.mse_loss(o, target) for o in outs) * 100
 
-    fit(model, images, points, loss_fn, cfg.loop, seed, progress)
-    return model
+    rows = fit(model, images, points, loss_fn, cfg.loop, seed, progress, val)
+    return model, rows
 
 
 def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
           resume: bool = False, progress: bool = False) -> None:
-    t0 = time.perf_counter()
-    frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress)
-    model = fit_model(frames.images, frames.points, cfg, seed, progress)
-    save_model(model, Path(out_dir) / MODEL_FILE, {"width": cfg.width, "stacks": cfg.stacks})
-    TrainInfo("heatmap", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(frames.images), time.perf_counter() - t0, seed).write(out_dir)
+    train_network("heatmap", VERSION, MODEL_FILE, cfg, fit_model, lambda m, x: Heatmap(cfg, m).predict_inputs(x),
+                  {"width": cfg.width, "stacks": cfg.stacks}, train_manifest, out_dir, seed, val_fraction, progress)
 
 
 def load(model_dir: Path | None, cfg: Config) -> Heatmap:

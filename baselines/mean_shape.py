@@ -19,7 +19,7 @@ from redbench.baselines.train_frames import iter_train_clips
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
-from redbench.landmarks import flip_permutation
+from redbench.landmarks import mirror_points
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,7 @@ def place_in_box(shape: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 def mirror_in_box(shapes: np.ndarray) -> np.ndarray:
     """Mirror shapes (..., 68, 2) in box units: u -> 1 - u with left/right labels swapped."""
-    out = shapes[..., flip_permutation(), :].copy()
-    out[..., 0] = 1.0 - out[..., 0]
-    return out
+    return mirror_points(shapes, 1.0)
 
 
 def fit(points: np.ndarray, boxes: np.ndarray, symmetric: bool = True) -> np.ndarray:

@@ -25,10 +25,10 @@ from tqdm import tqdm
 from redbench.baselines.train_frames import load_train_frames
 from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
 from redbench.baselines._model_io import load_arrays, save_arrays
-from redbench.baselines.boxes import square_crop, to_crop
+from redbench.datasets.boxes import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
-from redbench.landmarks import flip_permutation
+from redbench.landmarks import flip_points
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress
     Returns the mean shape (68,2) and the stage matrices (stages, 68*36+1, 136).
     """
     if cfg.flip:
-        mirrored = points[:, flip_permutation()].copy()
-        mirrored[..., 0] = cfg.size - 1 - mirrored[..., 0]
+        mirrored = flip_points(points, cfg.size)
         images, points = np.concatenate([images, images[:, :, ::-1]]), np.concatenate([points, mirrored])
     rng = np.random.default_rng(seed)
     mean = points.mean(axis=0)

@@ -17,7 +17,8 @@ from typing import Any, Collection, Sequence
 import numpy as np
 import torch
 
-from redbench.datasets.geometry import apply_affine, box_to_affine, compose_affine, invert_affine, square_box, warp
+from redbench.datasets.boxes import crop_affines
+from redbench.datasets.geometry import apply_affine, compose_affine, invert_affine, warp
 from redbench.datasets.shards import BOX_NAMES, ShardReader
 from redbench.landmarks import flip_permutation, flip_points
 
@@ -122,7 +123,8 @@ class _ShardSamples(torch.utils.data.Dataset):
     def _sample(self, pi: int, ci: int, start: int, stop: int, rng: np.random.Generator) -> dict[str, Any]:
         a = self._reader(pi).read_clip(ci, start, stop, fields=(*self._FIELDS, f"boxes/{self.box}"))
         s = self.input_size
-        to_input = np.stack([box_to_affine(b, s) for b in square_box(a[f"boxes/{self.box}"], self.box_scale)])
+        # the crop adapter of the methods' prediction (boxes.square_crop), so training sees the same inputs
+        to_input = crop_affines(a[f"boxes/{self.box}"], self.box_scale, s)
         landmarks = apply_affine(a["landmarks"], to_input)  # (T, 68, 2)
         occluded = a["occluded"]
         flip = False

@@ -63,15 +63,24 @@ def flip_permutation() -> np.ndarray:
     return perm
 
 
+def mirror_points(points, x_sum: float):
+    """Landmarks (..., 68, 2) mirrored by x -> x_sum - x with left/right relabelled: the one flip helper.
+
+    x_sum is width - 1 for 0-based pixel centres (`flip_points`), 1 for box units in [0, 1], 0 for [-1, 1].
+    Works on NumPy arrays and torch tensors alike (fancy indexing copies, so the input is not changed).
+    """
+    assert tuple(points.shape[-2:]) == (N_POINTS, 2), points.shape
+    out = points[..., flip_permutation(), :]
+    out[..., 0] = x_sum - out[..., 0]
+    return out
+
+
 def flip_points(points: np.ndarray, width: float) -> np.ndarray:
     """Mirror landmarks (..., 68, 2) in 0-based pixels of an image `width` px wide, relabelling left/right.
 
     A pixel centre x maps to width - 1 - x under a horizontal flip of the image.
     """
-    assert points.shape[-2:] == (N_POINTS, 2), points.shape
-    out = points[..., flip_permutation(), :].copy()
-    out[..., 0] = (width - 1) - out[..., 0]
-    return out
+    return mirror_points(points, width - 1)
 
 
 def eye_centres(points: np.ndarray) -> np.ndarray:

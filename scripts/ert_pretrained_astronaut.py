@@ -18,7 +18,7 @@ def main(out: str = "docs/ert_pretrained_astronaut.png") -> int:
     from skimage.data import astronaut
 
     from redbench.baselines import ert_pretrained
-    from redbench.baselines.boxes import dlib_detector_rect
+    from redbench.datasets.boxes import DlibBoxModel
 
     image = astronaut()
     method = ert_pretrained.load(None, ert_pretrained.Config())
@@ -28,7 +28,7 @@ def main(out: str = "docs/ert_pretrained_astronaut.png") -> int:
     to_big = lambda p: (int(round((p[0] - 110) * 3 + 1)), int(round((p[1] - 40) * 3 + 1)))  # noqa: E731
     x0, y0, x1, y1 = FACE_BOX
     cv2.rectangle(big, to_big((x0, y0)), to_big((x1, y1)), (255, 200, 0), 1)  # our box (input)
-    l, t, r, b = dlib_detector_rect(FACE_BOX)
+    l, t, r, b = DlibBoxModel().from_box(FACE_BOX)  # the first detector-style box the adapter tries
     cv2.rectangle(big, to_big((l, t)), to_big((r, b)), (0, 160, 255), 1)  # the detector-style rectangle
     for i, p in enumerate(pts):
         colour = (255, 40, 40) if 36 <= i < 48 else (40, 255, 40)

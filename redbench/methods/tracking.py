@@ -12,14 +12,15 @@ from typing import Callable
 
 import numpy as np
 
-from redbench.datasets.geometry import landmark_box
+from redbench.datasets.boxes import tracking_box as gt_rule_box
 
 Step = Callable[[int, np.ndarray], np.ndarray]  # (frame t, its box (4,)) -> the method's output (68, 2)
 
 
-def tracking_box(points: np.ndarray) -> np.ndarray:
-    """The next frame's box (4,) from a prediction (68, 2), built as the shards' gt box: its tight box."""
-    return landmark_box(np.asarray(points, dtype=np.float64))
+def tracking_box(points: np.ndarray, gt_box_scale: float = 1.0) -> np.ndarray:
+    """The next frame's box (4,) from a prediction (68, 2), built by the shards' gt box rule
+    (redbench.datasets.boxes.tracking_box; pass the manifest's preprocess.boxes.gt_box_scale)."""
+    return gt_rule_box(points, gt_box_scale)
 
 
 def track(step: Step, boxes: np.ndarray, tracking: bool) -> np.ndarray:

@@ -157,3 +157,16 @@ def test_split_by_identity_is_a_disjoint_partition(names, frac, seed):
     if frac == 0:
         assert not val
     assert split_by_identity(list(reversed(names)), frac, seed) == (train, val)
+
+
+@pytest.mark.parametrize("box, scale, size", [("gt", 1.25, 64), ("gt_jitter", 1.0, 48), ("detector", 1.4, 40)])
+def test_loader_crops_are_the_prediction_adapter_crops(shards, box, scale, size):
+    # RED trains on these samples and predicts through boxes.square_crop: both must give the same pixels.
+    from redbench.datasets.boxes import square_crop, to_input
+
+    ds = ClipDataset(shards.paths("test"), 4, size, box=box, box_scale=scale, train=False)
+    s = ds[0]
+    c = _orig(shards, 0, ds, 0, 12)
+    images, affines = square_crop(c.crops, c.boxes[box], scale, size)
+    np.testing.assert_array_equal(s["image"].numpy(), images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+    np.testing.assert_array_equal(s["landmarks"].numpy(), to_input(c.landmarks, affines).astype(np.float32))
