@@ -4,7 +4,9 @@ A reference (benchmark/reference/*.json) holds the flat headline numbers of one 
 where they came from, and per-metric tolerances. A metric regresses when it is worse than the reference by
 more than abs + rel * |reference| (worse = higher, except AUC where lower is worse). Tolerances are looked
 up by exact key, then by the first matching fnmatch pattern ("*/nme", "*auc@*"), then "default"; params can
-override the file's.
+override the file's. A reference records the protocol its numbers were scored under (normaliser, point set,
+thresholds, and per dataset the box protocol and data source); metrics of another protocol are refused,
+naming what differs, rather than passed (an inter-ocular reference "passed" diagonal-normalised metrics).
 """
 
 from __future__ import annotations
@@ -86,6 +88,37 @@ def load_reference(path: str | os.PathLike) -> dict[str, Any]:
     return ref
 
 
+def protocol_of(results: dict[str, Any]) -> dict[str, Any]:
+    """What a number means: normaliser, point set, thresholds, and per dataset box protocol and data source."""
+    scoring = results["config"]["scoring"]
+    return {
+        "norm": scoring["norm"], "points": scoring["points"], "thresholds": list(scoring["thresholds"]),
+        "box_protocol": {ds: e["box_protocol"] for ds, e in results["datasets"].items()},
+        "data_source": {ds: e["data_source"] for ds, e in results["datasets"].items()},
+    }
+
+
+def protocol_mismatches(got: dict[str, Any], want: dict[str, Any] | None) -> list[str]:
+    """One line per protocol field where metrics (`got`) and reference (`want`) differ."""
+    if not isinstance(want, dict):
+        return ["the reference records no protocol (normaliser, points, thresholds, box protocol, data source): "
+                "re-make it with `redbench check --update`"]
+    names = {"norm": "normaliser", "points": "point set", "thresholds": "thresholds",
+             "box_protocol": "box protocol", "data_source": "data source"}
+    out = []
+    for key, name in names.items():
+        if key not in want:
+            out.append(f"the reference records no {name}")
+        elif isinstance(want[key], dict):
+            for ds, w in want[key].items():
+                g = got[key].get(ds)
+                if g is not None and g != w:
+                    out.append(f"{ds}: {name} {g} != reference's {w}")
+        elif got[key] != want[key]:
+            out.append(f"{name} {got[key]} != reference's {want[key]}")
+    return out
+
+
 def make_reference(results: dict[str, Any], tolerances: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     """A reference file's object from a metrics.json object."""
     return {
@@ -94,6 +127,7 @@ def make_reference(results: dict[str, Any], tolerances: dict[str, dict[str, floa
                                                 "protocol_version")}
         | {"data_source": {ds: e["data_source"] for ds, e in results["datasets"].items()},
            "manifest_sha256": {ds: e["manifest_sha256"] for ds, e in results["datasets"].items()}},
+        "protocol": protocol_of(results),
         "tolerances": tolerances or DEFAULT_TOLERANCES,
         "metrics": summary(results),
     }
@@ -111,10 +145,7 @@ def check(metrics_path: str | os.PathLike, reference_path: str | os.PathLike,
     if results["protocol_version"] != PROTOCOL_VERSION:
         problems.append(f"{metrics_path}: protocol version {results['protocol_version']} is not this redbench's "
                         f"{PROTOCOL_VERSION}")
-    for ds, want in src.get("data_source", {}).items():
-        got = results["datasets"].get(ds, {}).get("data_source")
-        if got is not None and got != want:
-            problems.append(f"{ds}: data source {got} != reference's {want}")
+    problems += protocol_mismatches(protocol_of(results), ref.get("protocol"))
     return compare_values(summary(results), ref, tolerances), problems
 
 

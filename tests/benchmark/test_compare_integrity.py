@@ -3,6 +3,7 @@ its results folder in whole."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -109,3 +110,32 @@ def test_a_rerun_replaces_the_folder_whole(own_shards):
     after = _tree(root / "results")
     assert "plots/ced_tf.png" not in after
     assert json.loads(after["summary.json"]) == json.loads(before["summary.json"])
+
+
+def test_check_refuses_metrics_of_another_protocol(own_shards, tmp_path):
+    from redbench._io import write_json_atomic
+    from redbench.benchmark.check import check, make_reference
+    from redbench.benchmark.results import load_results
+    from redbench.benchmark.scoring import ScoringConfig
+
+    root, shards, _ = own_shards
+    ref_path = tmp_path / "reference.json"
+    write_json_atomic(ref_path, make_reference(load_results(root / "results" / "metrics.json")))
+    rows, problems = check(root / "results" / "metrics.json", ref_path)
+    assert problems == [] and all(r.status == "ok" for r in rows)
+    cfg = dataclasses.replace(_cfg(root, shards), scoring=ScoringConfig(norm="diagonal", thresholds=(0.08, 0.2)))
+    compare_and_write(cfg, "hash", plots=False)
+    _, problems = check(root / "results" / "metrics.json", ref_path)
+    assert "normaliser diagonal != reference's inter_ocular" in problems
+    assert "thresholds [0.08, 0.2] != reference's [0.08, 0.1]" in problems
+    ref = json.loads(ref_path.read_text())
+    ref["protocol"]["box_protocol"]["300vw"] = "detector"
+    del ref["protocol"]["points"]
+    ref_path.write_text(json.dumps(ref))
+    _, problems = check(root / "results" / "metrics.json", ref_path)
+    assert "300vw: box protocol gt != reference's detector" in problems
+    assert "the reference records no point set" in problems
+    del ref["protocol"]
+    ref_path.write_text(json.dumps(ref))
+    _, problems = check(root / "results" / "metrics.json", ref_path)
+    assert any(p.startswith("the reference records no protocol") for p in problems)
