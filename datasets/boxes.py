@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from redbench.config import param
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box, warp
 
 # A method's input may magnify the stored face by at most this much before it is warned (issue 13): at the
@@ -43,12 +44,12 @@ class FaceResolutionWarning(UserWarning):
 
 @dataclass(frozen=True)
 class BoxConfig:
-    gt_box_scale: float = 1.0  # gt box = tight landmark box x this, about its centre
-    jitter_shift: float = 0.05  # gt_jitter centre shift sd, as a fraction of the box size sqrt(w h)
-    jitter_scale: float = 0.05  # gt_jitter log-scale sd
-    jitter_clip: float = 3.0  # draws are clipped at this many sd
-    detector_size: int = 160  # the context crop is resized to this before HOG (faces ~ half of it, ~80 px)
-    detector_upsample: int = 0  # dlib's pyramid upsampling (each step ~4x slower)
+    gt_box_scale: float = param(1.0, min=0, exclusive_min=True)  # gt box = tight landmark box x this, about its centre
+    jitter_shift: float = param(0.05, min=0)  # gt_jitter centre shift sd, as a fraction of the box size sqrt(w h)
+    jitter_scale: float = param(0.05, min=0)  # gt_jitter log-scale sd
+    jitter_clip: float = param(3.0, min=0, exclusive_min=True)  # draws are clipped at this many sd
+    detector_size: int = param(160, min=32)  # the context crop is resized to this before HOG (faces ~ half of it, ~80 px)
+    detector_upsample: int = param(0, min=0, max=3)  # dlib's pyramid upsampling (each step ~4x slower)
     seed: int = 0
 
 
