@@ -6,9 +6,11 @@ centres at u = (2x + 1) / s - 1 (the align_corners=False convention of torch's a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,9 +21,16 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from redbench.baselines._model_io import save_state
+from redbench.benchmark import metrics
 from redbench.landmarks import mirror_points
+from redbench.baselines.train_frames import load_train_frames, validation_split
+from redbench.config import params_hash
+from redbench.methods.convergence import IMPROVED, STOP, Plateau, StopRule, TrainCost, count_flops, write_log
+from redbench.methods.protocol import TrainInfo, train_data_hash
 
 log = logging.getLogger(__name__)
+
+VAL_FRAMES = 500  # validation frames from the held-out people (RED validates on 10 x 50 of theirs)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class TrainLoop:
     scale: float = 0.06  # std of the random log scale
     translation: float = 0.04  # std of the random shift, fraction of the input side
     threads: int = 2
+    stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
 
 
 def to_unit(points: np.ndarray | torch.Tensor, size: int):
@@ -74,11 +84,27 @@ def augment(x: torch.Tensor, u: torch.Tensor, cfg: TrainLoop, gen: torch.Generat
     return x, u
 
 
-def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn: Callable, cfg: TrainLoop,
-        seed: int, progress: bool = False) -> list[float]:
-    """Train `model` on inputs (N,s,s,3) uint8 with landmarks (N,68,2) in input pixel coords; returns epoch losses.
+@dataclass(frozen=True)
+class Validation:
+    """Held-out frames to validate on after each epoch: inputs (N,s,s,3) uint8, landmarks (N,68,2) input px,
+    and predict(model, inputs) -> (N,68,2) input px (called with the model in eval mode)."""
 
-    loss_fn(model_output, u) with u (B,68,2) the [-1,1] targets. AdamW with a cosine schedule.
+    images: np.ndarray
+    points: np.ndarray
+    predict: Callable[[torch.nn.Module, np.ndarray], np.ndarray]
+
+    def nme(self, model: torch.nn.Module) -> float:
+        return float(metrics.nme(self.predict(model, self.images), self.points, "inter_ocular").mean())
+
+
+def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn: Callable, cfg: TrainLoop,
+        seed: int, progress: bool = False, val: Validation | None = None) -> list[dict]:
+    """Train `model` on inputs (N,s,s,3) uint8 with landmarks (N,68,2) in input pixel coords; returns one log
+    row per epoch (train loss, validation NME, cost so far, the stopping rule's action).
+
+    loss_fn(model_output, u) with u (B,68,2) the [-1,1] targets. AdamW; fixed budget (cfg.stop.patience 0):
+    one-cycle schedule over cfg.epochs. With the stopping rule: one epoch of warm-up, then a constant lr that
+    the rule decays at plateaus (redbench/methods/convergence.py). With `val`, the best epoch's weights are kept.
     """
     torch.manual_seed(seed)
     torch.set_num_threads(cfg.threads)
@@ -87,10 +113,16 @@ def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn:
     x_all = torch.from_numpy(np.ascontiguousarray(images))  # uint8, converted per batch to save memory
     u_all = torch.from_numpy(to_unit(points, size).astype(np.float32))
     n = len(x_all)
-    steps = cfg.epochs * math.ceil(n / cfg.batch_size)
+    per_epoch = math.ceil(n / cfg.batch_size)
+    steps = cfg.epochs * per_epoch
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
-    losses = []
+    plateau = Plateau(cfg.stop)
+    if cfg.stop.patience == 0:
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
+    else:
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda k: min(1.0, (k + 1) / per_epoch) * plateau.lr_factor)
+    rows, best_state, flops_per_step, t0, done = [], None, None, time.perf_counter(), 0
     model.train()
     bar = tqdm(total=steps, disable=not progress, desc="train", unit="batch")
     for epoch in range(cfg.epochs):
@@ -100,18 +132,53 @@ def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn:
             idx = order[i:i + cfg.batch_size]
             x = x_all[idx].permute(0, 3, 1, 2).float().div_(255)
             x, u = augment(x, u_all[idx], cfg, gen)
-            loss = loss_fn(model(x), u)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+
+            def step():
+                loss = loss_fn(model(x), u)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                return loss
+
+            if flops_per_step is None:  # counted once on a real step (later batches have the same shape)
+                held = []
+                flops_per_step = count_flops(lambda: held.append(step()))
+                loss = held[0]
+            else:
+                loss = step()
             opt.step()
             sched.step()
             total += float(loss.detach()) * len(idx)
+            done += 1
             bar.update(1)
-        losses.append(total / n)
-        log.info("epoch %d: loss %.5f", epoch, losses[-1])
+        value, action = float("nan"), None
+        if val is not None:
+            model.eval()
+            value = val.nme(model)
+            model.train()
+            action = plateau.update(value)
+            if action == IMPROVED:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        rows.append({"epoch": epoch + 1, "step": done, "train_loss": total / n, "val_nme_inter_ocular": value,
+                     "lr": opt.param_groups[0]["lr"], "frames_seen": (epoch + 1) * n,
+                     "train_flops": done * flops_per_step,
+                     "wall_s": round(time.perf_counter() - t0, 1), "stop": action})
+        log.info("epoch %d: loss %.5f, val NME %.4f (%s)", epoch + 1, rows[-1]["train_loss"], value, action)
+        if action == STOP:
+            break
     bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
-    return losses
+    return rows
+
+
+def training_cost(rows: list[dict], cfg: TrainLoop) -> TrainCost:
+    """The cost record of a `fit` run (its last row)."""
+    last = rows[-1]
+    stopped = "plateau" if last["stop"] == STOP else ("budget" if cfg.stop.patience == 0 else "cap")
+    return TrainCost(steps=last["step"], frames_seen=last["frames_seen"], wall_s=last["wall_s"],
+                     threads=cfg.threads, flops=float(last["train_flops"]), stopped=stopped,
+                     flops_source="torch.utils.flop_counter: one training step (forward + backward) x steps")
 
 
 def save_model(model: torch.nn.Module, path: Path, extra: dict[str, Any]) -> None:
@@ -131,3 +198,28 @@ def load_model(model: torch.nn.Module, path: Path, method: str) -> dict[str, Any
         raise ValueError(f"{path}: weights do not fit methods.{method} in params (retrain?): {e}") from None
     model.eval()
     return json.loads(state["extra"])
+
+
+def train_network(method: str, version: str, model_file: str, cfg: Any, fit_model: Callable[..., torch.nn.Module],
+                  predict: Callable[[torch.nn.Module, np.ndarray], np.ndarray], extra: dict[str, Any],
+                  train_manifest: Path | list[Path], out_dir: Path, seed: int, val_fraction: float,
+                  progress: bool) -> None:
+    """The training protocol of both CNNs: train on the training people, validate each epoch on the people
+    `val_fraction` holds out (the ones RED validates on), keep the best epoch; write model_file, train_log.csv,
+    metrics.json and train_info.json (with the cost). fit_model(images, points, cfg, seed, progress, val)
+    builds and fits the network (cfg has box_scale, size, max_frames and loop)."""
+    t0 = time.perf_counter()
+    train_ids, val_ids = validation_split(train_manifest, val_fraction)
+    frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress,
+                               identities=train_ids if val_ids else None)
+    val = None
+    if val_ids:
+        held = load_train_frames(train_manifest, VAL_FRAMES, 0, cfg.box_scale, cfg.size, identities=val_ids)
+        val = Validation(held.images, held.points, predict)
+    model, rows = fit_model(frames.images, frames.points, cfg, seed, progress, val)
+    out_dir = Path(out_dir)
+    save_model(model, out_dir / model_file, extra)
+    cost = training_cost(rows, cfg.loop)
+    write_log(out_dir, rows, cost)
+    TrainInfo(method, version, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
+              len(frames.images), time.perf_counter() - t0, seed, cost.as_dict()).write(out_dir)

@@ -10,8 +10,6 @@ training, with random flips / rotations / scalings / shifts, and in prediction).
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,14 +17,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from redbench.baselines.train_frames import load_train_frames
-from redbench.baselines._torch_train import (
-    Validation, train_network,
-    TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model, to_unit,
-)
+from redbench.baselines._torch_train import (TrainLoop, Validation, fit, from_unit, images_to_tensor, load_model,
+                                             to_unit, train_network)
 from redbench.datasets.boxes import square_crop, to_crop
-from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
-from redbench.config import params_hash
+from redbench.methods.protocol import StaticMethod
 
 VERSION = "1"
 MODEL_FILE = "cnn_regression.pt"

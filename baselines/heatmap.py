@@ -16,8 +16,6 @@ training, with random flips / rotations / scalings / shifts, and in prediction).
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +24,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from redbench.baselines.train_frames import load_train_frames
-from redbench.baselines._torch_train import TrainLoop, fit, from_unit, images_to_tensor, load_model, save_model
+from redbench.baselines._torch_train import (TrainLoop, Validation, fit, from_unit, images_to_tensor, load_model,
+                                             train_network)
 from redbench.datasets.boxes import square_crop, to_crop
-from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
-from redbench.config import params_hash
+from redbench.methods.protocol import StaticMethod
 
 VERSION = "1"
 MODEL_FILE = "heatmap.pt"

@@ -31,15 +31,32 @@ class TrainFrames:
     points: np.ndarray  # (N, 68, 2) float64 landmarks in input coords
 
 
+def validation_split(manifests: PathLike | Sequence[PathLike], val_fraction: float
+                     ) -> tuple[frozenset[str], frozenset[str]]:
+    """(training, validation) identity names of the `train` split: the people RED validates on too
+    (split_by_identity with split seed 0, whatever the training seed)."""
+    from redbench.datasets.loaders import split_by_identity
+    from redbench.datasets.shards import load_manifest
+
+    names = []
+    for d in as_manifest_dirs(manifests):
+        m = load_manifest(d)
+        for entry in m.entries("train"):
+            with m.open(entry) as reader:
+                names += [rec.identity_name for rec in reader.clips]
+    return split_by_identity(names, val_fraction, seed=0)
+
+
 def iter_train_clips(manifests: PathLike | Sequence[PathLike], max_frames: int, seed: int, progress: bool = False,
-                     fields: Sequence[str] = FIELDS) -> Iterator[dict[str, np.ndarray]]:
-    """Yield, per training clip, the selected frames' arrays by shard name: by default crops (T,S,S,3),
-    landmarks (T,68,2), boxes/gt (T,4), unreliable (T,)."""
+                     fields: Sequence[str] = FIELDS, identities: frozenset[str] | None = None
+                     ) -> Iterator[dict[str, np.ndarray]]:
+    """Yield, per training clip of the given identities (None: all), the selected frames' arrays by shard
+    name: by default crops (T,S,S,3), landmarks (T,68,2), boxes/gt (T,4), unreliable (T,)."""
     from redbench.datasets.shards import load_manifest
 
     rng = np.random.default_rng(seed)
     manifests_ = [load_manifest(d) for d in as_manifest_dirs(manifests)]
-    total = sum(e.n_frames for m in manifests_ for e in m.entries("train"))
+    total = sum(rec.n_frames for m in manifests_ for e in m.entries("train") for rec in _clips(m, e, identities))
     if total == 0:
         raise ValueError(f"no training frames in {[str(m.root) for m in manifests_]} (train split is empty)")
     stride = max(1, math.ceil(total / max_frames))
@@ -49,6 +66,8 @@ def iter_train_clips(manifests: PathLike | Sequence[PathLike], max_frames: int, 
         for entry in m.entries("train"):
             with m.open(entry) as reader:
                 for i, rec in enumerate(reader.clips):
+                    if identities is not None and rec.identity_name not in identities:
+                        continue
                     start = int(rng.integers(stride)) % max(rec.n_frames, 1)
                     arrays = reader.read_clip(i, fields=sorted({*fields, "unreliable"}))
                     keep = np.arange(start, rec.n_frames, stride)
@@ -59,11 +78,17 @@ def iter_train_clips(manifests: PathLike | Sequence[PathLike], max_frames: int, 
     bar.close()
 
 
+def _clips(manifest, entry, identities: frozenset[str] | None) -> list:
+    with manifest.open(entry) as reader:
+        return [r for r in reader.clips if identities is None or r.identity_name in identities]
+
+
 def load_train_frames(manifests: PathLike | Sequence[PathLike], max_frames: int, seed: int, scale: float,
-                      size: int, progress: bool = False) -> TrainFrames:
-    """The selected frames through the `square_crop` adapter (box squared, x scale, resized to size)."""
+                      size: int, progress: bool = False, identities: frozenset[str] | None = None) -> TrainFrames:
+    """The selected frames of the given identities (None: all) through the `square_crop` adapter (box
+    squared, x scale, resized to size)."""
     images, points = [], []
-    for clip in iter_train_clips(manifests, max_frames, seed, progress):
+    for clip in iter_train_clips(manifests, max_frames, seed, progress, identities=identities):
         img, aff = square_crop(clip["crops"], clip["boxes/gt"], scale, size)
         images.append(img)
         points.append(to_input(clip["landmarks"], aff))

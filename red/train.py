@@ -9,9 +9,7 @@ slice of every global batch; losses are means of per-frame terms, so equal slice
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import logging
 import math
 import time
@@ -19,26 +17,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
-from redbench._io import torch_save_atomic, write_json_atomic, write_text_atomic
+from redbench._io import torch_save_atomic
 from redbench.red import ddp
 from redbench.red.config import RedConfig
 from redbench.red.infer import autocast, validate
 from redbench.red.losses import LossWeights, red_loss
 from redbench.red.model import RED
-from redbench.methods.convergence import DECAY, IMPROVED, STOP, Plateau, StopRule, TrainCost, converged, count_flops
+from redbench.methods.convergence import METRICS, TRAIN_LOG  # noqa: F401 (file names, re-exported)
+from redbench.methods.convergence import DECAY, IMPROVED, STOP, Plateau, StopRule, TrainCost, count_flops, write_log
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 MODEL = "model.pt"
-TRAIN_LOG = "train_log.csv"
-METRICS = "metrics.json"
 
 
 @dataclass(frozen=True)
@@ -123,24 +119,6 @@ def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
 
 def _norm(v):
     return list(v) if isinstance(v, tuple) else v
-
-
-def _write_log(out_dir: Path, rows: list[dict], cost: TrainCost | None = None) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(out_dir / TRAIN_LOG, buf.getvalue())
-    last = rows[-1]
-    vals = [r["val_nme_inter_ocular"] for r in rows]
-    best = min(range(len(rows)), key=vals.__getitem__)
-    metrics = {"epochs": last["epoch"], "train_loss": last["train_loss"], "val_nme_inter_ocular": vals[-1],
-               "best_val_nme_inter_ocular": vals[best], "best_epoch": rows[best]["epoch"]}
-    if len(rows) >= 2:
-        metrics["converged"] = converged([r["step"] for r in rows], vals)
-    if cost is not None:
-        metrics["cost"] = cost.as_dict()
-    write_json_atomic(out_dir / METRICS, metrics)
 
 
 def save_model(path: Path, model: RED) -> None:
@@ -289,7 +267,7 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
                              "frames_seen": spent["frames"],
                              "train_flops": steps_done * flops_per_step,
                              "wall_s": round(time.perf_counter() - t_start, 1), "stop": action})
-                _write_log(out_dir, rows)
+                write_log(out_dir, rows)
                 log.info("epoch %d: train loss %.4f, val NME %.4f (%s)", epoch + 1, rows[-1]["train_loss"], value,
                          action)
             action = _broadcast_action(action, info)
@@ -308,7 +286,7 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
                          flops=float(steps * (flops_per_step or 0)), device=device.type, stopped=stopped,
                          flops_source="torch.utils.flop_counter: one training step (forward + backward) x steps")
         if rows:
-            _write_log(out_dir, rows, cost)
+            write_log(out_dir, rows, cost)
         save_model(out_dir / MODEL, model)
     ddp.barrier(info)
     ddp.teardown(info)

@@ -63,7 +63,7 @@ def test_soft_argmax_of_a_peaked_map_is_its_pixel_centre() -> None:
 @pytest.mark.parametrize("name", ["cnn_regression", "heatmap"])
 def test_trained_on_toy_shards(name: str, toy_shards, tmp_path, checks) -> None:
     module, cfg = {"cnn_regression": cnn_regression, "heatmap": heatmap}[name], CONFIGS[name]
-    module.train(cfg, toy_shards, tmp_path, seed=0)
+    module.train(cfg, toy_shards, tmp_path, seed=0, val_fraction=0.0)  # all 6 people: the accuracy bar below
     method = module.load(tmp_path, cfg)
     assert method.name == name
     checks.check_method(method, toy_shards, accuracy=0.10, flip_tol=0.08)
@@ -82,3 +82,26 @@ def test_weights_of_another_config_are_refused(toy_shards, tmp_path) -> None:
     save_model(model, tmp_path / cnn_regression.MODEL_FILE, {})
     with pytest.raises(ValueError, match="cnn_regression.pt"):
         cnn_regression.load(tmp_path, cnn_regression.Config(widths=(8, 16, 32, 64), loop=TINY_LOOP))
+
+
+def test_training_protocol_holds_out_people_stops_and_records_its_cost(toy_shards, tmp_path) -> None:
+    import dataclasses
+    import json
+
+    from redbench.baselines.train_frames import validation_split
+    from redbench.methods.convergence import StopRule
+
+    train_ids, val_ids = validation_split(toy_shards, 0.34)
+    assert len(val_ids) == 2 and not train_ids & val_ids
+    loop = dataclasses.replace(TINY_LOOP, epochs=12, stop=StopRule(patience=1, min_delta=0.5, lr_decays=0))
+    cfg = dataclasses.replace(CONFIGS["cnn_regression"], loop=loop)
+    cnn_regression.train(cfg, toy_shards, tmp_path, seed=0, val_fraction=0.34)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    log = (tmp_path / "train_log.csv").read_text().splitlines()
+    # min_delta 0.5: only a halving of the validation NME counts, so the plateau stops training early
+    assert metrics["cost"]["stopped"] == "plateau" and metrics["epochs"] < 12 and len(log) == 1 + metrics["epochs"]
+    info = json.loads((tmp_path / "train_info.json").read_text())
+    assert info["n_frames"] == 4 * 12  # the 4 training people's clips only (12 frames each)
+    steps = metrics["cost"]["steps"]
+    assert steps == metrics["epochs"] * 3 and metrics["cost"]["frames_seen"] == metrics["epochs"] * 48
+    assert info["cost"]["flops"] == metrics["cost"]["flops"] > 0
