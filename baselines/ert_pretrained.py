@@ -95,6 +95,26 @@ class PretrainedERT(StaticMethod):
         return best
 
 
+def native(image: np.ndarray, predictor, detector, near: np.ndarray | None = None, upsample: int = 1
+           ) -> tuple[np.ndarray, np.ndarray] | None:
+    """dlib's own pipeline on a full image (H, W, 3) uint8 RGB: its HOG detector, then the predictor in the
+    detected rectangle. Returns (the detector box (4,) as pixel edges, the points (68, 2)) or None.
+
+    With `near` (a box (4,)), the best-scoring detection whose centre lies inside it; else the best overall.
+    """
+    rects, scores, _ = detector.run(image, upsample, 0.0)
+    found = []
+    for r, score in zip(rects, scores):
+        cx, cy = (r.left() + r.right()) / 2, (r.top() + r.bottom()) / 2
+        if near is None or (near[0] < cx < near[2] and near[1] < cy < near[3]):
+            found.append((score, r))
+    if not found:
+        return None
+    r = max(found, key=lambda f: f[0])[1]
+    edges = np.array([r.left() - 0.5, r.top() - 0.5, r.right() + 0.5, r.bottom() + 0.5])
+    return edges, shape_points(predictor, image, r, "ert_pretrained (native)")
+
+
 def load(model_dir: Path | None, cfg: Config) -> PretrainedERT:
     import dlib
 

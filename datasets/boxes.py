@@ -159,11 +159,11 @@ class DlibBoxModel:
     side against 0.11 for the box rule.
     """
 
-    box_side: float = 1.075
-    box_dy: float = -0.120
-    pts_dx: float = -0.037
-    pts_dy: float = -0.200
-    pts_side: float = 2.874
+    box_side: float = 1.080
+    box_dy: float = -0.114
+    pts_dx: float = -0.009
+    pts_dy: float = -0.174
+    pts_side: float = 2.812
 
     @staticmethod
     def fit(detections: np.ndarray, landmarks: np.ndarray) -> "DlibBoxModel":
