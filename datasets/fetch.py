@@ -44,6 +44,39 @@ class FetchError(ValueError):
     """A fetch that cannot proceed: bad source config, missing input, or a target not made by fetch."""
 
 
+def copy_folder(src: Path, dst: Path, where: str) -> None:
+    """Copy folder `src` to `dst` (not existing yet) as real files, following symlinks only inside `src`.
+
+    A link that leads outside `src` (e.g. to /etc) is refused rather than copied, and a symlink loop or a
+    broken link is a FetchError naming the link, not a shutil traceback.
+    """
+    root = src.resolve()
+
+    def resolved(p: Path) -> Path:
+        try:
+            t = p.resolve(strict=True)
+        except (OSError, RuntimeError) as e:  # RuntimeError: a loop, on Pythons before 3.13
+            raise FetchError(f"{where}: {p}: broken link or symlink loop ({e})") from None
+        if t != root and root not in t.parents:
+            raise FetchError(f"{where}: {p} links to {t}, outside {root}: refusing to copy it")
+        return t
+
+    def walk(folder: Path, out: Path, open_dirs: tuple[Path, ...]) -> None:
+        out.mkdir()
+        for p in sorted(folder.iterdir()):
+            t = resolved(p)
+            if t.is_dir():
+                if t in open_dirs:
+                    raise FetchError(f"{where}: {p} links back to {t}: symlink loop")
+                walk(p, out / p.name, (*open_dirs, t))
+            elif t.is_file():
+                shutil.copy2(t, out / p.name)
+            else:
+                raise FetchError(f"{where}: {p} is not a regular file or folder")
+
+    walk(root, dst, (root,))
+
+
 @dataclass(frozen=True)
 class FetchConfig:
     source: str = "synthetic"  # synthetic | path | url
@@ -143,7 +176,7 @@ def _build(
         return {}
     if cfg.source == "path" and Path(cfg.path).is_dir():
         log.info("copying %s into place", cfg.path)
-        shutil.copytree(Path(cfg.path).resolve(), data)
+        copy_folder(Path(cfg.path), data, f"fetch.{dataset}.path")
         return {}
     if cfg.source == "path":
         archive = Path(cfg.path).resolve()
