@@ -110,7 +110,8 @@ def read_csv_file(source: Path, dataset: str) -> Imported:
         header = [h.strip() for h in next(reader, [])]
         if header != want:
             raise PredictionImportError(f"{source}:1: header must be clip_id,frame_index,x0,y0,...,x67,y67 "
-                               f"({len(want)} columns), got {len(header)} column(s) starting {header[:3]}")
+                                        f"({len(want)} columns), got {len(header)} column(s) starting "
+                                        f"{header[:3]}")
         for lineno, row in enumerate(reader, start=2):
             if not row:
                 continue
@@ -165,12 +166,14 @@ def read_fhr(source: Path, gt: GroundTruth, box_scale: float = 1.3, units: float
     """FHR's per-video .mat files under source (searched recursively) or one such file."""
     paths = [source] if source.is_file() else sorted(source.rglob("*.mat")) if source.is_dir() else []
     if not paths:
-        raise PredictionImportError(f"{source}: no .mat files (FHR's preds_300VWtest_float_68pts_<video>_300VW_128.mat)")
+        raise PredictionImportError(f"{source}: no .mat files "
+                                    "(FHR's preds_300VWtest_float_68pts_<video>_300VW_128.mat)")
     clips, frames, points, seen = [], [], [], {}
     for path in paths:
         m = FHR_FILE.match(path.name)
         if not m:
-            raise PredictionImportError(f"{path}: not an FHR result file name (preds_..._68pts_<3-digit video>_....mat)")
+            raise PredictionImportError(f"{path}: not an FHR result file name "
+                                        "(preds_..._68pts_<3-digit video>_....mat)")
         clip = f"{gt.dataset}/{m.group(1)}"
         if clip in seen:
             raise PredictionImportError(f"{path}: video {m.group(1)} again (also in {seen[clip]})")
@@ -180,9 +183,10 @@ def read_fhr(source: Path, gt: GroundTruth, box_scale: float = 1.3, units: float
         if len(rows) == 0:
             raise PredictionImportError(f"{path}: video {clip} is not in the {gt.dataset} test shards")
         if len(rows) != len(x) or not np.array_equal(gt.frame_indices[rows], np.arange(len(x))):
-            raise PredictionImportError(f"{path}: {len(x)} rows, but the test shards hold frames "
-                               f"{int(gt.frame_indices[rows].min())}..{int(gt.frame_indices[rows].max())} "
-                               f"({len(rows)} frames) of {clip}; FHR's rows are every annotated frame in order")
+            raise PredictionImportError(
+                f"{path}: {len(x)} rows, but the test shards hold frames {int(gt.frame_indices[rows].min())}.."
+                f"{int(gt.frame_indices[rows].max())} ({len(rows)} frames) of {clip}; FHR's rows are every "
+                "annotated frame in order")
         clips += [clip] * len(x)
         frames += list(range(len(x)))
         points += list(fhr_to_image(x, gt.landmarks[rows], box_scale, units))
@@ -205,8 +209,8 @@ def match_ground_truth(imp: Imported, gt: GroundTruth, intersect: bool, where: P
     unknown = np.flatnonzero(rows < 0)
     if len(unknown) and not intersect:
         ex = ", ".join(f"{imp.clip_ids[i]}#{int(imp.frame_indices[i])}" for i in unknown[:3])
-        raise PredictionImportError(f"{where}: {len(unknown)} frame(s) not in the {gt.dataset} test shards (e.g. {ex}); "
-                           "--intersect drops them")
+        raise PredictionImportError(f"{where}: {len(unknown)} frame(s) not in the {gt.dataset} test shards "
+                                    f"(e.g. {ex}); --intersect drops them")
     kept = imp.take(np.flatnonzero(rows >= 0))
     covered = len(np.unique(rows[rows >= 0]))
     report = {"source_frames": len(imp.clip_ids), "dropped_unknown_frames": int(len(unknown)),

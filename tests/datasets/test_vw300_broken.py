@@ -6,11 +6,9 @@ import json
 
 import cv2
 import numpy as np
-import pytest
 
 from redbench.datasets import vw300_broken
 from redbench.datasets.pts import write_pts
-from redbench.datasets.raw import RawDataError
 from redbench.datasets.vw300 import iter_videos
 
 # video 531's list: 109 279-287 322-325 (1-based .pts numbers)
