@@ -48,6 +48,12 @@ class PreprocessConfig:
     pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
     boxes: BoxConfig = field(default_factory=BoxConfig)
 
+    @property
+    def face_px(self) -> float:
+        """The stored face: the GT landmark box's longer side in the crop, px (methods warn when their input
+        upsamples it by more than redbench.datasets.boxes.MAX_UPSAMPLE; README, real data)."""
+        return self.crop_size / self.context_scale
+
     def shard_format(self) -> ShardFormat:
         return ShardFormat(self.crop_size, self.compression, self.chunk_frames, self.shard_mb)
 
@@ -209,7 +215,7 @@ def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | o
             record = ClipRecord(v.name, ids[v.identity], v.identity, v.split, v.subset, v.n_frames)
             writer.write_clip(record, _counted(processor.blocks(v, stats), bar))
         summary = {"data_source": data_source, **stats.summary()}
-        writer.finish(identities, {"preprocess": {"config": asdict(cfg), "summary": summary}})
+        writer.finish(identities, {"preprocess": {"config": asdict(cfg), "face_px": cfg.face_px, "summary": summary}})
     bar.close()
     return summary
 

@@ -223,3 +223,15 @@ def test_a_failed_preprocess_leaves_no_new_folder(tmp_path):
     with pytest.raises(PreprocessError, match=r"300vw/001 frame 2: landmark 0 at \(-5000\.0, -5000\.0\) is outside"):
         preprocess_videos([bad], "300vw", out, CFG)
     assert list(tmp_path.iterdir()) == []  # not even the parent folders it created
+
+
+@pytest.mark.parametrize("crop_size, context_scale", [(48, 2.0), (64, 1.6)])
+def test_manifest_records_the_stored_face_size(tmp_path, crop_size, context_scale):
+    cfg = PreprocessConfig(crop_size=crop_size, context_scale=context_scale, block_frames=4)
+    preprocess_videos([fake_raw_video("300vw/001", 3, seed=2)], "300vw", tmp_path, cfg)
+    m = load_manifest(tmp_path)
+    assert m.info["preprocess"]["face_px"] == pytest.approx(crop_size / context_scale)
+    with ShardReader(tmp_path / "test-000.h5") as r:
+        gt = r.read_clip(0).boxes["gt"]
+    # the stored face is the gt box's longer side, the size the methods' resolution check compares against
+    np.testing.assert_allclose((gt[:, 2:] - gt[:, :2]).max(axis=1), crop_size / context_scale, atol=1e-3)
