@@ -24,10 +24,19 @@ def test_rotation_signs_match_the_documented_convention():
     assert (rotation(0, 0, 30) @ right)[1] > 0  # roll > 0: clockwise on screen (x toward +y)
 
 
-def test_matches_the_synthetic_generator_rotation():
-    face_model = pytest.importorskip("redbench.datasets.synthetic.face_model")
-    for pose in [(20, -10, 5), (-45, 15, -8)]:
-        np.testing.assert_allclose(rotation(*pose), face_model.rotation(*pose), atol=1e-12)
+def test_rotation_by_hand_and_its_order():
+    z, x = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
+    np.testing.assert_allclose(rotation(90, 0, 0) @ z, [1, 0, 0], atol=1e-12)  # Ry: z -> x
+    np.testing.assert_allclose(rotation(0, 90, 0) @ z, [0, -1, 0], atol=1e-12)  # Rx: z -> -y
+    np.testing.assert_allclose(rotation(0, 0, 90) @ x, [0, 1, 0], atol=1e-12)  # Rz: x -> y
+    # Rz Rx Ry: yaw first (z -> x), then pitch leaves x alone; Ry Rx would give -y
+    np.testing.assert_allclose(rotation(90, 90, 0) @ z, [1, 0, 0], atol=1e-12)
+
+
+def test_the_synthetic_generator_uses_this_rotation():
+    from redbench.datasets.synthetic import face_model
+
+    assert face_model.rotation is rotation  # one definition: the generator's poses are the ones PnP reads
 
 
 def _project(pose, width=640, height=480, focal=1.0, distance=600.0):

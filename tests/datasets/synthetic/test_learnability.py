@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 from skimage.feature import hog
 
+from redbench.datasets import raw
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box, warp
 from redbench.datasets.synthetic import SyntheticConfig, write_dataset
 
-raw = pytest.importorskip("redbench.datasets.raw", reason="the raw dataset readers are not there yet")
 SIZE = 48
 
 

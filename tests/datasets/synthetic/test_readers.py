@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from redbench.datasets import raw
 from redbench.datasets.pts import read_pts, to_zero_based
 from redbench.datasets.synthetic import SyntheticConfig
 
-raw = pytest.importorskip("redbench.datasets.raw", reason="the raw dataset readers are not there yet")
 
 
 @pytest.mark.parametrize("dataset", ["300vw", "300w", "tf"])
