@@ -13,7 +13,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 from skimage.feature import hog
 
 from redbench.datasets import raw
