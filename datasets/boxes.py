@@ -18,6 +18,8 @@ What a method does with its box is part of the method. `square_crop` is the adap
 (in training, the loaders, and in prediction): the box squared about its centre, scaled by a fixed factor and
 resampled to the method's input size. It warns (`FaceResolutionWarning`) when that input magnifies the stored
 face by more than `MAX_UPSAMPLE`: the method then sees interpolated pixels, not detail the shard lacks.
+ert_pretrained checks its own input (baselines/ert_pretrained.py); ert resamples only so that dlib's integer
+outputs are fine-grained (and is trained at that resolution), and mean_shape reads no pixels: neither warns.
 """
 
 from __future__ import annotations
