@@ -23,14 +23,13 @@ from tqdm import tqdm
 from redbench.baselines._model_io import save_state
 from redbench.benchmark import metrics
 from redbench.landmarks import mirror_points
-from redbench.baselines.train_frames import load_train_frames, validation_split
+from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
 from redbench.config import params_hash
 from redbench.methods.convergence import IMPROVED, STOP, Plateau, StopRule, TrainCost, count_flops, write_log
 from redbench.methods.protocol import TrainInfo, train_data_hash
 
 log = logging.getLogger(__name__)
 
-VAL_FRAMES = 500  # validation frames from the held-out people (RED validates on 10 x 50 of theirs)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from redbench.baselines.train_frames import load_train_frames
+from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
+from redbench.benchmark import metrics
+from redbench.methods.convergence import STOP, Plateau, StopRule, TrainCost, write_log
 from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.datasets.boxes import square_crop, to_crop
@@ -49,6 +51,9 @@ class Config:
     ridge: float = 0.01  # ridge strength, relative to the mean diagonal of X^T X
     max_frames: int = 2000
     flip: bool = True  # add mirrored training images
+    # the shared stopping rule over stages (redbench/methods/convergence.py): `stages` caps the cascade, the
+    # number of stages with the best validation NME is kept
+    stop: StopRule = StopRule()
 
 
 def _features(maps: list[np.ndarray], shapes: np.ndarray, owner: np.ndarray, cell: int) -> np.ndarray:
@@ -82,12 +87,14 @@ def ridge_solve(G: np.ndarray, XtY: np.ndarray, strength: float) -> np.ndarray:
     return solve(G + np.diag(reg), XtY, assume_a="pos")
 
 
-def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False
-        ) -> tuple[np.ndarray, np.ndarray]:
-    """Learn the cascade on inputs (N,size,size,3) uint8 with landmarks (N,68,2) in input coords.
+def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress: bool = False,
+        val: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, list[dict]]:
+    """Learn the cascade on inputs (N,size,size,3) uint8 with landmarks (N,68,2) in input coords; with `val`
+    (inputs, landmarks) of held-out people, validate after each stage and keep the best number of stages.
 
-    Returns the mean shape (68,2) and the stage matrices (stages, 68*36+1, 136).
+    Returns the mean shape (68,2), the stage matrices (stages, 68*36+1, 136) and one log row per stage.
     """
+    t0 = time.perf_counter()
     if cfg.flip:
         mirrored = flip_points(points, cfg.size)
         images, points = np.concatenate([images, images[:, :, ::-1]]), np.concatenate([points, mirrored])
@@ -100,6 +107,7 @@ def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress
     # applying the previous stage and accumulating the normal equations of this one.
     chunks = [np.flatnonzero((owner >= i) & (owner < i + 256)) for i in range(0, len(images), 256)]
     stages: list[np.ndarray] = []
+    rows, plateau = [], Plateau(cfg.stop)
     for k in tqdm(range(cfg.stages + 1), disable=not progress, desc="sdm stages"):
         G, XtY = 0.0, 0.0
         for idx in chunks:
@@ -113,9 +121,30 @@ def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress
                 G, XtY = G + X.T @ X, XtY + X.T @ (target[idx] - shapes[idx]).reshape(len(idx), -1)
         err = np.linalg.norm(shapes - target, axis=-1).mean()
         log.info("sdm: after %d stages, mean point error %.2f px (input %d px)", k, err, cfg.size)
-        if k < cfg.stages:
-            stages.append(ridge_solve(G, XtY, cfg.ridge))
-    return mean, np.stack(stages).astype(np.float32)
+        if k == cfg.stages:
+            break
+        stages.append(ridge_solve(G, XtY, cfg.ridge))
+        value, action = float("nan"), None
+        if val is not None:
+            pred = SDM(cfg, mean, np.stack(stages)).predict_inputs(val[0])
+            value = float(metrics.nme(pred, val[1], "inter_ocular").mean())
+            action = plateau.update(value)
+        rows.append({"epoch": k + 1, "step": k + 1, "train_loss": float(err), "val_nme_inter_ocular": value,
+                     "frames_seen": (k + 1) * len(owner),
+                     "train_flops": (k + 1) * stage_flops(len(owner), len(images), cfg),
+                     "wall_s": round(time.perf_counter() - t0, 1), "stop": action})
+        if action == STOP:
+            break
+    keep = plateau.best_at + 1 if val is not None else len(stages)
+    return mean, np.stack(stages[:keep]).astype(np.float32), rows
+
+
+def stage_flops(n_samples: int, n_images: int, cfg: Config) -> float:
+    """Estimated FLOPs of one training stage (no network to count): HOG cell maps of every image (~30 per
+    pixel: gradients, magnitude, orientation binning), the normal equations X^T X and X^T Y (2 M D^2 + 2 M D
+    136), applying the previous stage (2 M D 136) and the Cholesky solve (D^3 / 3 + 2 D^2 136), D = 68 x 36 + 1."""
+    d, m = 68 * 36 + 1, n_samples
+    return 30.0 * n_images * cfg.size ** 2 + 2.0 * m * d * d + 4.0 * m * d * 136 + d ** 3 / 3 + 2.0 * d * d * 136
 
 
 class SDM(StaticMethod):
@@ -140,12 +169,27 @@ class SDM(StaticMethod):
 
 def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
           resume: bool = False, progress: bool = False) -> None:
+    """The shared protocol: trained on the training people, the stage count chosen on the people RED validates
+    on (train_frames.validation_split); train_log.csv, metrics.json and the cost beside the model."""
     t0 = time.perf_counter()
-    frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress)
-    mean, stages = fit(frames.images, frames.points, cfg, seed, progress)
-    save_arrays(Path(out_dir) / MODEL_FILE, mean=mean, stages=stages)
+    train_ids, val_ids = validation_split(train_manifest, val_fraction)
+    frames = load_train_frames(train_manifest, cfg.max_frames, seed, cfg.box_scale, cfg.size, progress,
+                               identities=train_ids if val_ids else None)
+    val = None
+    if val_ids:
+        held = load_train_frames(train_manifest, VAL_FRAMES, 0, cfg.box_scale, cfg.size, identities=val_ids)
+        val = (held.images, held.points)
+    mean, stages, rows = fit(frames.images, frames.points, cfg, seed, progress, val)
+    out_dir = Path(out_dir)
+    save_arrays(out_dir / MODEL_FILE, mean=mean, stages=stages)
+    last = rows[-1]
+    stopped = "plateau" if last["stop"] == STOP else ("budget" if cfg.stop.patience == 0 else "cap")
+    cost = TrainCost(steps=last["step"], frames_seen=last["frames_seen"], wall_s=last["wall_s"], threads=1,
+                     flops=float(last["train_flops"]), stopped=stopped, extra={"stages_kept": len(stages)},
+                     flops_source="estimated: operation counts of HOG and the ridge regressions (sdm.stage_flops)")
+    write_log(out_dir, rows, cost)
     TrainInfo("sdm", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(frames.images), time.perf_counter() - t0, seed).write(out_dir)
+              len(frames.images), time.perf_counter() - t0, seed, cost.as_dict()).write(out_dir)
 
 
 def load(model_dir: Path | None, cfg: Config) -> SDM:

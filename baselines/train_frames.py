@@ -21,6 +21,7 @@ from redbench.methods.protocol import PathLike, as_manifest_dirs
 log = logging.getLogger(__name__)
 
 FIELDS = ("crops", "landmarks", "boxes/gt", "unreliable")
+VAL_FRAMES = 500  # validation frames of the held-out people for the static baselines (RED: 10 clips x 50)
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,20 @@ def test_trained_on_toy_shards(toy_shards, tmp_path, checks) -> None:
     floor = checks.nme(load_mean(tmp_path / "mean", MeanConfig()).predict_clip(clip.crops, boxes, False),
                        clip.landmarks)
     assert checks.nme(method.predict_clip(clip.crops, boxes, False), clip.landmarks) < 0.7 * floor
+
+
+def test_stage_count_is_chosen_on_held_out_people_and_the_cost_recorded(toy_shards, tmp_path) -> None:
+    import json
+
+    from redbench.methods.convergence import StopRule
+
+    cfg = sdm.Config(size=64, cell=8, stages=6, perturbations=2, stop=StopRule(patience=1, min_delta=0.3, lr_decays=0))
+    sdm.train(cfg, toy_shards, tmp_path, seed=0, val_fraction=0.34)
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    rows = (tmp_path / "train_log.csv").read_text().splitlines()[1:]
+    # min_delta 0.3: a stage must cut the validation NME by 30 % to count, so the cascade stops early
+    assert metrics["cost"]["stopped"] == "plateau" and len(rows) < 6
+    kept = sdm.load(tmp_path, cfg).stages
+    assert len(kept) == metrics["best_epoch"] == metrics["cost"]["extra"]["stages_kept"]
+    n_samples = 4 * 12 * 2 * 2  # 4 training people x 12 frames, mirrored, 2 perturbations each
+    assert metrics["cost"]["flops"] == len(rows) * sdm.stage_flops(n_samples, 4 * 12 * 2, cfg)
