@@ -18,11 +18,11 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from redbench._io import sha256_bytes, sha256_file
+from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-N_POINTS = 68
 BOX_NAMES = ("gt", "gt_jitter", "detector")
 MANIFEST_NAME = "manifest.json"
 

@@ -16,11 +16,12 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from redbench._io import sha256_bytes, write_json_atomic
+from redbench.datasets.shards import BOX_NAMES
 from redbench.methods.tracking import track
 
-# params `predict.box_protocol`: "gt", "gt_jitter", "detector" give every frame its box from the shard;
+# params `predict.box_protocol`: the shards' boxes ("gt", "gt_jitter", "detector") give every frame its box;
 # "tracking" gives only frame 0's gt box, later boxes come from the method's own predictions (tracking.py).
-BOX_PROTOCOLS = ("gt", "gt_jitter", "detector", "tracking")
+BOX_PROTOCOLS = (*BOX_NAMES, "tracking")
 TRAIN_INFO = "train_info.json"
 
 PathLike = str | os.PathLike
