@@ -121,7 +121,7 @@ def test_check_strict_and_incomparable(world, fake_shards):
     assert r.exit_code == 0 and "improved" in r.output
     r = _run("--params", params, "check", str(metrics), str(ref), "--strict")
     assert r.exit_code == 1
-    obj["source"]["data_source"]["300vw"] = "real"
+    obj["protocol"]["data_source"]["300vw"] = "real"  # the protocol record, not "source", is checked
     ref.write_text(json.dumps(obj))
     r = _run("--params", params, "check", str(metrics), str(ref))
     assert r.exit_code == 1 and "incomparable: 300vw: data source synthetic != reference's real" in r.output
