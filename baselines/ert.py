@@ -22,8 +22,10 @@ import numpy as np
 
 from redbench._io import atomic_path
 from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
-from redbench.baselines.train_frames import iter_train_clips
+from redbench.baselines.train_frames import VAL_FRAMES, iter_train_clips, validation_split
+from redbench.benchmark import metrics
 from redbench.datasets.boxes import flip_boxes, to_input
+from redbench.methods.convergence import TrainCost, write_log
 from redbench.methods.protocol import TrainInfo, train_data_hash
 from redbench.config import params_hash
 from redbench.landmarks import flip_points
@@ -87,17 +89,47 @@ def fit(images: np.ndarray, points: np.ndarray, rects: np.ndarray, cfg: Config, 
 
 def train(cfg: Config, train_manifest: Path | list[Path], out_dir: Path, *, seed: int, val_fraction: float = 0.2,
           resume: bool = False, progress: bool = False) -> None:
+    """The shared protocol: trained on the training people and validated once on the people RED validates on
+    (dlib's trainer keeps no intermediate cascades, so `cascade_depth` is a cap, reported as such)."""
     t0 = time.perf_counter()
+    train_ids, val_ids = validation_split(train_manifest, val_fraction)
     parts = [training_inputs(c["crops"], c["landmarks"], c["boxes/gt"], cfg)
-             for c in iter_train_clips(train_manifest, cfg.max_frames, seed, progress)]
+             for c in iter_train_clips(train_manifest, cfg.max_frames, seed, progress,
+                                       identities=train_ids if val_ids else None)]
     images, points, rects = (np.concatenate(a) for a in zip(*parts))
     log.info("ert: training dlib's shape predictor on %d images", len(images))
     predictor = fit(images, points, rects, cfg, seed)
-    path = Path(out_dir) / MODEL_FILE
-    with atomic_path(path, suffix=".dat") as tmp:
+    out_dir = Path(out_dir)
+    with atomic_path(out_dir / MODEL_FILE, suffix=".dat") as tmp:
         predictor.save(str(tmp))
+    wall = round(time.perf_counter() - t0, 1)
+    value = validation_nme(load(out_dir, cfg), train_manifest, val_ids) if val_ids else float("nan")
+    samples = len(images) * cfg.oversampling_amount
+    cost = TrainCost(steps=cfg.cascade_depth, frames_seen=samples * cfg.cascade_depth, wall_s=wall,
+                     threads=cfg.num_threads, flops=training_flops(samples, cfg), stopped="cap",
+                     flops_source="estimated: operation counts of dlib's trainer (ert.training_flops)")
+    write_log(out_dir, [{"epoch": 1, "step": cfg.cascade_depth, "train_loss": float("nan"),
+                         "val_nme_inter_ocular": value, "frames_seen": cost.frames_seen, "train_flops": cost.flops,
+                         "wall_s": wall, "stop": None}], cost)
     TrainInfo("ert", VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(train_manifest),
-              len(images), time.perf_counter() - t0, seed).write(out_dir)
+              len(images), time.perf_counter() - t0, seed, cost.as_dict()).write(out_dir)
+
+
+def validation_nme(method: DlibShapeMethod, train_manifest: Path | list[Path], val_ids: frozenset[str]) -> float:
+    """Mean inter-ocular NME on frames of the held-out people, with their gt boxes."""
+    errors = [metrics.nme(method.predict(c["crops"], c["boxes/gt"].astype(np.float64)), c["landmarks"])
+              for c in iter_train_clips(train_manifest, VAL_FRAMES, 0, identities=val_ids)]
+    return float(np.concatenate(errors).mean())
+
+
+def training_flops(samples: int, cfg: Config) -> float:
+    """Estimated operations of dlib's ERT training (no network to count). Per cascade level and training sample
+    (images x oversampling): ~10 per pooled pixel feature (similarity warp + read); per tree, at each of its
+    tree_depth levels, num_test_splits candidate splits, each a comparison and a 136-value residual sum
+    (~2 x 136), plus the leaf update (136)."""
+    per_tree = cfg.tree_depth * cfg.num_test_splits * 2 * 136 + 136
+    per_level = samples * (10 * cfg.feature_pool_size + cfg.num_trees_per_cascade_level * per_tree)
+    return float(cfg.cascade_depth * per_level)
 
 
 def load(model_dir: Path | None, cfg: Config) -> DlibShapeMethod:
