@@ -78,8 +78,9 @@ def load_ground_truth(manifest_dir: str | os.PathLike, verify: bool = True) -> G
 
     Reads only the label arrays for scoring; verify=True (the default: what is scored must be what
     preprocess wrote) first checks each shard's sha256 against the manifest, which reads the whole file
-    once (0.18 s for the default run's 91 MB 300-VW test shard on 2 busy cores). Predictions are tied to the manifest by its sha256 (each prediction file
-    records the manifest it was made from), so together every scored number is tied to verified bytes.
+    once (0.18 s for the default run's 91 MB 300-VW test shard on 2 busy cores). Predictions are tied to
+    the manifest by its sha256 (each prediction file records the manifest it was made from), so every
+    scored number is tied to verified bytes.
     """
     from redbench.datasets.shards import load_manifest
 
