@@ -20,7 +20,7 @@ class LossWeights:
     background: float = 0.1  # weight of background pixels in it (they outnumber landmark pixels ~10:1)
     # True: weight each frame's landmark pixels by #background / #landmark pixels instead (RED-Net's weighted
     # cross-entropy), so both classes weigh alike whatever the number of map points; `background` is unused
-    balanced: bool = False
+    balanced: bool = True
     coords: float = 100.0  # coordinate L2, in units of the input side (squared errors ~1e-2: weight it up)
     identity: float = 0.1  # f_CLS cross-entropy
     map_coords: float = 0.0  # coordinate L2 of the maps' soft-argmax centres (integral regression on the maps)

@@ -36,6 +36,9 @@ class Config:
     preset: str = "tiny"  # tiny (64 px, VGG widths / 8: the CPU default) | paper (128 px, VGG-16 widths)
     variant: str = "full"  # full | static | no_srnn | no_cls | reg_only (red/config.py)
     point_set: str = "68"  # 68 | demo7 (the released demo's 7 points; trainable, not benchmarkable)
+    # the points the response maps cover: demo7 (the authors' 7; red/config.py says why) | 68 | null (= point_set)
+    map_points: str | None = "demo7"
+    label_square: int = 5  # side in px of each map point's square in the label-map target
     norm: str = "group"  # group | batch (group: training and eval normalise alike; red/config.py says why)
     frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (red/model.py: off, why)
     decode: str = "reg"  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
@@ -47,7 +50,8 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def model_config(self, n_identities: int = 1) -> RedConfig:
-        return make_config(self.preset, variant=self.variant, point_set=self.point_set, norm=self.norm,
+        return make_config(self.preset, variant=self.variant, point_set=self.point_set, map_points=self.map_points,
+                           label_square=self.label_square, norm=self.norm,
                            frame_feedback=self.frame_feedback, decode=self.decode, input_size=self.input_size,
                            n_identities=n_identities)
 

@@ -39,8 +39,8 @@ MODEL = "model.pt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 10
-    passes_per_epoch: int = 10  # passes over the training clips per epoch (a fresh random window each pass)
+    epochs: int = 20
+    passes_per_epoch: int = 8  # passes over the training clips per epoch (a fresh random window each pass)
     batch_clips: int = 4  # global batch in clips (split across ranks)
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -48,7 +48,7 @@ class TrainConfig:
     grad_clip: float = 5.0
     feedback_noise: float = 0.02  # std of the noise on the previous-frame feedback, in units of the input side
     checkpoint_every: int = 20  # steps; also at every epoch end
-    val_frames_per_clip: int = 100
+    val_frames_per_clip: int = 50
     num_workers: int = 0
     threads: int = 0  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
     loss: LossWeights = LossWeights()

@@ -1,0 +1,223 @@
+"""The reference run's report: the equal-compute view, the convergence table, RED's ablations and the README's
+leaderboard, all generated from the run's files (training logs, train_info.json, results/metrics.json).
+
+    python scripts/reference_report.py --models reference/models --results reference/results --out reference/report
+    python scripts/reference_report.py ... --readme README.md    # also rewrite the README's generated blocks
+
+Writes under --out: equal_compute.png (validation NME against training FLOPs, every learned method on the same
+axes), equal_compute.csv, convergence.md, ablations.md and leaderboard.md. With --readme, the text between
+`<!-- reference:NAME -->` and `<!-- /reference:NAME -->` in the README is replaced by the file NAME.md.
+Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (synthetic data).
+Convergence (issue 12's criterion): the best validation NME of the last 20 % of training steps improved on the
+best before it by less than 2 % relative (redbench.methods.convergence.converged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+LEARNED = ("red", "red_static", "sdm", "ert", "cnn_regression", "heatmap")
+ABLATIONS = ("full", "static", "no_srnn", "no_cls", "reg_only")
+MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static"}  # seed 0 of these is the leaderboard's model
+
+
+def read_run(folder: Path) -> dict | None:
+    """A trained model folder -> its log rows (floats), metrics.json and cost; None when not (yet) trained."""
+    log, metrics = folder / "train_log.csv", folder / "metrics.json"
+    if not (log.exists() and metrics.exists()):
+        return None
+    with open(log, newline="") as f:
+        rows = [{k: _num(v) for k, v in r.items()} for r in csv.DictReader(f)]
+    info = json.loads(metrics.read_text())
+    return {"rows": rows, "metrics": info, "cost": info.get("cost") or {}}
+
+
+def _num(v: str):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def tail_improvement(rows: list[dict], tail: float = 0.2) -> float:
+    """Relative improvement of the best validation NME within the last `tail` of steps over the best before."""
+    steps = [r["step"] for r in rows]
+    vals = [r["val_nme_inter_ocular"] for r in rows]
+    cut = steps[-1] - tail * (steps[-1] - steps[0])
+    before = [v for s, v in zip(steps, vals) if s < cut] or vals[:1]
+    return (min(before) - min(vals)) / min(before)
+
+
+def convergence_table(runs: dict[str, dict]) -> str:
+    from redbench.methods.convergence import converged
+
+    lines = ["| method | evaluations | steps | frames seen | training FLOPs | wall s (threads) | best val NME | "
+             "last 20 % improved by | converged | stopped |", "|---|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+    for name, run in runs.items():
+        rows, cost = run["rows"], run["cost"]
+        best = min(r["val_nme_inter_ocular"] for r in rows)
+        if len(rows) >= 2:
+            imp = f"{100 * tail_improvement(rows):.1f} %"
+            conv = "yes" if converged([r["step"] for r in rows], [r["val_nme_inter_ocular"] for r in rows]) else "no"
+        else:
+            imp, conv = "-", "one evaluation (cap)"
+        lines.append(f"| {name} | {len(rows)} | {int(cost.get('steps', rows[-1]['step']))} | "
+                     f"{int(cost.get('frames_seen', 0)):,} | {cost.get('flops', 0):.2e} | "
+                     f"{cost.get('wall_s', 0):.0f} ({cost.get('threads', '?')}) | {best:.4f} | {imp} | {conv} | "
+                     f"{cost.get('stopped', '?')} |")
+    return "\n".join(lines) + "\n"
+
+
+def equal_compute(runs: dict[str, dict], out: Path) -> None:
+    """Validation NME against cumulative training FLOPs, one line per learned method, log x axis."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    with open(out.with_suffix(".csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["method", "epoch", "step", "train_flops", "val_nme_inter_ocular"])
+        for name, run in runs.items():
+            pts = [(r["train_flops"], r["val_nme_inter_ocular"]) for r in run["rows"]
+                   if r["train_flops"] > 0 and math.isfinite(r["val_nme_inter_ocular"])]
+            for r in run["rows"]:
+                w.writerow([name, int(r["epoch"]), int(r["step"]), r["train_flops"], r["val_nme_inter_ocular"]])
+            if pts:
+                xs, ys = zip(*pts)
+                ax.plot(xs, ys, marker="o", ms=3, lw=1.2, label=name, ls="--" if "seed" in name else "-")
+    ax.set_xscale("log")
+    ax.set_xlabel("training FLOPs (counted for networks, estimated for SDM / ERT)")
+    ax.set_ylabel("validation NME (inter-ocular, 68 pts)")
+    ax.set_title("Equal-compute view, reference run (synthetic data, 10 held-out people, gt boxes)", fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def ablation_runs(models: Path) -> dict[tuple[str, int], dict]:
+    """(variant, seed) -> run, seed 0 of full / static from the main models, the rest from models/ablations."""
+    runs = {}
+    for variant in ABLATIONS:
+        for seed in (0, 1):
+            if (variant, seed) in MAIN_ROWS:
+                folder = models / MAIN_ROWS[variant, seed]
+            else:
+                folder = models / "ablations" / (f"variant-{variant}" + (f"_seed-{seed}" if seed else ""))
+            run = read_run(folder)
+            if run is not None:
+                runs[variant, seed] = run
+    return runs
+
+
+def ablation_table(runs: dict[tuple[str, int], dict]) -> str:
+    what = {"full": "nothing", "static": "f_tRNN and the clip-held C_id", "no_srnn": "f_sRNN (one pass)",
+            "no_cls": "f_CLS (no identity loss)", "reg_only": "maps, f_CLS, f_sRNN (f_REG alone)"}
+    lines = ["| variant | what is off | best val NME, seed 0 | seed 1 | mean of seeds [range] | "
+             "training FLOPs (seed 0) | converged (seeds) |", "|---|---|---:|---:|---:|---:|---|"]
+    for variant in ABLATIONS:
+        got = {s: runs[variant, s] for s in (0, 1) if (variant, s) in runs}
+        best = {s: min(r["val_nme_inter_ocular"] for r in run["rows"]) for s, run in got.items()}
+        cell = {s: f"{best[s]:.4f}" if s in best else "not run" for s in (0, 1)}
+        vals = list(best.values())
+        mean = f"{sum(vals) / len(vals):.4f} [{min(vals):.4f}, {max(vals):.4f}]" if len(vals) == 2 else "-"
+        flops = f"{got[0]['cost'].get('flops', 0):.2e}" if 0 in got else "-"
+        conv = ", ".join(f"s{s}: {'yes' if r['metrics'].get('converged') else 'no'}" for s, r in got.items()) or "-"
+        lines.append(f"| {variant} | {what[variant]} | {cell[0]} | {cell[1]} | {mean} | {flops} | {conv} |")
+    return "\n".join(lines) + "\n"
+
+
+def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
+    """The README's leaderboard: 300-VW-style categories, AUC / FR at 0.08, jitter, FHR's sta2, other datasets,
+    and each learned row's training cost."""
+    vw = metrics["datasets"]["300vw"]
+    groups = vw["breakdowns"]["subset"]["groups"]
+    cats = [c for c in ("category1", "category2", "category3") if c in groups]
+    head = ["method", *[f"300vw {c.replace('category', 'cat. ')}" for c in cats], "300vw all", "AUC@0.08",
+            "FR@0.08 %", "jitter %", *[f"{d} NME %" for d in metrics["datasets"] if d != "300vw"],
+            "training FLOPs", "train wall s"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    order = sorted(vw["methods"], key=lambda m: vw["methods"][m]["metrics"]["nme"]["value"])
+    for m in order:
+        mm = vw["methods"][m]["metrics"]
+        base = m.split("+")[0]
+        cost = runs[base]["cost"] if base in runs else {}
+        cells = [m, *[_pct(groups[c]["methods"][m]["nme"]) for c in cats], _pct(mm["nme"]),
+                 f"{mm['auc@0.08']['value']:.3f}", f"{100 * mm['fr@0.08']['value']:.1f}", _pct(mm["jitter"], ci=False),
+                 *[_pct(metrics["datasets"][d]["methods"][m]["metrics"]["nme"])
+                   for d in metrics["datasets"] if d != "300vw" and m in metrics["datasets"][d]["methods"]],
+                 f"{cost['flops']:.1e}" if cost.get("flops") else "-",
+                 f"{cost['wall_s']:.0f}" if cost.get("wall_s") else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _pct(entry: dict, ci: bool = True) -> str:
+    v = f"{100 * entry['value']:.2f}"
+    if ci and entry.get("ci"):
+        lo, hi = entry["ci"]
+        v += f" [{100 * lo:.1f}, {100 * hi:.1f}]"
+    return v
+
+
+def paired_table(metrics: dict) -> str:
+    """RED against RED-static and every other row on 300-VW-style data: paired clip-bootstrap interval of the
+    NME difference and the Wilcoxon p-value (from results/metrics.json)."""
+    lines = ["| RED vs | RED NME % | other NME % | difference (points) [95 % interval] | Wilcoxon p |",
+             "|---|---:|---:|---:|---:|"]
+    for t in metrics["datasets"]["300vw"].get("paired_tests", []):
+        if t["metric"] != "nme" or t["a"] != "red":
+            continue
+        lo, hi = t["diff"]["ci"]
+        lines.append(f"| {t['b']} | {100 * t['mean_a']:.2f} | {100 * t['mean_b']:.2f} | "
+                     f"{100 * t['diff']['value']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | {t['wilcoxon_p']:.2g} |")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_readme(readme: Path, blocks: dict[str, str]) -> None:
+    text = readme.read_text(encoding="utf-8")
+    for name, body in blocks.items():
+        pattern = re.compile(rf"(<!-- reference:{name} -->\n).*?(<!-- /reference:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"{readme}: no <!-- reference:{name} --> ... <!-- /reference:{name} --> block")
+        text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
+    readme.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", type=Path, default=Path("reference/models"))
+    ap.add_argument("--results", type=Path, default=Path("reference/results"))
+    ap.add_argument("--out", type=Path, default=Path("reference/report"))
+    ap.add_argument("--readme", type=Path, default=None)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    runs = {m: r for m in LEARNED if (r := read_run(args.models / m)) is not None}
+    abl = ablation_runs(args.models)
+    everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in abl.items()
+                             if (v, s) not in MAIN_ROWS}}
+    blocks = {"convergence": convergence_table(everything), "ablations": ablation_table(abl)}
+    equal_compute(everything, args.out / "equal_compute.png")
+    metrics_path = args.results / "metrics.json"
+    if metrics_path.exists():
+        metrics = json.loads(metrics_path.read_text())
+        blocks["leaderboard"] = leaderboard_table(metrics, runs)
+        blocks["paired"] = paired_table(metrics)
+    for name, body in blocks.items():
+        (args.out / f"{name}.md").write_text(body, encoding="utf-8")
+    if args.readme:
+        rewrite_readme(args.readme, blocks)
+    print("\n\n".join(f"## {k}\n{v}" for k, v in blocks.items()))
+
+
+if __name__ == "__main__":
+    main()
