@@ -1,0 +1,64 @@
+"""scripts/reference_report.py: the convergence and ablation tables and the README blocks, from hand-made logs."""
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reference_report.py"
+
+
+@pytest.fixture(scope="module")
+def report():
+    spec = importlib.util.spec_from_file_location("reference_report", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(folder: Path, vals: list[float], flops_per_step: float = 10.0, steps_per_eval: int = 10) -> None:
+    folder.mkdir(parents=True)
+    rows = [{"epoch": i + 1, "step": (i + 1) * steps_per_eval, "train_loss": 1.0, "val_nme_inter_ocular": v,
+             "train_flops": (i + 1) * steps_per_eval * flops_per_step, "stop": "wait"} for i, v in enumerate(vals)]
+    with open(folder / "train_log.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    cost = {"steps": rows[-1]["step"], "frames_seen": 4 * rows[-1]["step"], "wall_s": 12.0, "threads": 1,
+            "flops": rows[-1]["train_flops"], "stopped": "plateau"}
+    (folder / "metrics.json").write_text(json.dumps({"converged": vals[-1] >= min(vals[:-2]) * 0.98, "cost": cost}))
+
+
+def test_tail_improvement_is_relative_to_the_best_before_the_last_fifth(report, tmp_path):
+    rows = [{"step": s, "val_nme_inter_ocular": v} for s, v in zip(range(10, 110, 10), [.3, .2, .15, .12, .11,
+                                                                                        .105, .104, .103, .1, .099])]
+    # last 20 % of steps 10..100: steps > 82 -> 0.1 and 0.099 against the best before, 0.103
+    assert report.tail_improvement(rows) == pytest.approx((0.103 - 0.099) / 0.103)
+
+
+def test_tables_and_readme_blocks(report, tmp_path):
+    models = tmp_path / "models"
+    _run(models / "red", [0.3, 0.2, 0.15, 0.149, 0.1495])
+    _run(models / "sdm", [0.2, 0.12, 0.1, 0.0999], flops_per_step=1e3, steps_per_eval=1)
+    _run(models / "ablations" / "variant-no_srnn", [0.3, 0.25, 0.2])
+    _run(models / "ablations" / "variant-no_srnn_seed-1", [0.3, 0.22, 0.21])
+    runs = {m: report.read_run(models / m) for m in ("red", "sdm")}
+    table = report.convergence_table(runs)
+    red_line = next(line for line in table.splitlines() if line.startswith("| red |"))
+    assert "| 5 | 50 | 200 | 5.00e+02 | 12 (1) | 0.1490 |" in red_line and "| yes | plateau |" in red_line
+    abl = report.ablation_table(report.ablation_runs(models))
+    no_srnn = next(line for line in abl.splitlines() if line.startswith("| no_srnn |"))
+    assert "| 0.2000 | 0.2100 | 0.2050 [0.2000, 0.2100] |" in no_srnn
+    assert "not run" in next(line for line in abl.splitlines() if line.startswith("| no_cls |"))
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- reference:ablations -->\nold\n<!-- /reference:ablations -->\nb\n")
+    report.rewrite_readme(readme, {"ablations": abl})
+    assert readme.read_text() == f"a\n<!-- reference:ablations -->\n{abl}<!-- /reference:ablations -->\nb\n"
+    with pytest.raises(SystemExit, match="reference:convergence"):
+        report.rewrite_readme(readme, {"convergence": table})
+    report.equal_compute(runs, tmp_path / "ec.png")
+    with open(tmp_path / "ec.csv", newline="") as f:
+        assert sum(1 for _ in csv.DictReader(f)) == 5 + 4
+    assert (tmp_path / "ec.png").stat().st_size > 1000
