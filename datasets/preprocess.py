@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing as mp
 import os
+import pickle
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -46,6 +48,7 @@ class PreprocessConfig:
     chunk_frames: int = param(8, min=1)
     shard_mb: float = param(256.0, min=0, exclusive_min=True)  # rotate shards after this many MB of crops (whole clips only)
     pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
+    workers: int = param(2, min=1, max=64)  # processes for the per-frame work; the output is byte-identical for any number
     boxes: BoxConfig = field(default_factory=BoxConfig)
 
     @property
@@ -121,25 +124,45 @@ def _sidecar_arrays(video: RawVideo, frames: list[RawFrame]) -> dict[str, np.nda
     return {"occluded": occ, "self_occluded": self_occ, "occlusion_known": np.ones(t, bool), "pose": pose}
 
 
+@dataclass
+class _Measured:
+    """One block's per-frame work (crops, PnP, the detector), done in any process; `ClipProcessor.assemble`
+    adds the parts that run in clip order (jitter draws, the detector's fallback to the previous box)."""
+
+    fields: dict[str, Any]  # ClipData fields but the jitter and detector boxes and detector_found
+    gt: np.ndarray  # (T, 4) float64 gt boxes
+    pose_pnp: np.ndarray  # (T, 3) float64, for the summary's yaw error (the shards store float32)
+    detections: list[np.ndarray | None]
+
+
 class ClipProcessor:
     """Turns the frames of one video into ClipData blocks; keeps the detector fallback across blocks."""
 
     def __init__(self, cfg: PreprocessConfig, detector: HogDetector, pose: PnPPoseEstimator):
         self.cfg, self.detector, self.pose = cfg, detector, pose
 
-    def blocks(self, video: RawVideo, stats: _Stats) -> Iterator[ClipData]:
+    def blocks(self, video: RawVideo, stats: _Stats, measured: Iterable[_Measured] | None = None
+               ) -> Iterator[ClipData]:
+        """The video's blocks; `measured`: its blocks' per-frame work done elsewhere (a worker), in order."""
         rng = clip_rng(self.cfg.boxes.seed, video.name)
         previous: np.ndarray | None = None
+        if measured is None:
+            measured = (self.measure(video, frames) for frames in self.frame_blocks(video))
+        for m in measured:
+            data, previous = self.assemble(video, m, rng, previous, stats)
+            yield data
+
+    def frame_blocks(self, video: RawVideo) -> Iterator[list[RawFrame]]:
+        """The video's frames, each checked as it is decoded, in blocks of block_frames."""
         block: list[RawFrame] = []
         for frame in video.frames():
             self._check(video, frame)
             block.append(frame)
             if len(block) == self.cfg.block_frames:
-                data, previous = self._block(video, block, rng, previous, stats)
+                yield block
                 block = []
-                yield data
         if block:
-            yield self._block(video, block, rng, previous, stats)[0]
+            yield block
 
     @staticmethod
     def _check(video: RawVideo, frame: RawFrame) -> None:
@@ -161,34 +184,36 @@ class ClipProcessor:
         if (hi - lo).max() <= 1.0:
             raise PreprocessError(f"{where}: landmarks span {hi - lo} px: no face box")
 
-    def _block(self, video: RawVideo, frames: list[RawFrame], rng: np.random.Generator,
-               previous: np.ndarray | None, stats: _Stats) -> tuple[ClipData, np.ndarray | None]:
+    def measure(self, video: RawVideo, frames: list[RawFrame]) -> _Measured:
         cfg = self.cfg
         orig = np.stack([f.landmarks for f in frames])  # (T, 68, 2) float64
         to_crop = np.stack([context_affine(p, cfg) for p in orig])  # (T, 2, 3)
         crops = np.stack([warp_context(f.image, A, cfg.crop_size) for f, A in zip(frames, to_crop)])
         landmarks = apply_affine(orig, to_crop)  # (T, 68, 2)
         gt = gt_boxes(landmarks, cfg.boxes.gt_box_scale)
-        detections = [self.detector(c) for c in crops]
-        detector, found, previous = detector_boxes(detections, gt, previous)
         pose_pnp = np.stack([self.pose(p, f.image.shape[1], f.image.shape[0]) for p, f in zip(orig, frames)])
-        side = _sidecar_arrays(video, frames)
-        stats.frames += len(frames)
+        fields = dict(
+            crops=crops, landmarks=landmarks.astype(np.float32), landmarks_orig=orig.astype(np.float32),
+            crop_to_orig=invert_affine(to_crop).astype(np.float32), pose_pnp=pose_pnp.astype(np.float32),
+            unreliable=np.array([f.unreliable for f in frames], dtype=bool),
+            frame_index=np.array([f.frame_index for f in frames], dtype=np.int32),
+            **_sidecar_arrays(video, frames))
+        return _Measured(fields, gt, pose_pnp, [self.detector(c) for c in crops])
+
+    def assemble(self, video: RawVideo, m: _Measured, rng: np.random.Generator, previous: np.ndarray | None,
+                 stats: _Stats) -> tuple[ClipData, np.ndarray | None]:
+        """The block's ClipData, given the clip's jitter stream and the last detector box of the block before."""
+        detector, found, previous = detector_boxes(m.detections, m.gt, previous)
+        f = m.fields
+        stats.frames += len(m.gt)
         stats.detector_found += int(found.sum())
         if video.sidecar is not None:
-            stats.pose_true.append(side["pose"][:, 0])
-            stats.pose_pnp.append(pose_pnp[:, 0])
-        data = ClipData(
-            crops=crops, landmarks=landmarks.astype(np.float32), landmarks_orig=orig.astype(np.float32),
-            crop_to_orig=invert_affine(to_crop).astype(np.float32), occluded=side["occluded"],
-            occlusion_known=side["occlusion_known"], self_occluded=side["self_occluded"], pose=side["pose"],
-            pose_pnp=pose_pnp.astype(np.float32),
-            boxes={"gt": gt.astype(np.float32), "gt_jitter": jitter_boxes(gt, rng, cfg.boxes).astype(np.float32),
-                   "detector": detector.astype(np.float32)},
-            detector_found=found, unreliable=np.array([f.unreliable for f in frames], dtype=bool),
-            frame_index=np.array([f.frame_index for f in frames], dtype=np.int32),
-        )
-        return data, previous
+            stats.pose_true.append(f["pose"][:, 0])
+            stats.pose_pnp.append(m.pose_pnp[:, 0])
+        boxes = {"gt": m.gt.astype(np.float32),
+                 "gt_jitter": jitter_boxes(m.gt, rng, self.cfg.boxes).astype(np.float32),
+                 "detector": detector.astype(np.float32)}
+        return ClipData(boxes=boxes, detector_found=found, **f), previous
 
 
 def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | os.PathLike, cfg: PreprocessConfig,
@@ -207,17 +232,93 @@ def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | o
     stats = _Stats()
     bar = tqdm(total=sum(v.n_frames for v in videos), unit="frame", desc=f"preprocess {dataset}",
                disable=not progress)
+    # The worker count changes no output, so the manifest does not record it.
+    recorded = {k: v for k, v in asdict(cfg).items() if k != "workers"}
     # Written whole in a staging folder and swapped in: a failed or killed run leaves the previous complete
     # shards or nothing, and files preprocess did not write (a user's train-777.h5) make it refuse.
     with staged_dir(out_dir, owned_by_preprocess(out_dir), "preprocess") as stage, \
-            ShardSetWriter(stage, dataset, data_source, cfg.shard_format()) as writer:
-        for v in videos:
+            ShardSetWriter(stage, dataset, data_source, cfg.shard_format()) as writer, \
+            _BlockPool(processor, videos, _usable_workers(cfg.workers)) as pool:
+        for i, v in enumerate(videos):
             record = ClipRecord(v.name, ids[v.identity], v.identity, v.split, v.subset, v.n_frames)
-            writer.write_clip(record, _counted(processor.blocks(v, stats), bar))
+            writer.write_clip(record, _counted(processor.blocks(v, stats, pool.measured(i)), bar))
         summary = {"data_source": data_source, **stats.summary()}
-        writer.finish(identities, {"preprocess": {"config": asdict(cfg), "face_px": cfg.face_px, "summary": summary}})
+        writer.finish(identities, {"preprocess": {"config": recorded, "face_px": cfg.face_px, "summary": summary}})
     bar.close()
     return summary
+
+
+def _usable_workers(workers: int) -> int:
+    if workers > 1 and "fork" not in mp.get_all_start_methods():
+        log.warning("preprocess: no 'fork' start method on this platform: one process")
+        return 1
+    return workers
+
+
+class _BlockPool:
+    """`workers` forked processes doing the per-frame work (`ClipProcessor.measure`) of block b of video i
+    in worker (i + b) % workers; each worker decodes every video and measures only its own blocks. The parent
+    takes the blocks in order, so what it writes is what one process writes. Each worker sends a video's
+    blocks, then None; a queue holds at most `AHEAD` blocks, which bounds memory. workers == 1: no processes.
+    """
+
+    AHEAD = 4
+
+    def __init__(self, processor: ClipProcessor, videos: list[RawVideo], workers: int):
+        self.n = workers
+        self._queues: list[Any] = []
+        self._procs: list[Any] = []
+        if workers > 1:
+            ctx = mp.get_context("fork")  # RawVideo.frames is a closure: it is inherited, not pickled
+            self._queues = [ctx.Queue(self.AHEAD) for _ in range(workers)]
+            self._procs = [ctx.Process(target=_measure_worker, args=(processor, videos, w, workers, q), daemon=True)
+                           for w, q in enumerate(self._queues)]
+            for proc in self._procs:
+                proc.start()
+
+    def measured(self, i: int) -> Iterator[_Measured] | None:
+        """Video i's measured blocks in order (None without workers: the caller measures them itself)."""
+        return self._take(i) if self._procs else None
+
+    def _take(self, i: int) -> Iterator[_Measured]:
+        b = 0
+        while (m := self._get((i + b) % self.n)) is not None:
+            yield m
+            b += 1
+        for k in range(1, self.n):  # the other workers' end-of-video markers
+            assert self._get((i + b + k) % self.n) is None
+
+    def _get(self, w: int) -> _Measured | None:
+        msg = self._queues[w].get()
+        if isinstance(msg, BaseException):
+            raise msg
+        return msg
+
+    def __enter__(self) -> "_BlockPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self._procs:
+            if proc.is_alive():
+                proc.terminate()
+            proc.join()
+        for q in self._queues:
+            q.close()
+
+
+def _measure_worker(processor: ClipProcessor, videos: list[RawVideo], w: int, n: int, queue: Any) -> None:
+    try:
+        for i, v in enumerate(videos):
+            for b, frames in enumerate(processor.frame_blocks(v)):
+                if (i + b) % n == w:
+                    queue.put(processor.measure(v, frames))
+            queue.put(None)
+    except BaseException as e:  # reported to the parent when it reaches this worker's next block
+        try:
+            pickle.dumps(e)
+        except Exception:
+            e = PreprocessError(f"{type(e).__name__}: {e}")
+        queue.put(e)
 
 
 def owned_by_preprocess(out_dir: str | os.PathLike) -> Callable[[str], bool]:

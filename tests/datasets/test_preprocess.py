@@ -92,11 +92,11 @@ def test_interrupted_run_then_rerun_matches_an_uninterrupted_run(tmp_path, monke
     out = tmp_path / "interrupted"
     real_blocks = ClipProcessor.blocks
 
-    def dying_blocks(self, video, stats):
+    def dying_blocks(self, video, stats, *measured):
         if video.name == "300vw/002":  # shards 000 and 001 are complete by now
-            yield next(real_blocks(self, video, stats))
+            yield next(real_blocks(self, video, stats, *measured))
             raise KeyboardInterrupt
-        yield from real_blocks(self, video, stats)
+        yield from real_blocks(self, video, stats, *measured)
 
     monkeypatch.setattr(ClipProcessor, "blocks", dying_blocks)
     with pytest.raises(KeyboardInterrupt):
