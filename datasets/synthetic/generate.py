@@ -143,7 +143,8 @@ def write_dataset(dataset: str, out_dir: Path, cfg: SyntheticConfig, progress: b
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        _WRITERS[dataset](tmp, cfg, progress)
+        with writers.portable_opencv():  # the same pixels on every CPU (docs/reproducibility.md)
+            _WRITERS[dataset](tmp, cfg, progress)
         old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
         try:
             replace_dir(tmp, out_dir, old / out_dir.name)

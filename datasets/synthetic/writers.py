@@ -6,9 +6,10 @@ Every writer also writes the redbench sidecar (docs/interfaces.md): one JSON per
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -18,6 +19,24 @@ from redbench.datasets.synthetic.scene import Frame
 
 SIDECAR_SCHEMA = 1
 GENERATOR = "redbench.synthetic"
+
+
+@contextlib.contextmanager
+def portable_opencv() -> Iterator[None]:
+    """Run the block with OpenCV's Intel IPP code paths off (the previous setting is restored afterwards).
+
+    IPP picks its kernels by the CPU it runs on, and they do not give the same bits on every CPU: measured
+    (docs/reproducibility.md), the float32 cv2.resize of the background texture gave other bits with IPP's
+    SSE4.2 kernels (OPENCV_IPP=sse42) than with its AVX-512 ones, on the same machine. OpenCV's own code path
+    gave the same bits with AVX-512, AVX2, SSE4 or no SIMD at all (OPENCV_CPU_DISABLE, cv2.setUseOptimized),
+    and with 1 or 2 OpenCV threads. The generator draws and encodes inside this block.
+    """
+    was = cv2.ipp.useIPP()
+    cv2.ipp.setUseIPP(False)
+    try:
+        yield
+    finally:
+        cv2.ipp.setUseIPP(was)
 
 
 def sidecar(seed: int, identity: str, category: int | None, frames: list[Frame]) -> dict:
