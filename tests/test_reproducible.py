@@ -140,3 +140,24 @@ def test_red_training_with_one_thread_writes_the_same_model_twice(tmp_path):
         assert _train_red(tmp_path / "shards", tmp_path / "c", seed=1) != a
     finally:
         torch.set_num_threads(threads)
+
+
+def test_the_cross_machine_tolerances_of_the_default_reference():
+    from redbench.benchmark.check import compare_values, load_reference
+
+    ref = load_reference(Path(__file__).parents[1] / "benchmark" / "reference" / "default.json")
+    flat = dict(ref["metrics"])
+    assert compare_values(flat, ref) and all(r.status == "ok" for r in compare_values(flat, ref))
+
+    def status(key: str, delta: float) -> str:
+        return next(r.status for r in compare_values({**flat, key: flat[key] + delta}, ref) if r.key == key)
+
+    # RED: 4 NME points either way pass (two machines differed by 1.5, RED-static by 4.5), 6 do not
+    assert status("synthetic/300vw/red/nme", +0.04) == "ok" and status("synthetic/300vw/red/nme", -0.04) == "ok"
+    assert status("synthetic/300vw/red/nme", +0.06) == "regressed"
+    assert status("synthetic/300vw/red/nme", -0.06) == "improved"  # fails under --strict
+    assert status("synthetic/300vw/category2/red_static/nme", +0.07) == "ok"
+    assert status("synthetic/300vw/heatmap/nme", +0.015) == "ok" and status("synthetic/300vw/heatmap/nme", +0.03) != "ok"
+    # the numpy / dlib methods are held to float rounding plus a few pixels
+    assert status("synthetic/300vw/sdm/nme", +0.002) == "ok" and status("synthetic/300vw/sdm/nme", +0.01) != "ok"
+    assert status("synthetic/300vw/ert/fr@0.08", +0.05) == "regressed"
