@@ -257,6 +257,8 @@ def train_loop(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float) 
         waits.append(t_data - t_prev)
         totals.append(t_end - t_prev)
         t_prev = t_end
+    if not losses:
+        return {"steps_done": 0, "steps_asked": opts.steps, "stopped_by_budget": True}
     warm = min(10, len(totals) // 4)  # worker start-up and cuDNN's first calls
     wait, total = sum(waits[warm:]), sum(totals[warm:])
     n = max(1, len(losses) // 10)
@@ -328,7 +330,7 @@ def inference(opts: CheckOptions, ctx: Context, budget: Budget, bare_train_s: fl
                 break
             runner.step(image, a)
             done += 1
-    online_s = (time.perf_counter() - t0) / max(done, 1)
+    online_s = (time.perf_counter() - t0) / done if done else float("nan")  # NaN -> null in the JSON
     per_train_frame = bare_train_s / opts.frames_per_step
     return {"frames": n, "clips": len(frames), "batch": opts.infer_batch, "online_frames_done": done,
             "online_frames_per_s": 1 / online_s, "static_batch_frames_per_s": n / static_s,
@@ -377,6 +379,8 @@ def run_fit(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float) -> 
     except OutOfTime:
         rows = []
     deltas = np.diff(stamps)  # (steps,) seconds from hook to hook
+    if len(deltas) == 0:
+        return {"steps_done": 0, "stopped_by_budget": True}
     firsts = deltas[per_pass::per_pass]  # first step of each later pass: fit() starts a new DataLoader per pass
     steady = np.delete(deltas, np.r_[0:min(per_pass, len(deltas)), per_pass:len(deltas):per_pass])
     s_step = float(deltas[1:].mean()) if len(deltas) > 1 else float(deltas.mean())

@@ -36,8 +36,8 @@ from typing import Callable
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-# absent on the accelerator machines (no dvc, no dlib; pyyaml is not promised either): the run must not need them
-FORBIDDEN = ("dvc", "dlib", "face_recognition_models", "yaml")
+# absent on the accelerator machines and too big to carry as wheels: the run must never import them
+FORBIDDEN = ("dvc", "dlib", "face_recognition_models")
 # per-device defaults of the options left unset on the command line
 CPU_DEFAULTS = dict(steps=2, batch_clips=2, clip_len=2, repeats=1, infer_frames=4, infer_batch=4, ddp_steps=2,
                     fit_steps=2, workers=1, n_clips=6, clip_frames=8, crop_size=64)
@@ -92,6 +92,12 @@ def environment(device: str) -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     return env
+
+
+def carried_imports() -> list[str]:
+    """Top-level modules imported from the wheels that gpu_check.sh unpacked (scripts/_gpu_wheels.py)."""
+    return sorted(m for m, mod in list(sys.modules.items())
+                  if "." not in m and "gpu_check_site." in (getattr(mod, "__file__", None) or ""))
 
 
 def clean(obj):
@@ -290,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
         done = {"sections": results, "summary": summary(env, opts, results),
                 "elapsed_s": time.perf_counter() - t_start, "complete": final and len(results) == len(sections)
                 and all(r["status"] == "ok" for r in results.values()),
-                "forbidden_imports": sorted({m.split(".")[0] for m in sys.modules} & set(FORBIDDEN))}
+                "forbidden_imports": sorted({m.split(".")[0] for m in sys.modules} & set(FORBIDDEN)),
+                "carried_imports": carried_imports()}
         write_json_atomic(out, clean({**head, **done}))
 
     try:
