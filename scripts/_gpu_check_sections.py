@@ -25,20 +25,19 @@ from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.geometry import invert_affine
 from redbench.datasets.loaders import AugmentConfig, ClipDataset
 from redbench.datasets.shards import load_manifest
-from redbench.red.config import RedConfig, make_config
+from redbench.methods.convergence import count_flops
+from redbench.red.config import RedConfig
 from redbench.red.infer import OnlineRED, autocast, predict_static_batch
-from redbench.red.losses import LossWeights, red_loss
+from redbench.red.losses import red_loss
+from redbench.red.method import Config as MethodConfig
 from redbench.red.model import RED, count_parameters
 from redbench.red.train import TrainConfig, fit, mean_shape, previous_frame_points
-
-BOX_SCALE = 1.25  # the method's default input box (params methods.red.box_scale)
-
 
 @dataclass(frozen=True)
 class CheckOptions:
     device: str  # "cuda" | "cpu"
     preset: str = "paper"
-    norm: str = "group"  # the method's default (params methods.red.norm); the preset's own is batch
+    norm: str | None = None  # None: the method's default (params methods.red.norm)
     variant: str = "full"
     steps: int = 300  # training-loop steps
     batch_clips: int = 16
@@ -87,6 +86,8 @@ class Context:
     train_paths: tuple[Path, ...]
     test_paths: tuple[Path, ...]
     work_dir: Path
+    tc: TrainConfig  # the method's training defaults (lr, loss weights, feedback noise, clipping, stopping rule)
+    box_scale: float
 
 
 def sync(device: torch.device) -> None:
@@ -134,15 +135,18 @@ def make_shards(opts: CheckOptions, work_dir: Path) -> dict:
 def make_context(opts: CheckOptions, work_dir: Path) -> Context:
     man = load_manifest(work_dir / "shards")
     train_paths, test_paths = tuple(man.paths("train")), tuple(man.paths("test"))
-    probe = make_config(opts.preset)
-    n_ids = len(ClipDataset(train_paths, opts.clip_len, probe.input_size).identity_names)
-    cfg = make_config(opts.preset, norm=opts.norm, variant=opts.variant, n_identities=n_ids)
-    return Context(torch.device(opts.device), cfg, train_paths, test_paths, work_dir)
+    # what `redbench train red` trains with this preset: the method's defaults (7-point maps, group norm, ...)
+    method = MethodConfig(preset=opts.preset, variant=opts.variant, **({"norm": opts.norm} if opts.norm else {}))
+    n_ids = len(ClipDataset(train_paths, opts.clip_len, method.model_config().input_size).identity_names)
+    cfg = method.model_config(n_identities=n_ids)
+    # an indexed device: DDP's device_ids and the memory counters want the GPU's number
+    device = torch.device("cuda", torch.cuda.current_device()) if opts.device == "cuda" else torch.device("cpu")
+    return Context(device, cfg, train_paths, test_paths, work_dir, method.train, method.box_scale)
 
 
 def train_clips(opts: CheckOptions, ctx: Context) -> ClipDataset:
     """The training clips as the method trains on them: gt box x 1.25, the loaders' default augmentation."""
-    return ClipDataset(ctx.train_paths, opts.clip_len, ctx.cfg.input_size, box="gt", box_scale=BOX_SCALE,
+    return ClipDataset(ctx.train_paths, opts.clip_len, ctx.cfg.input_size, box="gt", box_scale=ctx.box_scale,
                        train=True, augment=AugmentConfig(), seed=opts.seed)
 
 
@@ -191,8 +195,7 @@ class SuiteStep:
     """The training step of red/train.py fit(): previous-frame feedback with noise, bf16 autocast on CUDA, the
     three losses, gradient clipping, AdamW with warm-up. `net` may be a DistributedDataParallel of `model`."""
 
-    def __init__(self, net: torch.nn.Module, model: RED, device: torch.device, seed: int,
-                 tc: TrainConfig = TrainConfig()) -> None:
+    def __init__(self, net: torch.nn.Module, model: RED, device: torch.device, seed: int, tc: TrainConfig) -> None:
         self.net, self.model, self.device, self.tc = net, model, device, tc
         self.opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda k: min(1.0, (k + 1) / tc.warmup_steps))
@@ -230,19 +233,21 @@ def bare_and_suite_step(opts: CheckOptions, ctx: Context) -> dict:
     reset_peak(ctx.device)
     bare_s = timed(bare, ctx.device, opts.repeats)
     bare_mem = peak_memory(ctx.device)
-    step = SuiteStep(model, model, ctx.device, opts.seed)
+    step = SuiteStep(model, model, ctx.device, opts.seed, ctx.tc)
     reset_peak(ctx.device)
     suite_s = timed(lambda: step(batch), ctx.device, opts.repeats)
+    suite_mem = peak_memory(ctx.device)
+    flops = count_flops(lambda: step(batch))  # torch's FLOP counter, as fit() records the training cost
     frames = opts.frames_per_step
     return {"bare": {"s_per_step": bare_s, "frames_per_s": frames / bare_s, **bare_mem},
-            "train_step": {"s_per_step": suite_s, "frames_per_s": frames / suite_s,
-                           "time_ratio_vs_bare": suite_s / bare_s, **peak_memory(ctx.device)}}
+            "train_step": {"s_per_step": suite_s, "frames_per_s": frames / suite_s, "time_ratio_vs_bare": suite_s /
+                           bare_s, "gflop_per_step": flops / 1e9, "tflop_per_s": flops / suite_s / 1e12, **suite_mem}}
 
 
-def train_loop(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float) -> dict:
+def train_loop(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float, gflop_per_step: float) -> dict:
     """`steps` suite steps fed by the loader; throughput and data wait after the warm-up steps; the loss curve."""
     model = new_model(ctx.cfg, ctx, opts)
-    step = SuiteStep(model, model, ctx.device, opts.seed)
+    step = SuiteStep(model, model, ctx.device, opts.seed, ctx.tc)
     batches = iter(loader(opts, ctx, opts.steps, opts.workers))
     reset_peak(ctx.device)
     losses, waits, totals = [], [], []
@@ -267,7 +272,7 @@ def train_loop(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float) 
     return {"steps_done": len(losses), "steps_asked": opts.steps, "stopped_by_budget": len(losses) < opts.steps,
             "warmup_steps": warm, "frames_per_step": opts.frames_per_step, "s_per_step": s_per_step,
             "frames_per_s": opts.frames_per_step / s_per_step, "time_ratio_vs_bare": s_per_step / bare_s,
-            "data_wait_share": wait / total if total > 0 else float("nan"), "workers": opts.workers,
+            "tflop_per_s": gflop_per_step / s_per_step / 1e3, "data_wait_share": wait / total if total > 0 else float("nan"), "workers": opts.workers,
             "pin_memory": ctx.device.type == "cuda", "loss_first": first, "loss_last": last,
             "loss_fell": last < first, "all_finite": bool(np.isfinite(losses).all()),
             "losses": [round(v, 5) for v in losses], **peak_memory(ctx.device)}
@@ -296,7 +301,7 @@ def loader_alone(opts: CheckOptions, ctx: Context, budget: Budget, train_fps: fl
 def inference(opts: CheckOptions, ctx: Context, budget: Budget, bare_train_s: float) -> dict:
     """Online clip loop (RED, frame by frame with its state) and batched RED-static, vs a bare batched forward
     of the same model on the same frames."""
-    clips = ClipDataset(ctx.test_paths, 1, ctx.cfg.input_size, box="gt", box_scale=BOX_SCALE, train=False)
+    clips = ClipDataset(ctx.test_paths, 1, ctx.cfg.input_size, box="gt", box_scale=ctx.box_scale, train=False)
     frames, to_input, k = [], [], 0
     while sum(len(f) for f in frames) < opts.infer_frames and k < len(clips):
         clip = clips[k]
@@ -344,7 +349,7 @@ def train_fixed(opts: CheckOptions, ctx: Context, batches: list[dict], wrap: Cal
     """The suite step over fixed batches from a fixed init: the per-step losses (the DDP comparison)."""
     model = new_model(ctx.cfg, ctx, opts)
     net = wrap(model) if wrap is not None else model
-    step = SuiteStep(net, model, ctx.device, opts.seed)
+    step = SuiteStep(net, model, ctx.device, opts.seed, ctx.tc)
     reset_peak(ctx.device)
     t0 = time.perf_counter()
     losses = [step(b) for b in batches]
@@ -357,14 +362,14 @@ def run_fit(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float) -> 
         pass
 
     train_set = train_clips(opts, ctx)
-    val_set = ClipDataset(ctx.test_paths, 1, ctx.cfg.input_size, box="gt", box_scale=BOX_SCALE, train=False)
+    val_set = ClipDataset(ctx.test_paths, 1, ctx.cfg.input_size, box="gt", box_scale=ctx.box_scale, train=False)
     val = [val_set[i] for i in range(min(4, len(val_set)))]
     per_pass = len(train_set) // opts.batch_clips
     if per_pass == 0:
         raise ValueError(f"{len(train_set)} training clips is less than one batch of {opts.batch_clips}")
-    tc = TrainConfig(epochs=1, passes_per_epoch=max(1, math.ceil(opts.fit_steps / per_pass)),
-                     batch_clips=opts.batch_clips, num_workers=opts.workers, checkpoint_every=0,
-                     val_frames_per_clip=8)
+    tc = dataclasses.replace(ctx.tc, epochs=1, passes_per_epoch=max(1, math.ceil(opts.fit_steps / per_pass)),
+                             batch_clips=opts.batch_clips, num_workers=opts.workers, checkpoint_every=0,
+                             val_frames_per_clip=8)
     stamps = [time.perf_counter()]
 
     def hook(_: int) -> None:
@@ -397,4 +402,5 @@ def run_fit(opts: CheckOptions, ctx: Context, budget: Budget, bare_s: float) -> 
 def model_facts(ctx: Context) -> dict:
     model = RED(ctx.cfg)
     return {"preset_input_size": ctx.cfg.input_size, "parameters_m": count_parameters(model) / 1e6,
-            "encoder_parameters_m": count_parameters(model.encoder) / 1e6, "n_identities": ctx.cfg.n_identities}
+            "encoder_parameters_m": count_parameters(model.encoder) / 1e6, "n_identities": ctx.cfg.n_identities,
+            "config": dataclasses.asdict(ctx.cfg)}

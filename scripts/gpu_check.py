@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--ddp-worker", nargs=2, metavar=("SPEC", "RESULT"), help=argparse.SUPPRESS)
     for f in dataclasses.fields(CheckOptions):
         if f.name != "device":
-            ap.add_argument(f"--{f.name.replace('_', '-')}", type=type(getattr(gpu, f.name)), default=None,
+            kind = str if getattr(gpu, f.name) is None else type(getattr(gpu, f.name))
+            ap.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=None,
                             help=f"GPU default {getattr(gpu, f.name)}, CPU default "
                                  f"{CPU_DEFAULTS.get(f.name, getattr(gpu, f.name))}")
     return ap.parse_args(argv)
@@ -225,11 +226,12 @@ def summary(env: dict, opts, results: dict) -> dict:
     peaks = [v for r in results.values() for v in [r.get("peak_allocated_gib"), *(
         x.get("peak_allocated_gib") for x in r.values() if isinstance(x, dict))] if isinstance(v, (int, float))]
     fps = get("train_loop", "frames_per_s")
-    return {"device_name": env.get("device_name"), "preset": opts.preset, "norm": opts.norm,
+    return {"device_name": env.get("device_name"), "preset": opts.preset,
             "frames_per_step": opts.frames_per_step, "bare_frames_per_s": get("step", "frames_per_s", "bare"),
             "suite_step_frames_per_s": get("step", "frames_per_s", "train_step"),
             "suite_step_time_ratio_vs_bare": get("step", "time_ratio_vs_bare", "train_step"),
-            "train_frames_per_s": fps, "train_time_ratio_vs_bare": get("train_loop", "time_ratio_vs_bare"),
+            "train_frames_per_s": fps, "train_tflop_per_s": get("train_loop", "tflop_per_s"),
+            "train_time_ratio_vs_bare": get("train_loop", "time_ratio_vs_bare"),
             "data_wait_share": get("train_loop", "data_wait_share"), "loss_first": get("train_loop", "loss_first"),
             "loss_last": get("train_loop", "loss_last"), "loss_fell": get("train_loop", "loss_fell"),
             "online_frames_per_s": get("inference", "online_frames_per_s"),
@@ -273,11 +275,11 @@ def main(argv: list[str] | None = None) -> int:
 
     def step() -> dict:
         r = S.bare_and_suite_step(opts, state["ctx"])
-        state["bare_s"] = r["bare"]["s_per_step"]
+        state["bare_s"], state["gflop"] = r["bare"]["s_per_step"], r["train_step"]["gflop_per_step"]
         return r
 
     def loop() -> dict:
-        r = S.train_loop(opts, state["ctx"], budget.share(0.4), state["bare_s"])
+        r = S.train_loop(opts, state["ctx"], budget.share(0.4), state["bare_s"], state["gflop"])
         state["train_fps"] = r["frames_per_s"]
         return r
 

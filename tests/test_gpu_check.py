@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -52,12 +53,19 @@ def test_cpu_run_of_the_shell_script_measures_every_section(tmp_path):
     assert doc["complete"] and doc["forbidden_imports"] == []  # what the GPU machines lack is never imported
     assert doc["options"]["preset"] == "tiny" and doc["options"]["steps"] == 2
     assert sec["shards"]["train_clips"] == 4 and sec["shards"]["test_clips"] == 2  # CPU default: 6 clips
+    # it measures what `redbench train red` trains with that preset: the method's defaults, not the bare preset's
+    from redbench.red.method import Config
+
+    method_cfg = Config(preset="tiny").model_config(n_identities=sec["shards"]["model"]["n_identities"])
+    assert sec["shards"]["model"]["config"] == json.loads(json.dumps(dataclasses.asdict(method_cfg)))
 
     bare, step, loop = sec["step"]["bare"], sec["step"]["train_step"], sec["train_loop"]
     assert step["time_ratio_vs_bare"] == pytest.approx(step["s_per_step"] / bare["s_per_step"])
     assert loop["steps_done"] == 2 and len(loop["losses"]) == 2 and loop["frames_per_step"] == 4
     assert loop["frames_per_s"] == pytest.approx(4 / loop["s_per_step"])
     assert loop["time_ratio_vs_bare"] == pytest.approx(loop["s_per_step"] / bare["s_per_step"])
+    assert step["gflop_per_step"] > 0
+    assert loop["tflop_per_s"] == pytest.approx(step["gflop_per_step"] / loop["s_per_step"] / 1e3)
     assert 0 < loop["data_wait_share"] < 1 and loop["all_finite"]
     assert loop["peak_allocated_gib"] is None  # no GPU memory on the CPU
 
@@ -178,7 +186,7 @@ def test_train_loop_stops_on_the_budget_with_finite_figures(parts, tiny_ctx):
         calls[0] += 1
         return 0.0 if calls[0] <= 2 else 1e9
 
-    r = parts.train_loop(opts, ctx, parts.Budget.start(1.0, clock=clock), bare_s=0.5)
+    r = parts.train_loop(opts, ctx, parts.Budget.start(1.0, clock=clock), bare_s=0.5, gflop_per_step=1.0)
     assert r["steps_done"] == 1 and r["stopped_by_budget"] and r["steps_asked"] == 3
     assert math.isfinite(r["frames_per_s"]) and r["loss_first"] == r["loss_last"] == pytest.approx(r["losses"][0], abs=1e-5)
 
