@@ -21,8 +21,8 @@ from redbench._io import sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
-from redbench.benchmark.scoring import ScoringConfig, frame_values, ground_truth_jitter, threshold_key
-from redbench.benchmark.stability import fhr_frame_values
+from redbench.benchmark.scoring import ScoringConfig, frame_values, ground_truth_jitter, gt_normalisers, threshold_key
+from redbench.benchmark.stability import face_size, fhr_frame_values
 from redbench.benchmark.store import PredictionMeta, Predictions, read_keys, read_predictions
 from redbench.config import param
 
@@ -154,11 +154,12 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     rows, common, coverage = common_frames({m: (h[1], h[2]) for m, h in heads.items()}, gt, files, cfg.intersect)
     scored = gt.take(common)
     codes, _ = scored.clip_codes()
+    norms, w = gt_normalisers(scored, cfg.scoring), face_size(scored.landmarks)  # the GT's, once for all methods
     values = {}
     for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
         aligned = align(read_predictions(path), rows[m], common)  # (N, 68, 2); the file's arrays are freed here
-        values[m] = frame_values(aligned, scored, cfg.scoring, codes)
-        values[m].update(fhr_frame_values(aligned, scored.landmarks, codes, scored.frame_indices))
+        values[m] = frame_values(aligned, scored, cfg.scoring, codes, norms)
+        values[m].update(fhr_frame_values(aligned, scored.landmarks, codes, scored.frame_indices, w))
         del aligned
     return DatasetScores(
         gt=scored, clip_codes=codes, values=values, gt_jitter=ground_truth_jitter(scored, cfg.scoring, codes),

@@ -93,6 +93,8 @@ def nme(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points: Po
 def nme_of_point_errors(errors: np.ndarray, points: PointSet = None) -> np.ndarray:
     """NME from normalised point errors (..., 68) -> (...,): their mean over the point set. Lets a caller
     that scores many point sets and normalisers compute the point errors once."""
+    # Through the index copy even for all points: its column-major layout fixes the summation order, and so
+    # the values (a plain mean over the contiguous rows differs in the last bit).
     return np.asarray(errors)[..., point_indices(points)].mean(axis=-1)
 
 
@@ -142,33 +144,34 @@ def failure_rate(errors: np.ndarray, threshold: float = 0.08) -> float:
     return float(np.mean(e > threshold))
 
 
-def motion_error(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points: PointSet = None) -> np.ndarray:
+def motion_error(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points: PointSet = None,
+                 d: np.ndarray | None = None) -> np.ndarray:
     """Error of the predicted frame-to-frame motion against the GT motion: pred, gt (T, 68, 2) -> (T-1,).
 
     Value t is mean_l |(p[t+1] - p[t]) - (g[t+1] - g[t])| / d(g[t+1]), i.e. how wrongly the landmarks move
     between consecutive frames, normalised like NME. Rows are consecutive frames of one clip; when several
     clips are concatenated, outputs that straddle a clip boundary must be discarded by the caller.
+    d: normaliser(gt, norm) (T,) when the caller has it (the same values, computed once for many methods).
     """
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     _check_pair(pred, gt)
-    idx = point_indices(points)
     # (p[t+1] - p[t]) - (g[t+1] - g[t]) = r[t+1] - r[t] for the residual r = p - g: one temporary less
-    d = np.diff(pred - gt, axis=0)  # (T-1, 68, 2)
-    err = _length(d)[:, idx].mean(axis=-1)
-    return err / normaliser(gt[1:], norm)
+    step = np.diff(pred - gt, axis=0)  # (T-1, 68, 2)
+    err = nme_of_point_errors(_length(step), points)
+    return err / (normaliser(gt[1:], norm) if d is None else d[1:])
 
 
-def jitter(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points: PointSet = None) -> np.ndarray:
+def jitter(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points: PointSet = None,
+           d: np.ndarray | None = None) -> np.ndarray:
     """Jitter of a landmark track: the second difference p[t-1] - 2 p[t] + p[t+1], (T, 68, 2) -> (T-2,).
 
     Value t is the mean over points of |second difference| at frame t+1 divided by the GT normaliser of
     that frame. Pass gt as pred to get the jitter of the ground truth itself (the floor of real motion).
-    Same clip-boundary rule as motion_error.
+    Same clip-boundary rule as motion_error, and the same `d`.
     """
     pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     _check_pair(pred, gt)
-    idx = point_indices(points)
     acc = pred[2:] - pred[1:-1]  # (T-2, 68, 2); in place from here: one temporary for long clips
     acc -= pred[1:-1]
     acc += pred[:-2]
-    return _length(acc)[:, idx].mean(axis=-1) / normaliser(gt[1:-1], norm)
+    return nme_of_point_errors(_length(acc), points) / (normaliser(gt[1:-1], norm) if d is None else d[1:-1])

@@ -51,27 +51,36 @@ def stability_masks(clip_codes: np.ndarray, frame_indices: np.ndarray) -> tuple[
 
 
 def _stability(pred: np.ndarray, gt: np.ndarray, cfg: ScoringConfig, has_prev: np.ndarray,
-               has_both: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               has_both: np.ndarray, d: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     n = len(gt)
     motion = np.full(n, np.nan)
     jit = np.full(n, np.nan)
     if n >= 2:
         # over the whole concatenation, then keep only rows whose neighbours are in the same clip
-        motion[1:] = M.motion_error(pred, gt, cfg.norm, cfg.points)
+        motion[1:] = M.motion_error(pred, gt, cfg.norm, cfg.points, d)
         motion[~has_prev] = np.nan
     if n >= 3:
-        jit[1:-1] = M.jitter(pred, gt, cfg.norm, cfg.points)
+        jit[1:-1] = M.jitter(pred, gt, cfg.norm, cfg.points, d)
         jit[~has_both] = np.nan
     return motion, jit
 
 
-def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig,
-                 clip_codes: np.ndarray) -> dict[str, np.ndarray]:
-    """Every per-frame quantity of one method: pred (N, 68, 2) aligned row by row with gt -> name -> (N,)."""
+def gt_normalisers(gt: GroundTruth, cfg: ScoringConfig) -> dict[str, np.ndarray]:
+    """norm -> (N,) normaliser of every norm `frame_values` uses: computed once, shared by all methods."""
+    return {n: M.normaliser(gt.landmarks, n) for n in dict.fromkeys((cfg.norm, *cfg.variant_norms))}
+
+
+def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndarray,
+                 norms: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every per-frame quantity of one method: pred (N, 68, 2) aligned row by row with gt -> name -> (N,).
+
+    norms: `gt_normalisers(gt, cfg)` when several methods are scored on the same ground truth.
+    """
     assert pred.shape == gt.landmarks.shape, (pred.shape, gt.landmarks.shape)
     g = gt.landmarks
+    norms = gt_normalisers(gt, cfg) if norms is None else norms
     pixel_err = M.point_errors(pred, g)  # (N, 68), once for every normaliser below
-    d = M.normaliser(g, cfg.norm)  # (N,)
+    d = norms[cfg.norm]  # (N,)
     bad = ~(np.isfinite(d) & (d > 0))
     if bad.any():  # a degenerate GT frame would give inf NME and poison every mean
         i = int(np.flatnonzero(bad)[0])
@@ -86,12 +95,12 @@ def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig,
         out[f"fr@{threshold_key(t)}"] = (nme > t).astype(np.float64)
     out["nme_clean"] = np.where(gt.unreliable, np.nan, nme)
     has_prev, has_both = stability_masks(clip_codes, gt.frame_indices)
-    out["motion"], out["jitter"] = _stability(pred, g, cfg, has_prev, has_both)
+    out["motion"], out["jitter"] = _stability(pred, g, cfg, has_prev, has_both, d)
     out.update(visibility_values(point_err, gt))
     for name, pts in COARSE_GROUPS.items():
         out[f"group/{name}"] = M.nme_of_point_errors(point_err, list(pts))
     for norm in cfg.variant_norms:
-        e = point_err if norm == cfg.norm else pixel_err / M.normaliser(g, norm)[:, None]
+        e = point_err if norm == cfg.norm else pixel_err / norms[norm][:, None]
         for p in cfg.variant_points:
             out[f"nme[{norm},{p}]"] = M.nme_of_point_errors(e, p)
     return out

@@ -44,10 +44,10 @@ def _rms(v: np.ndarray) -> np.ndarray:
     return np.sqrt((v ** 2).sum(axis=-1).mean(axis=-1))
 
 
-def rmse(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """e2: RMS point error / w_t; pred, gt (T, L, 2) -> (T,)."""
+def rmse(pred: np.ndarray, gt: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """e2: RMS point error / w_t; pred, gt (T, L, 2) -> (T,). w: face_size(gt) (T,) when the caller has it."""
     p, g = _check(pred, gt)
-    return _rms(p - g) / face_size(g)
+    return _rms(p - g) / (face_size(g) if w is None else w)
 
 
 def time_delay(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
@@ -63,13 +63,13 @@ def time_delay(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def sta1(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def sta1(pred: np.ndarray, gt: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """e3: RMS of p_t - (p_{t-1} + p_{t+1}) / 2 over points, / w_t; (T, L, 2) -> (T-2,) for t=1..T-2."""
     p, g = _check(pred, gt)
-    return _rms(p[1:-1] - 0.5 * (p[:-2] + p[2:])) / face_size(g[1:-1])
+    return _rms(p[1:-1] - 0.5 * (p[:-2] + p[2:])) / (face_size(g[1:-1]) if w is None else w[1:-1])
 
 
-def sta2(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def sta2(pred: np.ndarray, gt: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
     """e4: RMS distance of p_t from the segment p_{t-1} -> p_{t+1} (whole-shape q), / w_t; (T, L, 2) -> (T-2,).
 
     Where p_{t-1} == p_{t+1} the segment is a point and q = 0 (the distance to that point).
@@ -80,7 +80,7 @@ def sta2(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     den = (span ** 2).sum(axis=(-2, -1))
     num = ((cur - prev) * span).sum(axis=(-2, -1))
     q = np.clip(np.divide(num, den, out=np.zeros_like(num), where=den > 0), 0.0, 1.0)[:, None, None]
-    return _rms(cur - (1.0 - q) * prev - q * nxt) / face_size(g[1:-1])
+    return _rms(cur - (1.0 - q) * prev - q * nxt) / (face_size(g[1:-1]) if w is None else w[1:-1])
 
 
 def neighbour_masks(clip_codes: np.ndarray, frame_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -92,24 +92,25 @@ def neighbour_masks(clip_codes: np.ndarray, frame_indices: np.ndarray) -> tuple[
     return has_prev, has_prev & has_next
 
 
-def fhr_frame_values(pred: np.ndarray, gt: np.ndarray, clip_codes: np.ndarray,
-                     frame_indices: np.ndarray) -> dict[str, np.ndarray]:
+def fhr_frame_values(pred: np.ndarray, gt: np.ndarray, clip_codes: np.ndarray, frame_indices: np.ndarray,
+                     w: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """FHR's per-frame values of one method: pred, gt (N, 68, 2) rows sorted by (clip, frame) -> key -> (N,).
 
     Computed over the whole concatenation, then every value that used a row of another clip (or across a
-    gap in the frame numbers) is set to NaN.
+    gap in the frame numbers) is set to NaN. w: face_size(gt) (N,), computed once when many methods are scored.
     """
     p, g = _check(pred, gt)
+    w = face_size(g) if w is None else w
     n = len(g)
     has_prev, has_both = neighbour_masks(clip_codes, frame_indices)
-    out = {"fhr_rmse": rmse(p, g), "fhr_delay": np.full(n, np.nan), "fhr_sta1": np.full(n, np.nan),
+    out = {"fhr_rmse": rmse(p, g, w), "fhr_delay": np.full(n, np.nan), "fhr_sta1": np.full(n, np.nan),
            "fhr_sta2": np.full(n, np.nan)}
     if n >= 2:
         out["fhr_delay"][1:] = time_delay(p, g)
         out["fhr_delay"][~has_prev] = np.nan
     if n >= 3:
         for key, fn in (("fhr_sta1", sta1), ("fhr_sta2", sta2)):
-            out[key][1:-1] = fn(p, g)
+            out[key][1:-1] = fn(p, g, w)
             out[key][~has_both] = np.nan
     return out
 
