@@ -186,7 +186,8 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
         meta = scores.metas[m]
         per_method[m] = {"metrics": metrics, "seconds_per_frame": meta.seconds_per_frame,
                          "prediction": {**scores.files[m], "method_version": meta.method_version,
-                                        "config_hash": meta.config_hash, "train_data_hash": meta.train_data_hash}}
+                                        "config_hash": meta.config_hash, "train_data_hash": meta.train_data_hash,
+                                        "train_flops": meta.train_flops}}
     t0 = threshold_key(cfg.scoring.thresholds[0])
     group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
     first_meta = next(iter(scores.metas.values()))

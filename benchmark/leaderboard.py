@@ -26,7 +26,7 @@ SYNTHETIC_WARNING = ("SYNTHETIC DATA: numbers on the embedded synthetic datasets
 class Column:
     key: str  # metric key in metrics.json ("" for the method name, "spf" for seconds per frame)
     header: str
-    kind: str  # "pct" (x100), "frac" (3 decimals), "num" (2 decimals), "text", "sec"
+    kind: str  # "pct" (x100), "frac" (3 decimals), "num" (2 decimals), "text", "sec", "flops" (a plain number)
     lower_is_better: bool = True
 
 
@@ -43,6 +43,8 @@ def _cell(v: Any, kind: str, with_ci: bool = True) -> str:
         return str(v)
     if kind == "sec":
         return "n/a" if v is None else f"{v * 1000:.2f} ms"
+    if kind == "flops":
+        return "n/a" if v is None else f"{v:.2g}"
     if not v or v.get("value") is None:
         return "n/a"
     scale, fmt = {"pct": (100.0, "{:.2f}"), "num": (1.0, "{:.2f}")}.get(kind, (1.0, "{:.3f}"))
@@ -56,7 +58,7 @@ def _cell(v: Any, kind: str, with_ci: bool = True) -> str:
 def _sort_value(v: Any, kind: str) -> float | str:
     if kind == "text":
         return str(v)
-    if kind == "sec":
+    if kind in ("sec", "flops"):
         return float("inf") if v is None else float(v)
     return float("inf") if not v or v.get("value") is None else float(v["value"])
 
@@ -109,11 +111,14 @@ def main_table(results: dict[str, Any], ds: str) -> Table:
              Column("fhr_delay", "FHR delay (frames, video-avg)", "num"),
              Column("fhr_sta1", "FHR sta1 (% face, video-avg)", "num"),
              Column("fhr_sta2", "FHR sta2 (% face, video-avg)", "num"),
-             Column("spf", "time / frame", "sec")]
+             Column("spf", "time / frame", "sec"),
+             # the training cost beside each row (counted for networks, estimated for SDM / ERT; train_info.json)
+             Column("train_flops", "training FLOPs", "flops")]
     rows = []
     for m, rec in entry["methods"].items():
-        row: dict[str, Any] = {"": m, "spf": rec.get("seconds_per_frame")}
-        row.update({c.key: rec["metrics"].get(c.key) for c in cols if c.key not in ("", "spf")})
+        row: dict[str, Any] = {"": m, "spf": rec.get("seconds_per_frame"),
+                               "train_flops": rec["prediction"].get("train_flops")}
+        row.update({c.key: rec["metrics"].get(c.key) for c in cols if c.key not in ("", "spf", "train_flops")})
         rows.append(row)
     rows.sort(key=lambda r: _sort_value(r["nme"], "pct"))
     return Table(f"{ds} ({_source(entry)}): leaderboard", _caption(results, ds, entry), tuple(cols), tuple(rows))

@@ -48,6 +48,7 @@ class PredictionMeta:
     data_source: str  # "synthetic" | "real"
     test_manifest_hash: str
     seconds_per_frame: float | None  # from the timing sidecar; None where it is missing
+    train_flops: float | None = None  # the model's training FLOPs (train_info.json cost); None: untrained / unknown
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Predictions:
 
 
 _META_FIELDS = {f.name: f.type for f in dataclasses.fields(PredictionMeta)}
-_CONTENT_FIELDS = [k for k in _META_FIELDS if k != "seconds_per_frame"]
+_CONTENT_FIELDS = [k for k in _META_FIELDS if k not in ("seconds_per_frame", "train_flops")]
 
 
 def timing_path(path: str | os.PathLike) -> Path:
@@ -132,6 +133,8 @@ def write_predictions(
             f.attrs["schema"] = SCHEMA_VERSION
             for name in _CONTENT_FIELDS:
                 f.attrs[name] = getattr(meta, name)
+            if meta.train_flops is not None:
+                f.attrs["train_flops"] = float(meta.train_flops)
             f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
             f.create_dataset("frame_indices", data=idx)
             f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
@@ -149,7 +152,8 @@ def _read_meta(path: Path, attrs) -> PredictionMeta:
     for name in _CONTENT_FIELDS:
         v = attrs[name]
         values[name] = v.decode() if isinstance(v, bytes) else str(v)
-    return PredictionMeta(**values, seconds_per_frame=_read_timing(path, attrs))
+    flops = float(attrs["train_flops"]) if "train_flops" in attrs else None
+    return PredictionMeta(**values, seconds_per_frame=_read_timing(path, attrs), train_flops=flops)
 
 
 def _read_timing(path: Path, attrs) -> float | None:

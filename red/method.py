@@ -64,6 +64,7 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
           *, seed: int, val_fraction: float = 0.2, resume: bool = False, progress: bool = False) -> list[dict]:
     """Train on the `train` split of the given shard folder(s), validating on the identities that
     `val_fraction` holds out from it (params `train.val_fraction`, passed by redbench.methods.train)."""
+    from redbench.methods.convergence import read_cost
     from redbench.methods.protocol import TrainInfo, as_manifest_dirs, train_data_hash
     from redbench.datasets.loaders import AugmentConfig, ClipDataset, split_by_identity
     from redbench.datasets.shards import load_manifest
@@ -86,9 +87,10 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
     model_cfg = cfg.model_config(n_identities=len(everyone.identity_names))
     rows = fit(model_cfg, cfg.train, train_set, val_set, out_dir, seed, resume=resume, progress=progress)
     if int(os.environ.get("RANK", "0")) == 0:
-        n_frames = cfg.train.epochs * cfg.train.passes_per_epoch * len(train_set) * cfg.clip_len
+        cost = read_cost(out_dir)  # what fit spent (metrics.json), for the equal-compute view
+        n_frames = cost["frames_seen"] if cost else 0
         TrainInfo(method_name(cfg.variant), VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(dirs),
-                  n_frames, time.perf_counter() - t0, seed).write(out_dir)
+                  n_frames, time.perf_counter() - t0, seed, cost).write(out_dir)
     return rows
 
 

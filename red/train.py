@@ -197,8 +197,8 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
     bar = tqdm(total=total_steps, initial=start_pass * steps_per_pass + start_step, desc="train red",
                unit="step", disable=not (progress and info.is_main))
     n_passes = tc.epochs * tc.passes_per_epoch
-    stopped = "budget" if tc.stop.patience == 0 else "cap"
     done = bool(rows) and rows[-1].get("stop") == STOP  # a resumed run that had already stopped
+    stopped = "plateau" if done else "budget" if tc.stop.patience == 0 else "cap"
     for pass_ in range(start_pass, n_passes if not done else start_pass):
         epoch = pass_ // tc.passes_per_epoch
         if order is None or pass_ != start_pass:  # a resumed pass keeps its saved order

@@ -94,9 +94,29 @@ def test_what_cannot_be_trained(name: str, message: str, tmp_path: Path) -> None
         methods.train(name, PARAMS, tmp_path / "m", tmp_path)
 
 
-def test_resume_needs_a_method_that_keeps_a_checkpoint(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="keeps no checkpoint"):
-        methods.train("sdm", PARAMS, tmp_path / "m", tmp_path, resume=True)
+def test_resume_keeps_a_finished_model_only_when_nothing_differs(shards: Path, tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    """`resume` reuses a finished model of the same version, params, seed and data; anything else retrains
+    (from the start, for a method without a checkpoint)."""
+    from redbench.baselines import mean_shape
+
+    out = tmp_path / "mean_shape"
+    first = methods.train("mean_shape", PARAMS, out, shards, seed=1)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = []
+    real = mean_shape.train
+
+    def record(cfg, dirs, out_dir, **kw):
+        calls.append((cfg.max_frames, kw["seed"], kw["resume"]))
+        return real(cfg, dirs, out_dir, **kw)
+
+    monkeypatch.setattr(mean_shape, "train", record)
+    assert methods.train("mean_shape", PARAMS, out, shards, seed=1, resume=True) == first
+    assert calls == [] and {p.name: p.read_bytes() for p in out.iterdir()} == before
+    methods.train("mean_shape", PARAMS, out, shards, seed=2, resume=True)
+    other = {**PARAMS, "methods": {**PARAMS["methods"], "mean_shape": {"max_frames": 50}}}
+    info = methods.train("mean_shape", other, out, shards, seed=2, resume=True)
+    assert calls == [(100, 2, False), (50, 2, False)] and info.seed == 2 and info.config_hash != first.config_hash
 
 
 def test_a_failed_train_leaves_the_previous_model(shards: Path, tmp_path: Path, monkeypatch) -> None:

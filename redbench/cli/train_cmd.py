@@ -20,7 +20,8 @@ SHARDS_DIR = Path("data/shards")
               show_default=True, help="Folder of <dataset>/manifest.json shard sets.")
 @click.option("--seed", type=int, default=None, help="Random seed [default: params train.seed].")
 @click.option("--resume", is_flag=True,
-              help="Continue the interrupted run in OUT.partial/ (methods that keep a checkpoint).")
+              help="Keep OUT when it was trained with these params, seed and data; else continue the "
+                   "interrupted run in OUT.partial/ (methods that keep a checkpoint) or train from the start.")
 @click.pass_context
 def train(ctx: click.Context, method: str, out: Path | None, shards_dir: Path, seed: int | None,
           resume: bool) -> None:

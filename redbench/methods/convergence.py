@@ -144,3 +144,12 @@ def write_log(out_dir, rows: list[dict], cost: TrainCost | None = None) -> None:
     if cost is not None:
         metrics["cost"] = cost.as_dict()
     write_json_atomic(Path(out_dir) / METRICS, metrics)
+
+
+def read_cost(out_dir) -> dict | None:
+    """The cost record `write_log` left in out_dir's metrics.json (None when there is none)."""
+    import json
+    from pathlib import Path
+
+    path = Path(out_dir) / METRICS
+    return json.loads(path.read_text(encoding="utf-8")).get("cost") if path.is_file() else None

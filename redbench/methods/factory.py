@@ -10,7 +10,10 @@ and, when trainable, `train` with the one keyword signature every method shares:
 
 `train` writes into `<out>.partial/` and swaps it onto `<out>` whole at the end (redbench._io.replace_dir):
 a killed run leaves the previous complete model folder, and `resume=True` continues from the checkpoint in
-`<out>.partial/` (or, when there is none, from a copy of `<out>`).
+`<out>.partial/` (or, when there is none, from a copy of `<out>`). For every method, `resume=True` also keeps
+a finished `<out>` whose train_info.json says it was trained by this method version, with these params, seed
+and training data (so a rerun of a pipeline stage after an unrelated code change costs nothing); a method
+without a checkpoint otherwise trains from the start.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models
         base = provenance(spec.smooth_of, params, models_dir)
         return Provenance(f"{base.method_version}+smooth{module.VERSION}",
                           params_hash({"base": base.config_hash, "smoothing": dataclasses.asdict(s_cfg)}),
-                          base.train_data_hash)
+                          base.train_data_hash, base.train_flops)
     cfg_hash = _config_hash(method_config(spec, params))
     if not spec.trainable:
         module = spec.load_module()
@@ -99,7 +102,7 @@ def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models
     info = TrainInfo.read(model_dir)
     if info.config_hash != cfg_hash:
         log.warning("%s: trained with other methods.%s params than the params now have (retrain?)", model_dir, name)
-    return Provenance(info.method_version, info.config_hash, info.train_data_hash)
+    return Provenance(info.method_version, info.config_hash, info.train_data_hash, (info.cost or {}).get("flops"))
 
 
 def staging_dir(out_dir: PathLike) -> Path:
@@ -121,15 +124,22 @@ def train(name: str, params: dict[str, Any], out_dir: PathLike, shards_dir: Path
         raise ValueError(f"{name} is {spec.smooth_of} plus smoothing: train {spec.smooth_of} instead")
     if not spec.trainable:
         raise ValueError(f"{name} is pretrained ({spec.trained_on}): nothing to train")
-    if resume and not spec.resumable:
-        raise ValueError(f"{name} keeps no checkpoint: resume is not supported")
     tp = train_params(params)
     cfg = method_config(spec, params) if config is None else config
     seed = tp.seed if seed is None else seed
     out_dir = Path(out_dir)
+    train_dirs = [Path(shards_dir) / d for d in tp.datasets]
+    if resume:
+        done = finished_model(out_dir, spec, cfg, seed, train_dirs)
+        if done is not None:
+            log.info("%s: already trained with these params, seed and data; kept", out_dir)
+            return done
+        if not spec.resumable:
+            log.info("%s keeps no checkpoint: training from the start", name)
+            resume = False
     main = int(os.environ.get("RANK", "0")) == 0  # DDP (torchrun): rank 0 owns the output folder
     stage = _prepare_staging(out_dir, resume) if main else staging_dir(out_dir)
-    spec.load_module().train(cfg, [Path(shards_dir) / d for d in tp.datasets], stage, seed=seed,
+    spec.load_module().train(cfg, train_dirs, stage, seed=seed,
                              val_fraction=tp.val_fraction, resume=resume, progress=progress)
     if not main:
         return None
@@ -141,10 +151,27 @@ def train(name: str, params: dict[str, Any], out_dir: PathLike, shards_dir: Path
     return info
 
 
+def finished_model(out_dir: Path, spec: MethodSpec, cfg: Any, seed: int,
+                   train_dirs: list[Path]) -> TrainInfo | None:
+    """out_dir's TrainInfo when it holds a finished model of this method version, config, seed and data."""
+    from redbench.methods.protocol import train_data_hash
+
+    if not (out_dir / "train_info.json").is_file():
+        return None
+    info = TrainInfo.read(out_dir)
+    same = (info.method_version == spec.load_module().VERSION and info.config_hash == _config_hash(cfg)
+            and info.seed == seed and info.train_data_hash == train_data_hash(train_dirs))
+    return info if same else None
+
+
 def _prepare_staging(out_dir: Path, resume: bool) -> Path:
     stage = staging_dir(out_dir)
     if resume and not stage.exists() and out_dir.exists():
-        shutil.copytree(out_dir, stage)  # e.g. DVC's persisted checkpoint in the complete folder
+        if (out_dir / "train_info.json").is_file():
+            # a finished model of other params, seed or data (finished_model said so): never continued from
+            log.info("%s was trained with other params, seed or data: training again", out_dir)
+        else:
+            shutil.copytree(out_dir, stage)  # e.g. DVC's persisted checkpoint in the complete folder
     elif not resume and stage.exists():
         shutil.rmtree(stage)  # an interrupted run's leftovers: training starts again
     stage.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,7 @@ class Provenance:
     method_version: str
     config_hash: str
     train_data_hash: str
+    train_flops: float | None = None  # from TrainInfo.cost; None for pretrained methods
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,22 @@ def test_main_table_sorted_by_nme_and_labelled(results):
     assert t.columns[1].header == "NME % (i-ocular/68, frame-pooled)"
 
 
+def test_the_training_cost_is_shown_beside_each_row(world, fake_shards):
+    from redbench.benchmark.leaderboard import _cell
+
+    from .conftest import write_method  # noqa: F401 (fixture module helpers)
+
+    root, gt = world
+    write_method(root, gt, "good", gt.landmarks + 0.5, train_flops=3.2e12)
+    cfg = CompareConfig(methods=("bad", "good"), datasets=("300vw",), predictions_dir=str(root / "predictions"),
+                        shards_dir=str(fake_shards), reference_method="good", bootstrap=BootstrapConfig(resamples=0))
+    entries, _ = run_compare(cfg)
+    t = main_table(build_results(entries, cfg, "0123456789abcdef"), "300vw")
+    col = next(c for c in t.columns if c.key == "train_flops")
+    cells = {r[""]: _cell(r["train_flops"], col.kind) for r in t.rows}
+    assert cells == {"good": "3.2e+12", "bad": "n/a"}  # bad has no training cost recorded
+
+
 def test_real_data_is_not_marked_synthetic(results):
     real = copy.deepcopy(results)
     real["datasets"]["300vw"]["data_source"] = "real"

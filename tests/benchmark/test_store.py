@@ -92,7 +92,7 @@ def _write_raw(path, ids, idx, lm, meta=None, drop=()):
     with h5py.File(path, "w") as f:
         f.attrs["schema"] = 1
         for k, v in dataclasses.asdict(meta).items():
-            if k not in drop:
+            if k not in drop and v is not None:  # optional fields are absent when unknown
                 f.attrs[k] = v
         f.create_dataset("clip_ids", data=np.asarray(ids, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("frame_indices", data=idx)
@@ -135,6 +135,8 @@ def test_refuses_missing_fields(tmp_path):
     with h5py.File(path, "w") as f:
         f.attrs["schema"] = 1
         for k, v in dataclasses.asdict(_meta()).items():
+            if v is None:
+                continue
             f.attrs[k] = v
         f.create_dataset("frame_indices", data=idx)
     with pytest.raises(StoreError, match=r"m\.h5.*missing dataset 'clip_ids'"):
@@ -187,3 +189,11 @@ def test_refuses_coordinates_no_image_has(tmp_path, value):
     _write_raw(path, ids, idx, lm)
     with pytest.raises(StoreError, match=r"p\.h5.*beyond"):
         read_predictions(path)
+
+
+def test_training_flops_round_trip_and_are_optional(tmp_path):
+    ids, idx, lm = _arrays()
+    write_predictions(tmp_path / "a.h5", dataclasses.replace(_meta(), train_flops=1.5e12), ids, idx, lm)
+    assert read_meta(tmp_path / "a.h5").train_flops == 1.5e12
+    write_predictions(tmp_path / "b.h5", _meta(), ids, idx, lm)  # a pretrained method: no training cost
+    assert read_meta(tmp_path / "b.h5").train_flops is None

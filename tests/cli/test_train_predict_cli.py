@@ -78,7 +78,7 @@ def test_pretrained_predicts_without_a_model_dir(workdir: Path) -> None:
     (["train", "nope"], "unknown method"),
     (["train", "ert_pretrained"], "pretrained"),
     (["train", "sdm+smooth"], "train sdm instead"),
-    (["train", "mean_shape", "--resume", "--shards-dir", "/nonexistent"], "keeps no checkpoint"),
+    (["train", "mean_shape", "--resume", "--shards-dir", "/nonexistent"], "/nonexistent/300vw"),
     (["predict", "sdm", "300vw", "--models-dir", "/nonexistent"], "train_info.json"),
     (["predict", "mean_shape", "300w", "--shards-dir", "/nonexistent", "--models-dir", "/nonexistent"],
      "train_info.json"),

@@ -1,6 +1,7 @@
 """The `red` / `red_static` method module: train on fake shards, load, predict clips in crop coordinates."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -47,6 +48,9 @@ def test_train_load_predict(trained, shards, variant):
     cfg, model_dir = trained[variant]
     assert {"model.pt", "checkpoint.pt", "train_log.csv", "metrics.json", "train_info.json"} <= \
         {p.name for p in model_dir.iterdir()}
+    info = json.loads((model_dir / "train_info.json").read_text())
+    metrics = json.loads((model_dir / "metrics.json").read_text())
+    assert info["cost"] == metrics["cost"] and info["n_frames"] == metrics["cost"]["frames_seen"] > 0
     method = load(model_dir, cfg)
     assert isinstance(method, Method)
     assert method.name == method_name(variant) and method.temporal == (variant == "full")

@@ -143,6 +143,9 @@ def test_stopping_rule_stops_on_a_plateau_and_keeps_the_best_epoch(tmp_path):
     assert metrics["cost"]["frames_seen"] == 3 * 2 * 4 * 3  # steps x clips x frames per clip
     assert metrics["cost"]["flops"] == pytest.approx(rows[-1]["train_flops"]) and metrics["cost"]["flops"] > 0
     assert rows[1]["train_flops"] == pytest.approx(2 * rows[0]["train_flops"])  # the same cost every step
+    # resuming a run that had stopped trains nothing more and still says why it stopped
+    assert fit(cfg, tc, train, val, tmp_path, seed=0, resume=True) == rows
+    assert json.loads((tmp_path / "metrics.json").read_text())["cost"] == metrics["cost"]
 
 
 def test_resume_refuses_changed_params_and_says_when_there_is_nothing(tmp_path, caplog):
