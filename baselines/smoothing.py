@@ -113,7 +113,8 @@ class Smoothed:
         self.base, self.cfg = base, cfg
         self.name = f"{base.name}+smooth"
 
-    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
+    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool, *,
+                     gt_box_scale: float = 1.0) -> np.ndarray:
         boxes = np.asarray(boxes, dtype=np.float64)
         scale = face_size(boxes[0])
         if not tracking:
@@ -124,7 +125,7 @@ class Smoothed:
             raw = self.base.predict_clip(crops[t:t + 1], box[None], False)[0]
             return f.step(raw / scale) * scale
 
-        return track(step, boxes, tracking=True)
+        return track(step, boxes, tracking=True, gt_box_scale=gt_box_scale)
 
 
 def wrap(base: Method, cfg: Config) -> Smoothed:

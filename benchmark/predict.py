@@ -54,6 +54,7 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
     from redbench.datasets.shards import load_manifest
 
     manifest = load_manifest(manifest_dir)
+    gt_box_scale = manifest.info.get("preprocess", {}).get("config", {}).get("boxes", {}).get("gt_box_scale", 1.0)
     entries = manifest.entries(split)
     if not entries:
         raise ValueError(f"{manifest.root}: no {split} shards to predict on")
@@ -67,7 +68,7 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
                 arrays = reader.read_clip(i, fields=FIELDS)
                 boxes, tracking = clip_boxes(arrays, box_protocol)
                 t0 = time.perf_counter()
-                pred = method.predict_clip(arrays["crops"], boxes, tracking)  # (T, 68, 2) crop coords
+                pred = method.predict_clip(arrays["crops"], boxes, tracking, gt_box_scale=gt_box_scale)  # crop coords
                 seconds += time.perf_counter() - t0
                 if pred.shape != (rec.n_frames, 68, 2):
                     raise ValueError(f"{method.name}: predicted {pred.shape} for clip {rec.clip_id!r} of "

@@ -106,7 +106,8 @@ class RedMethod:
         self.name = method_name(model.cfg.variant)
         self.temporal = model.cfg.temporal
 
-    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
+    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool, *,
+                     gt_box_scale: float = 1.0) -> np.ndarray:
         from redbench.datasets.boxes import square_crop, to_crop
         from redbench.methods.tracking import track
         from redbench.red.infer import OnlineRED, predict_static_batch
@@ -124,7 +125,7 @@ class RedMethod:
             image, affine = square_crop(crops[t:t + 1], box[None], self.box_scale, s)
             return runner.step(_to_tensor(image)[0], affine[0])  # crop coords
 
-        return track(step, boxes, tracking)
+        return track(step, boxes, tracking, gt_box_scale=gt_box_scale)
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:

@@ -32,8 +32,11 @@ class Method(Protocol):
     name: str
     temporal: bool
 
-    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
-        """crops (T,S,S,3) uint8, boxes (T,4) crop coords -> (T,68,2) float64 crop coords."""
+    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool, *,
+                     gt_box_scale: float = 1.0) -> np.ndarray:
+        """crops (T,S,S,3) uint8, boxes (T,4) crop coords -> (T,68,2) float64 crop coords. With `tracking`,
+        each box after the first is built from the previous output by the shards' gt box rule (their
+        preprocess.boxes.gt_box_scale, redbench.methods.tracking)."""
         ...
 
 
@@ -52,7 +55,8 @@ class StaticMethod:
         """crops (N,S,S,3) uint8, boxes (N,4) -> (N,68,2) float64, all in context-crop coords."""
         raise NotImplementedError
 
-    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool) -> np.ndarray:
+    def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool, *,
+                     gt_box_scale: float = 1.0) -> np.ndarray:
         crops = np.asarray(crops)
         boxes = np.asarray(boxes, dtype=np.float64)
         assert crops.ndim == 4 and crops.shape[-1] == 3, crops.shape
@@ -61,7 +65,8 @@ class StaticMethod:
             out = [self.predict(crops[i:i + self.batch_size], boxes[i:i + self.batch_size])
                    for i in range(0, len(crops), self.batch_size)]
             return np.concatenate(out).astype(np.float64)  # (T, 68, 2)
-        return track(lambda t, box: self.predict(crops[t:t + 1], box[None])[0], boxes, tracking=True)
+        return track(lambda t, box: self.predict(crops[t:t + 1], box[None])[0], boxes, tracking=True,
+                     gt_box_scale=gt_box_scale)
 
 
 @dataclass(frozen=True)

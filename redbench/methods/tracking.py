@@ -2,8 +2,8 @@
 
 Under the "tracking" box protocol a method gets only frame 0's ground-truth box; each later frame's box is
 the tight box of the method's own previous output (`tracking_box`), built as preprocessing builds the shards'
-"gt" box from the ground-truth landmarks (their tight box; redbench.datasets.boxes, gt_box_scale = 1.0), so
-tracking from a perfect prediction reproduces the gt protocol.
+"gt" box from the ground-truth landmarks (their tight box x the manifest's preprocess.boxes.gt_box_scale;
+redbench.datasets.boxes), so tracking from a perfect prediction reproduces the gt protocol.
 """
 
 from __future__ import annotations
@@ -23,16 +23,17 @@ def tracking_box(points: np.ndarray, gt_box_scale: float = 1.0) -> np.ndarray:
     return gt_rule_box(points, gt_box_scale)
 
 
-def track(step: Step, boxes: np.ndarray, tracking: bool) -> np.ndarray:
+def track(step: Step, boxes: np.ndarray, tracking: bool, gt_box_scale: float = 1.0) -> np.ndarray:
     """Run `step` over the frames of one clip in order -> (T, 68, 2) float64.
 
     With `tracking`, frame 0 gets boxes[0] and frame t > 0 the tracking box of step's output at t - 1 (the
-    later rows of `boxes` are never read); without, frame t gets boxes[t].
+    later rows of `boxes` are never read); without, frame t gets boxes[t]. `gt_box_scale`: the shards'
+    preprocess.boxes.gt_box_scale, so that tracking from a perfect prediction gives the gt boxes.
     """
     boxes = np.asarray(boxes, dtype=np.float64)
     out = np.empty((len(boxes), 68, 2), dtype=np.float64)
     box = boxes[0]
     for t in range(len(boxes)):
         out[t] = step(t, box if tracking else boxes[t])
-        box = tracking_box(out[t])
+        box = tracking_box(out[t], gt_box_scale)
     return out

@@ -112,3 +112,26 @@ def test_tracking_box_helper_matches_landmark_box() -> None:
     from redbench.methods.tracking import tracking_box
 
     np.testing.assert_allclose(tracking_box(pts), landmark_box(pts))
+
+
+def test_tracking_gets_the_shards_gt_box_rule(shards, tmp_path) -> None:
+    """The predict driver hands every method the manifest's preprocess.boxes.gt_box_scale."""
+    import json
+    import shutil
+
+    copy = tmp_path / "300vw"
+    shutil.copytree(shards, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["preprocess"] = {"config": {"boxes": {"gt_box_scale": 1.3}}}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    seen = []
+
+    class Recorder(_BoxCorners):
+        def predict_clip(self, crops, boxes, tracking, *, gt_box_scale=1.0):
+            seen.append(gt_box_scale)
+            return super().predict_clip(crops, boxes, tracking, gt_box_scale=gt_box_scale)
+
+    run_method(Recorder(), copy, "tracking", tmp_path / "t.h5", PROV)
+    run_method(Recorder(), shards, "tracking", tmp_path / "u.h5", PROV)
+    k = len(seen) // 2  # one call per test clip
+    assert k > 0 and seen == [1.3] * k + [1.0] * k

@@ -55,6 +55,20 @@ def test_tracking_uses_frame0_box_then_own_previous_prediction() -> None:
     np.testing.assert_allclose(out, truth + 2.0)
 
 
+def test_tracking_a_perfect_method_reproduces_gt_boxes_of_any_scale() -> None:
+    from redbench.datasets.boxes import gt_boxes
+
+    truth, crops = _clip()
+    gt = np.stack([gt_boxes(p, 1.3) for p in truth])
+    m = _Oracle(truth)
+    m.predict_clip(crops, gt, tracking=True, gt_box_scale=1.3)
+    seen = np.concatenate(m.seen)  # frame t's box: the gt rule on the output at t - 1
+    np.testing.assert_allclose(seen[1:], gt[:-1])
+    m = _Oracle(truth)
+    m.predict_clip(crops, gt, tracking=True)  # the tight-box rule on shards made with 1.3 would not
+    assert not np.allclose(np.concatenate(m.seen)[1:], gt[:-1])
+
+
 def test_tracking_box_of_a_perfect_prediction_is_the_gt_box() -> None:
     pts = np.random.default_rng(1).uniform(0, 100, (68, 2))
     np.testing.assert_allclose(tracking_box(pts), [*pts.min(0), *pts.max(0)])
