@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: setup repro test bench ci-e2e
+.PHONY: setup repro reference test bench ci-e2e
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 # The stages call `redbench`, so the venv's bin goes first on PATH (no activation needed).
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+
+# The reference profile (reference/params.yaml, about 2 hours on 2 cores): the default pipeline's shards,
+# then every learned method to a validation plateau, RED's ablations, predictions, compare and the report.
+reference: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro preprocess
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro reference/dvc.yaml
 
 test: setup
 	$(BIN)/pytest -q
