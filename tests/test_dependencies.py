@@ -94,7 +94,7 @@ def has_code(path: Path) -> bool:
 # ---- dvc.yaml ----------------------------------------------------------------------------------------------
 
 def expand_stages(dvc: dict) -> dict[str, dict]:
-    """dvc.yaml's stages with foreach / matrix expanded: name -> {cmd, deps}."""
+    """dvc.yaml's stages with foreach / matrix expanded: name -> {cmd, deps, params}."""
     out = {}
     for name, stage in dvc["stages"].items():
         if "foreach" in stage:
@@ -111,7 +111,10 @@ def expand_stages(dvc: dict) -> dict[str, dict]:
             def fill(s: str) -> str:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: str(subs[m.group(1)]), s)
             deps = [fill(d if isinstance(d, str) else next(iter(d))) for d in body.get("deps", [])]
-            out[f"{name}@{suffix}" if suffix else name] = {"cmd": fill(body["cmd"]), "deps": deps}
+            params = [fill(k) for p in body.get("params", [])
+                      for k in (next(iter(p.values())) if isinstance(p, dict) else [p])]
+            out[f"{name}@{suffix}" if suffix else name] = {"cmd": fill(body["cmd"]), "deps": deps,
+                                                           "params": params}
     return out
 
 
@@ -174,6 +177,32 @@ def test_every_predicted_method_is_compared() -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     built = {m.group(1) for s in _stages().values() for m in [re.match(r"redbench predict (\S+) ", s["cmd"])] if m}
     assert built == set(params["compare"]["methods"])
+
+
+def missing_params(dvc_file: Path) -> list[str]:
+    params = yaml.safe_load((dvc_file.parent / "params.yaml").read_text())
+    missing = []
+    for stage, body in expand_stages(yaml.safe_load(dvc_file.read_text())).items():
+        for key in body["params"]:
+            node = params
+            for part in key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    missing.append(f"{stage}: {key}")
+                    break
+                node = node[part]
+    return missing
+
+
+@pytest.mark.parametrize("dvc_file", ["dvc.yaml", "reference/dvc.yaml"])
+def test_every_declared_param_exists(dvc_file: str) -> None:
+    """`dvc repro` stops at a stage whose params key its params.yaml lacks (the reference run did, at predict)."""
+    assert missing_params(REPO / dvc_file) == []
+
+
+def test_the_params_check_sees_a_missing_key(tmp_path: Path) -> None:
+    (tmp_path / "dvc.yaml").write_text("stages:\n  s:\n    cmd: x\n    params: [a.b, c]\n")
+    (tmp_path / "params.yaml").write_text("a: {b: 1}\n")
+    assert missing_params(tmp_path / "dvc.yaml") == ["s: c"]
 
 
 # ---- layers ------------------------------------------------------------------------------------------------
