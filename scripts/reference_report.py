@@ -74,7 +74,8 @@ def convergence_table(runs: dict[str, dict]) -> str:
 
 
 def equal_compute(runs: dict[str, dict], out: Path) -> None:
-    """Validation NME against cumulative training FLOPs, one line per learned method, log x axis."""
+    """Validation NME against cumulative training FLOPs, log x axis, on shared axes: every learned method
+    (seed 0) on the left, RED's variants (both seeds, colour = variant, dashes = seed 1) on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -82,7 +83,11 @@ def equal_compute(runs: dict[str, dict], out: Path) -> None:
     import seaborn as sns
 
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, (main_ax, red_ax) = plt.subplots(1, 2, figsize=(11, 4.5), sharex=True, sharey=True)
+    variant_of = {"red": "full", "red_static": "static"}
+    variants = [n.split(" ")[0].removeprefix("red_") for n in runs if n not in LEARNED]
+    colours = dict(zip(dict.fromkeys(["full", "static", *variants]), sns.color_palette("tab10")))
+    main_colours = dict(zip(LEARNED, sns.color_palette("tab10")))
     with open(out.with_suffix(".csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["method", "epoch", "step", "train_flops", "val_nme_inter_ocular"])
@@ -91,16 +96,25 @@ def equal_compute(runs: dict[str, dict], out: Path) -> None:
                    if r["train_flops"] > 0 and math.isfinite(r["val_nme_inter_ocular"])]
             for r in run["rows"]:
                 w.writerow([name, int(r["epoch"]), int(r["step"]), r["train_flops"], r["val_nme_inter_ocular"]])
-            if pts:
-                xs, ys = zip(*pts)
-                ax.plot(xs, ys, marker="o", ms=3, lw=1.2, label=name, ls="--" if "seed" in name else "-")
-    ax.set_xscale("log")
-    ax.set_xlabel("training FLOPs (counted for networks, estimated for SDM / ERT)")
-    ax.set_ylabel("validation NME (inter-ocular, 68 pts)")
-    ax.set_title("Equal-compute view, reference run (synthetic data, 10 held-out people, gt boxes)", fontsize=9)
-    ax.legend(fontsize=7, ncol=2)
+            if not pts:
+                continue
+            xs, ys = zip(*pts)
+            if name in LEARNED:
+                main_ax.plot(xs, ys, marker="o", ms=3, lw=1.4, label=name, color=main_colours[name])
+            variant = variant_of.get(name) or name.split(" ")[0].removeprefix("red_")
+            if name in variant_of or name not in LEARNED:
+                seed = "seed 1" if "seed 1" in name else "seed 0"
+                red_ax.plot(xs, ys, marker="o", ms=2.5, lw=1.1, color=colours[variant],
+                            ls="--" if seed == "seed 1" else "-", label=f"{variant}, {seed}")
+    for ax, title in ((main_ax, "every learned method, seed 0"), (red_ax, "RED's variants, seeds 0 and 1")):
+        ax.set_xscale("log")
+        ax.set_xlabel("training FLOPs (counted for networks, estimated for SDM / ERT)", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, ncol=2)
+    main_ax.set_ylabel("validation NME (inter-ocular, 68 pts)")
+    fig.suptitle("Equal-compute view, reference run (synthetic data, 10 held-out people, gt boxes)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    fig.savefig(out, dpi=110)
     plt.close(fig)
 
 
