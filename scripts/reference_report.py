@@ -1,11 +1,13 @@
 """The reference run's report: the equal-compute view, the convergence table, RED's ablations and the README's
 leaderboard, all generated from the run's files (training logs, train_info.json, results/metrics.json).
 
-    python scripts/reference_report.py --models reference/models --results reference/results --out reference/report
+    python scripts/reference_report.py --models reference/models --results reference/results --out reference/report \
+        --results-seed1 reference/results_seed1
     python scripts/reference_report.py ... --readme README.md    # also rewrite the README's generated blocks
 
 Writes under --out: equal_compute.png (validation NME against training FLOPs, every learned method on the same
-axes), equal_compute.csv, convergence.md, ablations.md and leaderboard.md. With --readme, the text between
+axes), equal_compute.csv, convergence.md, ablations.md, leaderboard.md and paired.md (RED against every row,
+and against RED-static for training seed 1 too). With --readme, the text between
 `<!-- reference:NAME -->` and `<!-- /reference:NAME -->` in the README is replaced by the file NAME.md.
 Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (synthetic data).
 Convergence (issue 12's criterion): the best validation NME of the last 20 % of training steps improved on the
@@ -23,7 +25,8 @@ from pathlib import Path
 
 LEARNED = ("red", "red_static", "sdm", "ert", "cnn_regression", "heatmap")
 ABLATIONS = ("full", "static", "no_srnn", "no_cls", "reg_only")
-MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static"}  # seed 0 of these is the leaderboard's model
+# full and static are RED and RED-static: seed 0 is the leaderboard's model, seed 1 the seed1 stages' (models/seed1)
+MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static", ("full", 1): "seed1/red", ("static", 1): "seed1/red_static"}
 
 
 def read_run(folder: Path) -> dict | None:
@@ -119,7 +122,7 @@ def equal_compute(runs: dict[str, dict], out: Path) -> None:
 
 
 def ablation_runs(models: Path) -> dict[tuple[str, int], dict]:
-    """(variant, seed) -> run, seed 0 of full / static from the main models, the rest from models/ablations."""
+    """(variant, seed) -> run: full / static from the main models (MAIN_ROWS), the rest from models/ablations."""
     runs = {}
     for variant in ABLATIONS:
         for seed in (0, 1):
@@ -183,16 +186,25 @@ def _pct(entry: dict, ci: bool = True) -> str:
     return v
 
 
-def paired_table(metrics: dict) -> str:
+def paired_rows(metrics: dict, against: tuple[str, ...] | None = None) -> list[dict]:
+    """RED's paired NME tests on 300-VW-style data from a metrics.json, optionally only against `against`."""
+    return [t for t in metrics["datasets"]["300vw"].get("paired_tests", [])
+            if t["metric"] == "nme" and t["a"] == "red" and (against is None or t["b"] in against)]
+
+
+def paired_table(metrics: dict, seed1: dict | None = None) -> str:
     """RED against RED-static and every other row on 300-VW-style data: paired clip-bootstrap interval of the
-    NME difference and the Wilcoxon p-value (from results/metrics.json)."""
-    lines = ["| RED vs | RED NME % | other NME % | difference (points) [95 % interval] | Wilcoxon p |",
-             "|---|---:|---:|---:|---:|"]
-    for t in metrics["datasets"]["300vw"].get("paired_tests", []):
-        if t["metric"] != "nme" or t["a"] != "red":
-            continue
+    NME difference and the Wilcoxon p-value over clips (from results/metrics.json); with `seed1` (the seed1
+    stages' metrics.json), RED against RED-static once more for training seed 1."""
+    lines = ["| RED vs | seed | RED NME % | other NME % | difference (points) [95 % interval] | Wilcoxon p |",
+             "|---|---:|---:|---:|---:|---:|"]
+    tests = [(0, t) for t in paired_rows(metrics)]
+    if seed1 is not None:
+        at = next(i for i, (_, t) in enumerate(tests) if t["b"] == "red_static") + 1 if tests else 0
+        tests[at:at] = [(1, t) for t in paired_rows(seed1, ("red_static",))]
+    for seed, t in tests:
         lo, hi = t["diff"]["ci"]
-        lines.append(f"| {t['b']} | {100 * t['mean_a']:.2f} | {100 * t['mean_b']:.2f} | "
+        lines.append(f"| {t['b']} | {seed} | {100 * t['mean_a']:.2f} | {100 * t['mean_b']:.2f} | "
                      f"{100 * t['diff']['value']:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}] | {t['wilcoxon_p']:.2g} |")
     return "\n".join(lines) + "\n"
 
@@ -212,20 +224,23 @@ def main() -> None:
     ap.add_argument("--models", type=Path, default=Path("reference/models"))
     ap.add_argument("--results", type=Path, default=Path("reference/results"))
     ap.add_argument("--out", type=Path, default=Path("reference/report"))
+    ap.add_argument("--results-seed1", type=Path, default=None,
+                    help="the metrics of RED and RED-static trained with seed 1 (reference/results_seed1)")
     ap.add_argument("--readme", type=Path, default=None)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     runs = {m: r for m in LEARNED if (r := read_run(args.models / m)) is not None}
     abl = ablation_runs(args.models)
     everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in abl.items()
-                             if (v, s) not in MAIN_ROWS}}
+                             if s or (v, s) not in MAIN_ROWS}}  # seed 0 of full / static: in runs
     blocks = {"convergence": convergence_table(everything), "ablations": ablation_table(abl)}
     equal_compute(everything, args.out / "equal_compute.png")
     metrics_path = args.results / "metrics.json"
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
-        blocks["paired"] = paired_table(metrics)
+        seed1 = args.results_seed1 / "metrics.json" if args.results_seed1 else None
+        blocks["paired"] = paired_table(metrics, json.loads(seed1.read_text()) if seed1 else None)
     for name, body in blocks.items():
         (args.out / f"{name}.md").write_text(body, encoding="utf-8")
     if args.readme:

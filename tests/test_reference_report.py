@@ -62,3 +62,30 @@ def test_tables_and_readme_blocks(report, tmp_path):
     with open(tmp_path / "ec.csv", newline="") as f:
         assert sum(1 for _ in csv.DictReader(f)) == 5 + 4
     assert (tmp_path / "ec.png").stat().st_size > 1000
+
+
+def _paired(b: str, mean_a: float, mean_b: float) -> dict:
+    d = mean_a - mean_b
+    return {"metric": "nme", "a": "red", "b": b, "mean_a": mean_a, "mean_b": mean_b,
+            "diff": {"value": d, "ci": [d - 0.01, d + 0.01]}, "wilcoxon_p": 0.03}
+
+
+def test_paired_table_puts_seed_1_of_red_static_after_seed_0(report):
+    seed0 = {"datasets": {"300vw": {"paired_tests": [_paired("sdm", 0.10, 0.07), _paired("red_static", 0.10, 0.15),
+                                                     _paired("heatmap", 0.10, 0.06)]}}}
+    seed1 = {"datasets": {"300vw": {"paired_tests": [_paired("red_static", 0.16, 0.13)]}}}
+    rows = [line.split(" | ")[:3] for line in report.paired_table(seed0, seed1).splitlines()[2:]]
+    assert rows == [["| sdm", "0", "10.00"], ["| red_static", "0", "10.00"], ["| red_static", "1", "16.00"],
+                    ["| heatmap", "0", "10.00"]]
+    assert "| +3.00 [+2.00, +4.00] |" in report.paired_table(seed0, seed1).splitlines()[4]
+    assert len(report.paired_table(seed0).splitlines()) == 2 + 3
+
+
+def test_seed_1_of_full_and_static_comes_from_the_seed1_models(report, tmp_path):
+    models = tmp_path / "models"
+    _run(models / "red", [0.3, 0.25, 0.2])
+    _run(models / "seed1" / "red", [0.3, 0.28, 0.25])
+    _run(models / "ablations" / "variant-full_seed-1", [0.9, 0.85, 0.8])  # an old layout's row: not read
+    abl = report.ablation_table(report.ablation_runs(models))
+    full = next(line for line in abl.splitlines() if line.startswith("| full |"))
+    assert "| 0.2000 | 0.2500 | 0.2250 [0.2000, 0.2500] |" in full
