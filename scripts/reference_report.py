@@ -2,12 +2,12 @@
 leaderboard, all generated from the run's files (training logs, train_info.json, results/metrics.json).
 
     python scripts/reference_report.py --models reference/models --results reference/results --out reference/report \
-        --results-seed1 reference/results_seed1
+        --results-seed 1 reference/results_seed1 --results-seed 2 reference/results_seed2
     python scripts/reference_report.py ... --readme README.md    # also rewrite the README's generated blocks
 
 Writes under --out: equal_compute.png (validation NME against training FLOPs, every learned method on the same
 axes), equal_compute.csv, convergence.md, ablations.md, leaderboard.md and paired.md (RED against every row,
-and against RED-static for training seed 1 too). With --readme, the text between
+and against RED-static for the other training seeds given). With --readme, the text between
 `<!-- reference:NAME -->` and `<!-- /reference:NAME -->` in the README is replaced by the file NAME.md.
 Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (synthetic data).
 Convergence (issue 12's criterion): the best validation NME of the last 20 % of training steps improved on the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 LEARNED = ("red", "red_static", "sdm", "ert", "cnn_regression", "heatmap")
 ABLATIONS = ("full", "static", "no_srnn", "no_cls", "reg_only")
-# full and static are RED and RED-static: seed 0 is the leaderboard's model, seed 1 the seed1 stages' (models/seed1)
+# full and static are RED and RED-static: seed 0 is the leaderboard's model, seed 1 the train_seeds stage's
 MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static", ("full", 1): "seed1/red", ("static", 1): "seed1/red_static"}
 
 
@@ -78,7 +78,7 @@ def convergence_table(runs: dict[str, dict]) -> str:
 
 def equal_compute(runs: dict[str, dict], out: Path) -> None:
     """Validation NME against cumulative training FLOPs, log x axis, on shared axes: every learned method
-    (seed 0) on the left, RED's variants (both seeds, colour = variant, dashes = seed 1) on the right."""
+    (seed 0) on the left, RED's variants (every seed; colour = variant, line style = seed) on the right."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,10 +106,10 @@ def equal_compute(runs: dict[str, dict], out: Path) -> None:
                 main_ax.plot(xs, ys, marker="o", ms=3, lw=1.4, label=name, color=main_colours[name])
             variant = variant_of.get(name) or name.split(" ")[0].removeprefix("red_")
             if name in variant_of or name not in LEARNED:
-                seed = "seed 1" if "seed 1" in name else "seed 0"
+                seed = int(name.split(" seed ")[1]) if " seed " in name else 0
                 red_ax.plot(xs, ys, marker="o", ms=2.5, lw=1.1, color=colours[variant],
-                            ls="--" if seed == "seed 1" else "-", label=f"{variant}, {seed}")
-    for ax, title in ((main_ax, "every learned method, seed 0"), (red_ax, "RED's variants, seeds 0 and 1")):
+                            ls=("-", "--", ":", "-.")[seed % 4], label=f"{variant}, seed {seed}")
+    for ax, title in ((main_ax, "every learned method, seed 0"), (red_ax, "RED's variants, every seed")):
         ax.set_xscale("log")
         ax.set_xlabel("training FLOPs (counted for networks, estimated for SDM / ERT)", fontsize=8)
         ax.set_title(title, fontsize=9)
@@ -192,16 +192,15 @@ def paired_rows(metrics: dict, against: tuple[str, ...] | None = None) -> list[d
             if t["metric"] == "nme" and t["a"] == "red" and (against is None or t["b"] in against)]
 
 
-def paired_table(metrics: dict, seed1: dict | None = None) -> str:
+def paired_table(metrics: dict, seeds: dict[int, dict] | None = None) -> str:
     """RED against RED-static and every other row on 300-VW-style data: paired clip-bootstrap interval of the
-    NME difference and the Wilcoxon p-value over clips (from results/metrics.json); with `seed1` (the seed1
-    stages' metrics.json), RED against RED-static once more for training seed 1."""
+    NME difference and the Wilcoxon p-value over clips (from results/metrics.json); `seeds`: seed -> the
+    metrics.json of RED and RED-static trained with that seed, each one more RED vs RED-static row."""
     lines = ["| RED vs | seed | RED NME % | other NME % | difference (points) [95 % interval] | Wilcoxon p |",
              "|---|---:|---:|---:|---:|---:|"]
     tests = [(0, t) for t in paired_rows(metrics)]
-    if seed1 is not None:
-        at = next(i for i, (_, t) in enumerate(tests) if t["b"] == "red_static") + 1 if tests else 0
-        tests[at:at] = [(1, t) for t in paired_rows(seed1, ("red_static",))]
+    at = next((i + 1 for i, (_, t) in enumerate(tests) if t["b"] == "red_static"), len(tests))
+    tests[at:at] = [(seed, t) for seed, m in sorted((seeds or {}).items()) for t in paired_rows(m, ("red_static",))]
     for seed, t in tests:
         lo, hi = t["diff"]["ci"]
         lines.append(f"| {t['b']} | {seed} | {100 * t['mean_a']:.2f} | {100 * t['mean_b']:.2f} | "
@@ -224,8 +223,8 @@ def main() -> None:
     ap.add_argument("--models", type=Path, default=Path("reference/models"))
     ap.add_argument("--results", type=Path, default=Path("reference/results"))
     ap.add_argument("--out", type=Path, default=Path("reference/report"))
-    ap.add_argument("--results-seed1", type=Path, default=None,
-                    help="the metrics of RED and RED-static trained with seed 1 (reference/results_seed1)")
+    ap.add_argument("--results-seed", nargs=2, action="append", default=[], metavar=("SEED", "DIR"),
+                    help="a compare output of RED and RED-static trained with SEED (repeatable)")
     ap.add_argument("--readme", type=Path, default=None)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -233,14 +232,20 @@ def main() -> None:
     abl = ablation_runs(args.models)
     everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in abl.items()
                              if s or (v, s) not in MAIN_ROWS}}  # seed 0 of full / static: in runs
+    for folder in sorted(args.models.glob("seed*")):  # RED and RED-static of the seeds the ablations do not use
+        seed = int(folder.name.removeprefix("seed"))
+        for method, variant in (("red", "full"), ("red_static", "static")):
+            if seed > 1 and (run := read_run(folder / method)) is not None:
+                everything[f"red_{variant} seed {seed}"] = run
     blocks = {"convergence": convergence_table(everything), "ablations": ablation_table(abl)}
     equal_compute(everything, args.out / "equal_compute.png")
     metrics_path = args.results / "metrics.json"
     if metrics_path.exists():
         metrics = json.loads(metrics_path.read_text())
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
-        seed1 = args.results_seed1 / "metrics.json" if args.results_seed1 else None
-        blocks["paired"] = paired_table(metrics, json.loads(seed1.read_text()) if seed1 else None)
+        seeds = {int(seed): json.loads((Path(folder) / "metrics.json").read_text())
+                 for seed, folder in args.results_seed}
+        blocks["paired"] = paired_table(metrics, seeds)
     for name, body in blocks.items():
         (args.out / f"{name}.md").write_text(body, encoding="utf-8")
     if args.readme:

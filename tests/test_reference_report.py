@@ -70,14 +70,16 @@ def _paired(b: str, mean_a: float, mean_b: float) -> dict:
             "diff": {"value": d, "ci": [d - 0.01, d + 0.01]}, "wilcoxon_p": 0.03}
 
 
-def test_paired_table_puts_seed_1_of_red_static_after_seed_0(report):
+def test_paired_table_puts_the_other_seeds_of_red_static_after_seed_0(report):
     seed0 = {"datasets": {"300vw": {"paired_tests": [_paired("sdm", 0.10, 0.07), _paired("red_static", 0.10, 0.15),
                                                      _paired("heatmap", 0.10, 0.06)]}}}
     seed1 = {"datasets": {"300vw": {"paired_tests": [_paired("red_static", 0.16, 0.13)]}}}
-    rows = [line.split(" | ")[:3] for line in report.paired_table(seed0, seed1).splitlines()[2:]]
+    seed2 = {"datasets": {"300vw": {"paired_tests": [_paired("red_static", 0.12, 0.14)]}}}
+    table = report.paired_table(seed0, {2: seed2, 1: seed1})
+    rows = [line.split(" | ")[:3] for line in table.splitlines()[2:]]
     assert rows == [["| sdm", "0", "10.00"], ["| red_static", "0", "10.00"], ["| red_static", "1", "16.00"],
-                    ["| heatmap", "0", "10.00"]]
-    assert "| +3.00 [+2.00, +4.00] |" in report.paired_table(seed0, seed1).splitlines()[4]
+                    ["| red_static", "2", "12.00"], ["| heatmap", "0", "10.00"]]
+    assert "| +3.00 [+2.00, +4.00] |" in table.splitlines()[4]
     assert len(report.paired_table(seed0).splitlines()) == 2 + 3
 
 
