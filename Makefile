@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
-# The reference profile (reference/params.yaml, about 2 hours on 2 cores): the default pipeline's shards,
+# The reference profile (reference/params.yaml; its trainings sum to about 3.8 hours of one thread each, DVC
+# running one stage at a time; two queues of stages on 2 cores take about half): the default pipeline's shards,
 # then every learned method to a validation plateau, RED's ablations, predictions, compare and the report.
 reference: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro preprocess
