@@ -26,7 +26,8 @@ from pathlib import Path
 LEARNED = ("red", "red_static", "sdm", "ert", "cnn_regression", "heatmap")
 ABLATIONS = ("full", "static", "no_srnn", "no_cls", "reg_only")
 # full and static are RED and RED-static: seed 0 is the leaderboard's model, seed 1 the train_seeds stage's
-MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static", ("full", 1): "seed1/red", ("static", 1): "seed1/red_static"}
+MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static",
+             ("full", 1): "seed1/red", ("static", 1): "seed1/red_static"}
 
 
 def read_run(folder: Path) -> dict | None:
