@@ -25,9 +25,10 @@ from pathlib import Path
 
 LEARNED = ("red", "red_static", "sdm", "ert", "cnn_regression", "heatmap")
 ABLATIONS = ("full", "static", "no_srnn", "no_cls", "reg_only")
-# full and static are RED and RED-static: seed 0 is the leaderboard's model, seed 1 the train_seeds stage's
-MAIN_ROWS = {("full", 0): "red", ("static", 0): "red_static",
-             ("full", 1): "seed1/red", ("static", 1): "seed1/red_static"}
+ABLATION_SEEDS = (0, 1)
+# the ablation variants that are the leaderboard's methods: seed 0 in models/<method>, seed N (the train_seeds
+# stage) in models/seedN/<method>
+RED_METHODS = {"full": "red", "static": "red_static"}
 
 
 def read_run(folder: Path) -> dict | None:
@@ -122,16 +123,22 @@ def equal_compute(runs: dict[str, dict], out: Path) -> None:
     plt.close(fig)
 
 
+def red_seed_runs(models: Path) -> dict[tuple[str, int], dict]:
+    """(variant, seed) -> run of RED (full) and RED-static for every seed trained (RED_METHODS' folders)."""
+    seeds = {0: models} | {int(f.name.removeprefix("seed")): f for f in sorted(models.glob("seed*"))}
+    return {(variant, seed): run for variant, method in RED_METHODS.items() for seed, folder in seeds.items()
+            if (run := read_run(folder / method)) is not None}
+
+
 def ablation_runs(models: Path) -> dict[tuple[str, int], dict]:
-    """(variant, seed) -> run: full / static from the main models (MAIN_ROWS), the rest from models/ablations."""
+    """(variant, seed) -> run for ABLATION_SEEDS: full / static from red_seed_runs, the rest from
+    models/ablations."""
+    red = red_seed_runs(models)
     runs = {}
     for variant in ABLATIONS:
-        for seed in (0, 1):
-            if (variant, seed) in MAIN_ROWS:
-                folder = models / MAIN_ROWS[variant, seed]
-            else:
-                folder = models / "ablations" / (f"variant-{variant}" + (f"_seed-{seed}" if seed else ""))
-            run = read_run(folder)
+        for seed in ABLATION_SEEDS:
+            folder = models / "ablations" / (f"variant-{variant}" + (f"_seed-{seed}" if seed else ""))
+            run = red.get((variant, seed)) if variant in RED_METHODS else read_run(folder)
             if run is not None:
                 runs[variant, seed] = run
     return runs
@@ -209,6 +216,12 @@ def paired_table(metrics: dict, seeds: dict[int, dict] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_metrics(path: Path) -> dict:
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such metrics file (run `redbench compare` for it first)")
+    return json.loads(path.read_text())
+
+
 def rewrite_readme(readme: Path, blocks: dict[str, str]) -> None:
     text = readme.read_text(encoding="utf-8")
     for name, body in blocks.items():
@@ -228,25 +241,25 @@ def main() -> None:
                     help="a compare output of RED and RED-static trained with SEED (repeatable)")
     ap.add_argument("--readme", type=Path, default=None)
     args = ap.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
+    # every input is read before anything is written
+    metrics_path = args.results / "metrics.json"
+    metrics = read_metrics(metrics_path) if metrics_path.exists() else None
+    for seed, _ in args.results_seed:
+        if not seed.isdigit():
+            ap.error(f"--results-seed {seed}: the seed must be a non-negative integer")
+    seeds = {int(seed): read_metrics(Path(folder) / "metrics.json") for seed, folder in args.results_seed}
     runs = {m: r for m in LEARNED if (r := read_run(args.models / m)) is not None}
     abl = ablation_runs(args.models)
-    everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in abl.items()
-                             if s or (v, s) not in MAIN_ROWS}}  # seed 0 of full / static: in runs
-    for folder in sorted(args.models.glob("seed*")):  # RED and RED-static of the seeds the ablations do not use
-        seed = int(folder.name.removeprefix("seed"))
-        for method, variant in (("red", "full"), ("red_static", "static")):
-            if seed > 1 and (run := read_run(folder / method)) is not None:
-                everything[f"red_{variant} seed {seed}"] = run
+    # every RED run once: seed 0 of full / static is in runs, then the ablations, then the other seeds
+    others = {**abl, **red_seed_runs(args.models)}
+    everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in others.items()
+                             if s or v not in RED_METHODS}}
     blocks = {"convergence": convergence_table(everything), "ablations": ablation_table(abl)}
-    equal_compute(everything, args.out / "equal_compute.png")
-    metrics_path = args.results / "metrics.json"
-    if metrics_path.exists():
-        metrics = json.loads(metrics_path.read_text())
+    if metrics is not None:
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
-        seeds = {int(seed): json.loads((Path(folder) / "metrics.json").read_text())
-                 for seed, folder in args.results_seed}
         blocks["paired"] = paired_table(metrics, seeds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    equal_compute(everything, args.out / "equal_compute.png")
     for name, body in blocks.items():
         (args.out / f"{name}.md").write_text(body, encoding="utf-8")
     if args.readme:

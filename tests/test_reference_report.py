@@ -91,3 +91,16 @@ def test_seed_1_of_full_and_static_comes_from_the_seed1_models(report, tmp_path)
     abl = report.ablation_table(report.ablation_runs(models))
     full = next(line for line in abl.splitlines() if line.startswith("| full |"))
     assert "| 0.2000 | 0.2500 | 0.2250 [0.2000, 0.2500] |" in full
+
+
+def test_a_missing_seed_metrics_file_is_named_and_nothing_is_written(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--models", str(tmp_path / "models"), "--results",
+                           str(tmp_path / "results"), "--results-seed", "1", str(tmp_path / "seed1"),
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f"{tmp_path / 'seed1' / 'metrics.json'}: no such metrics file" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
