@@ -154,7 +154,7 @@ def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn:
             model.eval()
             value = val.nme(model)
             model.train()
-            action = plateau.update(value)
+            action = plateau.update(value, done)
             if action == IMPROVED:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         rows.append({"epoch": epoch + 1, "step": done, "train_loss": total / n, "val_nme_inter_ocular": value,

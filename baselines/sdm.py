@@ -128,7 +128,7 @@ def fit(images: np.ndarray, points: np.ndarray, cfg: Config, seed: int, progress
         if val is not None:
             pred = SDM(cfg, mean, np.stack(stages)).predict_inputs(val[0])
             value = float(metrics.nme(pred, val[1], "inter_ocular").mean())
-            action = plateau.update(value)
+            action = plateau.update(value, k + 1)
         rows.append({"epoch": k + 1, "step": k + 1, "train_loss": float(err), "val_nme_inter_ocular": value,
                      "frames_seen": (k + 1) * len(owner),
                      "train_flops": (k + 1) * stage_flops(len(owner), len(images), cfg),

@@ -94,6 +94,25 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
     return rows
 
 
+def continues(out_dir: str | Path, cfg: Config, seed: int) -> bool:
+    """Whether out_dir's checkpoint may go on as the run `cfg` asks for (red/train.py check_resumable: made with
+    these params, or with a stop rule that lacks only the convergence condition)."""
+    from redbench.red.train import CHECKPOINT, check_resumable, run_params
+
+    path = Path(out_dir) / CHECKPOINT
+    if not path.is_file():
+        return False
+    saved = torch.load(path, map_location="cpu", weights_only=True).get("params")
+    if saved is None:
+        return False
+    now = run_params(cfg.model_config(n_identities=saved.get("model.n_identities", 1)), cfg.train, seed)
+    try:
+        check_resumable(path, saved, now)
+    except ValueError:
+        return False
+    return True
+
+
 class RedMethod:
     """RED behind the method protocol: a clip of context crops in order -> (T, 68, 2) crop coords."""
 

@@ -29,7 +29,8 @@ from redbench.red.infer import autocast, validate
 from redbench.red.losses import LossWeights, red_loss
 from redbench.red.model import RED
 from redbench.methods.convergence import METRICS, TRAIN_LOG  # noqa: F401 (file names, re-exported)
-from redbench.methods.convergence import DECAY, IMPROVED, STOP, Plateau, StopRule, TrainCost, count_flops, write_log
+from redbench.methods.convergence import (DECAY, EXTENDING_FIELDS, IMPROVED, STOP, WAIT, Plateau, StopRule,
+                                          TrainCost, count_flops, extends, write_log)
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ def _schedule(tc: TrainConfig, total: int) -> Callable[[int], float]:
 
 # TrainConfig fields that may change between a run and its --resume without changing what is trained
 RESUMABLE_CHANGES = ("threads", "num_workers", "checkpoint_every")
+STOP_KEY = "train.stop."  # run_params' prefix of the stop rule's fields
 
 
 def run_params(cfg: RedConfig, tc: TrainConfig, seed: int) -> dict:
@@ -106,15 +108,23 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 
 def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
-    """Refuse to resume a checkpoint made with other params, naming each difference."""
+    """Refuse to resume a checkpoint made with other params, naming each difference. A checkpoint made without
+    the stop rule's convergence condition may go on with it (convergence.extends: it is an earlier stop of
+    that run)."""
     if saved is None:
         raise ValueError(f"{path}: checkpoint records no training params (made by an older version); "
                          f"delete it to train from scratch")
-    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {now.get(k)!r}"
-            for k in sorted(set(saved) | set(now)) if _norm(saved.get(k)) != _norm(now.get(k))]
+    differs = [k for k in sorted(set(saved) | set(now)) if _norm(saved.get(k)) != _norm(now.get(k))]
+    if extends(_stop_rule(saved), _stop_rule(now)):
+        differs = [k for k in differs if k not in {STOP_KEY + f for f in EXTENDING_FIELDS}]
+    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {now.get(k)!r}" for k in differs]
     if diff:
         raise ValueError(f"{path}: cannot resume, the checkpoint was trained with other params ("
                          + "; ".join(diff) + "); train without --resume to start again")
+
+
+def _stop_rule(params: dict) -> dict:
+    return {k[len(STOP_KEY):]: v for k, v in params.items() if k.startswith(STOP_KEY)}
 
 
 def _norm(v):
@@ -178,7 +188,7 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
         torch.set_rng_state(ck["torch_rng"])
         start_pass, start_step, rows, loss_acc, part_acc, order = (ck["pass"], ck["step"], ck["log"], ck["loss_acc"],
                                                                    ck["part_acc"], ck["order"])
-        plateau = Plateau.from_state(tc.stop, ck["plateau"])
+        plateau = Plateau.from_state(tc.stop, ck["plateau"], rows)
         best_state, spent, flops_per_step = ck["best_model"], ck["spent"], ck["flops_per_step"]
         log.info("resumed from %s at pass %d step %d", ck_path, start_pass, start_step)
     t_start = time.perf_counter() - spent["wall_s"]
@@ -198,6 +208,8 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
                unit="step", disable=not (progress and info.is_main))
     n_passes = tc.epochs * tc.passes_per_epoch
     done = bool(rows) and rows[-1].get("stop") == STOP  # a resumed run that had already stopped
+    if done and not plateau.tail_converged():  # stopped by a rule without the convergence condition: go on
+        rows[-1]["stop"], done = WAIT, False
     stopped = "plateau" if done else "budget" if tc.stop.patience == 0 else "cap"
     for pass_ in range(start_pass, n_passes if not done else start_pass):
         epoch = pass_ // tc.passes_per_epoch
@@ -257,10 +269,10 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
             if info.is_main:
                 nme = validate(model, val_clips, device, tc.val_frames_per_clip)
                 value = float(nme.mean()) if len(nme) else float("nan")
-                action = plateau.update(value)
+                n, steps_done = max(loss_acc[1], 1), (pass_ + 1) * steps_per_pass
+                action = plateau.update(value, steps_done)
                 if action == IMPROVED or best_state is None:
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                n, steps_done = max(loss_acc[1], 1), (pass_ + 1) * steps_per_pass
                 rows.append({"epoch": epoch + 1, "step": steps_done, "train_loss": loss_acc[0] / n,
                              **{f"loss_{k}": v / n for k, v in sorted(part_acc.items())},
                              "val_nme_inter_ocular": value, "lr": opt.param_groups[0]["lr"],

@@ -3,8 +3,9 @@
 Each row is `methods.red` with one switch changed (`variant=...`, or any other `key=value` of that section,
 dotted for nested keys; `seed=N` retrains with another seed, for the run-to-run spread), trained on the
 `train` split of params `train.datasets` with params `train.val_fraction` of the identities held out, into
-models/ablations/<row>/ (resumable: a finished row is read back, not retrained; a row folder trained with
-other params is an error, not silently reused). Validation NME is inter-ocular, 68 points, gt box, on the
+models/ablations/<row>/ (resumable: a finished row is read back, not retrained; a row that stopped before the
+convergence condition the params add goes on from its checkpoint; a row folder trained with other params is an
+error, not silently reused). Validation NME is inter-ocular, 68 points, gt box, on the
 first `val_frames_per_clip` frames of each held-out clip: synthetic data unless params fetch real sets.
 
     python scripts/red_ablations.py                       # the five variants
@@ -58,6 +59,7 @@ def main() -> None:
 
     from redbench import methods
     from redbench.config import load_params, params_hash
+    from redbench.red.method import continues
     from redbench.red.train import TRAIN_LOG
 
     params = load_params(args.params)
@@ -69,10 +71,12 @@ def main() -> None:
         out = args.out / overrides.replace("=", "-").replace(",", "_")
         log_path = out / TRAIN_LOG
         stale = out / "train_info.json"
-        if stale.exists() and json.loads(stale.read_text())["config_hash"] != params_hash(dataclasses.asdict(cfg)):
-            sys.exit(f"{out}: trained with other methods.red params than {args.params} has now; "
-                     f"move it away to retrain that row")
         done = log_path.exists() and (out / "model.pt").exists()
+        if stale.exists() and json.loads(stale.read_text())["config_hash"] != params_hash(dataclasses.asdict(cfg)):
+            if not continues(out, cfg, row_seed):
+                sys.exit(f"{out}: trained with other methods.red params than {args.params} has now; "
+                         f"move it away to retrain that row")
+            done = False  # stopped before the convergence condition the params add: it goes on from there
         if not done:  # an interrupted row continues from out.partial/
             methods.train("red", params, out, args.shards_dir, seed=row_seed, resume=True, config=cfg)
         with open(log_path, newline="") as f:

@@ -158,3 +158,46 @@ def test_resume_continues_in_the_staging_folder(shards: Path, tmp_path: Path, mo
     methods.train("red_static", PARAMS, out, shards, resume=True)
     assert seen == [(staging_dir(out), ["marker"], True)]
     assert (out / "model.pt").exists() and (out / "marker").exists() and not staging_dir(out).exists()
+
+
+def test_resume_continues_a_model_stopped_before_the_convergence_condition(shards: Path, tmp_path: Path,
+                                                                          monkeypatch) -> None:
+    """A finished RED model whose stop rule lacked the convergence condition the params now add goes on from
+    its checkpoint; a finished model of other params is trained again from nothing."""
+    import copy
+    import csv
+
+    import redbench.red.method as red_method
+
+    seen = []
+    real = red_method.train
+
+    def record(cfg, dirs, out_dir, **kw):
+        seen.append(sorted(p.name for p in Path(out_dir).iterdir()))
+        return real(cfg, dirs, out_dir, **kw)
+
+    def params(**stop):
+        p = copy.deepcopy(PARAMS)
+        p["methods"]["red_static"]["train"].update(epochs=4, stop={"patience": 1, "min_delta": 0.99,
+                                                                   "lr_decays": 0, **stop})
+        return p
+
+    def epochs(out: Path) -> int:
+        return len(list(csv.DictReader((out / "train_log.csv").open())))
+
+    import torch
+
+    import redbench.red.train as red_train
+
+    falling = iter([0.5, 0.49, 0.48, 0.47] + [0.4] * 4)  # validation NME by epoch: always a little better
+    monkeypatch.setattr(red_train, "validate", lambda *a: torch.tensor([next(falling)]))
+    out = tmp_path / "red_static"
+    monkeypatch.setattr(red_method, "train", record)
+    methods.train("red_static", params(), out, shards, resume=True)
+    assert epochs(out) == 2  # improved, then the plateau stop (0.49 is within min_delta 0.99 of 0.5)
+    methods.train("red_static", params(tail=0.2, tail_delta=0.0), out, shards, resume=True)
+    assert "checkpoint.pt" in seen[-1] and epochs(out) == 4  # the tail never stops improving: to the cap
+    other = params(tail=0.2, tail_delta=0.0)
+    other["methods"]["red_static"]["train"]["lr"] = 1e-3
+    methods.train("red_static", other, out, shards, resume=True)
+    assert seen[-1] == [] and epochs(out) > 0

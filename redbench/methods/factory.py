@@ -137,8 +137,9 @@ def train(name: str, params: dict[str, Any], out_dir: PathLike, shards_dir: Path
         if not spec.resumable:
             log.info("%s keeps no checkpoint: training from the start", name)
             resume = False
+    go_on = resume and earlier_stop(out_dir, spec, cfg, seed, train_dirs)
     main = int(os.environ.get("RANK", "0")) == 0  # DDP (torchrun): rank 0 owns the output folder
-    stage = _prepare_staging(out_dir, resume) if main else staging_dir(out_dir)
+    stage = _prepare_staging(out_dir, resume, go_on) if main else staging_dir(out_dir)
     spec.load_module().train(cfg, train_dirs, stage, seed=seed,
                              val_fraction=tp.val_fraction, resume=resume, progress=progress)
     if not main:
@@ -164,10 +165,27 @@ def finished_model(out_dir: Path, spec: MethodSpec, cfg: Any, seed: int,
     return info if same else None
 
 
-def _prepare_staging(out_dir: Path, resume: bool) -> Path:
+def earlier_stop(out_dir: Path, spec: MethodSpec, cfg: Any, seed: int, train_dirs: list[Path]) -> bool:
+    """Whether out_dir's finished model is this run stopped earlier, by a stop rule without the convergence
+    condition that `cfg` adds (same method version, seed and data; the method's `continues` checks the rest
+    against its checkpoint). Such a model is continued from its checkpoint, not trained again."""
+    from redbench.methods.protocol import train_data_hash
+
+    module = spec.load_module()
+    if not (out_dir / "train_info.json").is_file() or not hasattr(module, "continues"):
+        return False
+    info = TrainInfo.read(out_dir)
+    return (info.method_version == module.VERSION and info.seed == seed
+            and info.train_data_hash == train_data_hash(train_dirs) and module.continues(out_dir, cfg, seed))
+
+
+def _prepare_staging(out_dir: Path, resume: bool, go_on: bool = False) -> Path:
     stage = staging_dir(out_dir)
     if resume and not stage.exists() and out_dir.exists():
-        if (out_dir / "train_info.json").is_file():
+        if go_on:
+            log.info("%s stopped before the convergence condition held: continuing from its checkpoint", out_dir)
+            shutil.copytree(out_dir, stage)
+        elif (out_dir / "train_info.json").is_file():
             # a finished model of other params, seed or data (finished_model said so): never continued from
             log.info("%s was trained with other params, seed or data: training again", out_dir)
         else:

@@ -1,16 +1,18 @@
 """The shared stopping rule, the convergence test and the FLOP counter (redbench/methods/convergence.py)."""
 
+import dataclasses
+
 import pytest
 import torch
 
 from redbench.methods.convergence import (DECAY, IMPROVED, STOP, WAIT, Plateau, StopRule, converged,
-                                          count_flops)
+                                          count_flops, extends)
 
 
 def test_plateau_decays_then_stops_and_keeps_the_best():
     rule = StopRule(patience=2, min_delta=0.01, lr_decays=1, decay_factor=0.5)
     p = Plateau(rule)
-    actions = [p.update(v) for v in (0.30, 0.20, 0.199, 0.25, 0.19, 0.21, 0.22)]
+    actions = [p.update(v, i + 1) for i, v in enumerate((0.30, 0.20, 0.199, 0.25, 0.19, 0.21, 0.22))]
     # 0.199 is better but by < 1 %: a plateau step that still moves the best; 0.19 is a real improvement
     assert actions == [IMPROVED, IMPROVED, WAIT, DECAY, IMPROVED, WAIT, STOP]
     assert p.best == 0.19 and p.best_at == 4 and p.lr_factor == 0.5
@@ -18,20 +20,51 @@ def test_plateau_decays_then_stops_and_keeps_the_best():
 
 def test_patience_zero_never_stops():
     p = Plateau(StopRule(patience=0))
-    assert [p.update(v) for v in (0.3, 0.4, 0.5, 0.6)] == [IMPROVED, WAIT, WAIT, WAIT]
+    assert [p.update(v, i) for i, v in enumerate((0.3, 0.4, 0.5, 0.6))] == [IMPROVED, WAIT, WAIT, WAIT]
     assert p.lr_factor == 1.0
 
 
 def test_plateau_state_round_trips():
     rule = StopRule(patience=1)
     p = Plateau(rule)
-    for v in (0.3, 0.31):
-        p.update(v)
+    for i, v in enumerate((0.3, 0.31)):
+        p.update(v, i)
     q = Plateau.from_state(rule, p.state())
-    assert q.update(0.32) == p.update(0.32) == STOP
+    assert q.update(0.32, 2) == p.update(0.32, 2) == STOP
+    assert q.history == p.history == [[0, 0.3], [1, 0.31], [2, 0.32]]
 
 
-@pytest.mark.parametrize("bad", [dict(patience=-1), dict(min_delta=1.0), dict(decay_factor=0.0)])
+def test_the_convergence_condition_holds_a_plateau_stop_until_the_tail_stops_improving():
+    rule = StopRule(patience=1, min_delta=0.05, lr_decays=0, tail=0.2, tail_delta=0.02)
+    values = [0.50, 0.40, 0.30, 0.29, 0.28, 0.28, 0.28]
+    p = Plateau(rule)
+    actions = [p.update(v, 10 * (i + 1)) for i, v in enumerate(values)]
+    # 0.29 and 0.28 are plateau steps (< 5 % each), on which the rule alone stops; the tail test sees each
+    # beat the best before the last fifth of the steps by > 2 % and waits until 0.28 is older than that fifth
+    assert actions == [IMPROVED, IMPROVED, IMPROVED, WAIT, WAIT, WAIT, STOP]
+    plain = Plateau(StopRule(patience=1, min_delta=0.05, lr_decays=0))
+    assert [plain.update(v, 10 * (i + 1)) for i, v in enumerate(values[:4])] == [IMPROVED, IMPROVED, IMPROVED, STOP]
+    steps, vals = zip(*p.history)
+    assert converged(steps, vals) and not converged(steps[:6], vals[:6])
+
+
+def test_an_old_state_takes_its_history_from_the_log():
+    rule = StopRule(patience=1, tail=0.2)
+    rows = [{"step": 4, "val_nme_inter_ocular": 0.3}, {"step": 8, "val_nme_inter_ocular": 0.2}]
+    old = {"best": 0.2, "best_at": 1, "since_best": 0, "decays": 0, "evals": 2}
+    assert Plateau.from_state(rule, old, rows).history == [[4, 0.3], [8, 0.2]]
+
+
+def test_a_rule_without_the_convergence_condition_is_an_earlier_stop_of_one_with_it():
+    old = {"patience": 3, "min_delta": 0.01, "lr_decays": 1, "decay_factor": 0.3}  # saved before tail existed
+    now = dataclasses.asdict(StopRule(patience=3, tail=0.2))
+    assert extends(old, now) and extends({**old, "tail": 0.0, "tail_delta": 0.05}, now)
+    assert not extends({**old, "patience": 2}, now)  # another plateau rule: another run
+    assert not extends(dataclasses.asdict(StopRule(patience=3, tail=0.1)), now)  # may have run past now's stop
+
+
+@pytest.mark.parametrize("bad", [dict(patience=-1), dict(min_delta=1.0), dict(decay_factor=0.0), dict(tail=1.0),
+                                 dict(tail_delta=-0.1)])
 def test_stop_rule_refuses_bad_values(bad):
     with pytest.raises(ValueError):
         StopRule(**bad)

@@ -148,6 +148,27 @@ def test_stopping_rule_stops_on_a_plateau_and_keeps_the_best_epoch(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text())["cost"] == metrics["cost"]
 
 
+def test_a_run_stopped_without_the_convergence_condition_goes_on_as_the_run_with_it(tmp_path):
+    from redbench.methods.convergence import StopRule
+
+    cfg = tiny(**MICRO)
+    train, val = ToyClips(8, 3, 32, seed=0), ToyClips(2, 4, 32, seed=1)
+    plain = StopRule(patience=1, min_delta=0.99, lr_decays=1)  # every epoch after the first is a plateau step
+    with_tail = dataclasses.replace(plain, tail=0.2, tail_delta=0.0)  # stop only once a tail holds no new best
+    early = fit(cfg, _tc(epochs=6, stop=plain), train, val, tmp_path / "cut", seed=0)
+    assert [r["stop"] for r in early] == ["improved", "decay", "stop"]
+    whole = fit(cfg, _tc(epochs=6, stop=with_tail), train, val, tmp_path / "whole", seed=0)
+    assert len(whole) > 3  # the condition kept it training past the plain rule's stop
+    went_on = fit(cfg, _tc(epochs=6, stop=with_tail), train, val, tmp_path / "cut", seed=0, resume=True)
+    assert [r["stop"] for r in went_on] == [r["stop"] for r in whole]
+    assert [r["val_nme_inter_ocular"] for r in went_on] == pytest.approx([r["val_nme_inter_ocular"] for r in whole],
+                                                                         rel=1e-5)
+    assert json.loads((tmp_path / "cut" / "metrics.json").read_text())["cost"]["steps"] == whole[-1]["step"]
+    # the other way round is refused: a run with the condition may have gone past the plain rule's stop
+    with pytest.raises(ValueError, match=r"train\.stop\.tail: checkpoint 0\.2, now 0\.0"):
+        fit(cfg, _tc(epochs=6, stop=plain), train, val, tmp_path / "whole", seed=0, resume=True)
+
+
 def test_resume_refuses_changed_params_and_says_when_there_is_nothing(tmp_path, caplog):
     cfg = tiny(**MICRO)
     train, val = ToyClips(8, 3, 32, seed=0), ToyClips(2, 4, 32, seed=1)
