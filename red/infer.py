@@ -1,5 +1,10 @@
 """RED inference over a clip in order: the LSTM state is carried from frame to frame within the clip, and each
-frame's first sRNN pass is fed the previous frame's prediction, mapped into this frame's input.
+frame's first sRNN pass is fed the previous frame's prediction, mapped into this frame's input (when the model
+uses that feedback: RedConfig.frame_feedback).
+
+Without the feedback a frame's input does not depend on the previous output, so `OnlineRED.run_clip` runs
+chunks of frames through one batched forward, carrying the LSTM state and C_id's running mean from chunk to
+chunk: causal, and the same outputs as frame-by-frame steps (to float rounding), at batched speed.
 
 Points live in a "common" frame shared by all frames of the clip (context-crop coordinates for the method,
 original-image coordinates for validation); each frame brings its own common -> input affine.
@@ -35,6 +40,28 @@ class OnlineRED:
     def reset(self) -> None:
         self.state: list | None = None
         self.prev: np.ndarray | None = None  # (L, 2) previous prediction in common coords
+
+    @property
+    def needs_steps(self) -> bool:
+        """Whether each frame needs the previous frame's output (the pass-0 feedback), so one frame at a time."""
+        return self.model.cfg.temporal and self.model.cfg.frame_feedback
+
+    @torch.no_grad()
+    def run_clip(self, images: torch.Tensor, to_input: np.ndarray, chunk: int = 32) -> np.ndarray:
+        """A clip's frames in order after `reset`: images (T, 3, s, s) in [0, 1], to_input (T, 2, 3) common ->
+        input. Returns (T, L, 2) common coords; batched `chunk` frames at a time unless `needs_steps`."""
+        if self.needs_steps:
+            return np.stack([self.step(images[t], to_input[t]) for t in range(len(images))])
+        out = []
+        for t0 in range(0, len(images), chunk):
+            x = images[t0:t0 + chunk].to(self.device)[None]  # (1, t, 3, s, s): one clip
+            with autocast(self.device):
+                res = self.model(x, None, self.state)
+            self.state = res.state if self.model.cfg.temporal else None
+            pts = res.landmarks[0].float().cpu().numpy().astype(np.float64)  # (t, L, 2) input coords
+            out.extend(apply_affine(p, invert_affine(a)) for p, a in zip(pts, to_input[t0:t0 + chunk]))
+        self.prev = out[-1] if out else self.prev
+        return np.stack(out) if out else np.zeros((0, self.model.cfg.n_landmarks, 2))
 
     @torch.no_grad()
     def step(self, image: torch.Tensor, to_input: np.ndarray) -> np.ndarray:
@@ -85,8 +112,8 @@ def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.nda
         gt = clip["landmarks"][:t_max, idx].double().numpy()  # (T, L, 2) input coords
         to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())  # (T, 2, 3) orig -> input
         runner.reset()
-        pred = np.stack([apply_affine(runner.step(clip["image"][t], to_input[t]), to_input[t])
-                         for t in range(t_max)])
+        common = runner.run_clip(clip["image"][:t_max], to_input)
+        pred = np.stack([apply_affine(p, a) for p, a in zip(common, to_input)])
         errors.append(nme_inter_ocular(pred, gt, model.cfg.point_indices))
     model.train(was_training)
     return np.concatenate(errors) if errors else np.zeros(0)

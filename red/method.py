@@ -139,6 +139,9 @@ class RedMethod:
             pts = predict_static_batch(self.model, _to_tensor(images), self.device)
             return to_crop(pts, affines)  # (T, 68, 2)
         runner = OnlineRED(self.model, self.device)
+        if not tracking:  # every frame's box is known: the clip in batched chunks (OnlineRED.run_clip)
+            images, affines = square_crop(crops, boxes, self.box_scale, s)
+            return runner.run_clip(_to_tensor(images), affines)  # crop coords
 
         def step(t: int, box: np.ndarray) -> np.ndarray:
             image, affine = square_crop(crops[t:t + 1], box[None], self.box_scale, s)
@@ -149,7 +152,7 @@ class RedMethod:
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, s, s, 3) uint8 -> (N, 3, s, s) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))).float() / 255.0
+    return torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32)).div_(255.0)
 
 
 def load(model_dir: str | Path | None, cfg: Config) -> RedMethod:

@@ -183,7 +183,8 @@ def _prepare_staging(out_dir: Path, resume: bool, go_on: bool = False) -> Path:
     stage = staging_dir(out_dir)
     if resume and not stage.exists() and out_dir.exists():
         if go_on:
-            log.info("%s stopped before the convergence condition held: continuing from its checkpoint", out_dir)
+            log.info("%s stopped by a rule without the convergence condition: continuing from its checkpoint "
+                     "(it stops at once where the condition holds)", out_dir)
             shutil.copytree(out_dir, stage)
         elif (out_dir / "train_info.json").is_file():
             # a finished model of other params, seed or data (finished_model said so): never continued from

@@ -73,6 +73,31 @@ def test_static_batch_path_equals_frame_by_frame(trained, shards):
     assert np.allclose(batched, online, atol=1e-3)
 
 
+@pytest.mark.parametrize("frame_feedback", [False, True])
+def test_clip_chunks_equal_frame_by_frame_steps(trained, shards, frame_feedback):
+    """run_clip's batched chunks carry the LSTM state and C_id's running mean as single steps do; a model fed
+    its previous output (frame_feedback) is stepped frame by frame whatever the chunk."""
+    from redbench.datasets.boxes import square_crop
+    from redbench.red.infer import OnlineRED
+
+    cfg, model_dir = trained["full"]
+    model = load(model_dir, cfg).model
+    if frame_feedback:
+        model.cfg = dataclasses.replace(model.cfg, frame_feedback=True)
+    clip = _test_clip(shards)
+    images, affines = square_crop(clip.crops, clip.boxes["gt"], cfg.box_scale, model.cfg.input_size)
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2).copy()).float() / 255
+    runner = OnlineRED(model, torch.device("cpu"))
+    assert runner.needs_steps == frame_feedback
+    stepped = np.stack([runner.step(x[t], affines[t]) for t in range(len(x))])
+    for chunk in (1, 4, len(x)):
+        runner.reset()
+        assert np.allclose(runner.run_clip(x, affines, chunk=chunk), stepped, atol=1e-4), chunk
+    runner.reset()
+    later = runner.run_clip(x[3:], affines[3:])
+    assert not np.allclose(later[0], stepped[3], atol=1e-4)  # the state of frames 0-2 matters: it is carried
+
+
 def test_box_mode_follows_the_given_box(trained, shards):
     """Shifting a frame's crop and box together shifts its prediction by the same amount (static model)."""
     cfg, model_dir = trained["static"]
