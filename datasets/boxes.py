@@ -9,7 +9,8 @@ Boxes are (x0, y0, x1, y1) pixel edges in context-crop coordinates; points are 0
   every method and every re-run sees the same jitter.
 - `detector`: dlib's HOG frontal face detector run on the context crop (resized to `detector_size`); where it
   finds no face the previous frame's detector box is reused (the gt box at the start of a clip) and
-  `detector_found` is False. dlib's boxes have their own geometry (`DlibBoxModel`): methods see them as they are.
+  `detector_found` is False. Frames of splits outside `detector_splits` are not searched: NaN boxes. dlib's
+  boxes have their own geometry (`DlibBoxModel`): methods see them as they are.
 - `tracking` is not stored: it starts from boxes["gt"][0]; later boxes come from each method's own predictions
   through `tracking_box`, the gt box rule applied to the prediction, so tracking a perfect prediction
   reproduces the gt boxes whatever `gt_box_scale` is.
@@ -52,6 +53,10 @@ class BoxConfig:
     jitter_clip: float = param(3.0, min=0, exclusive_min=True)  # draws are clipped at this many sd
     detector_size: int = param(160, min=32)  # the context crop is resized to this before HOG (faces ~ half of it, ~80 px)
     detector_upsample: int = param(0, min=0, max=3)  # dlib's pyramid upsampling (each step ~4x slower)
+    # Splits whose frames get a detector box. The detector is most of preprocess's time (docs/speed.md) and
+    # only the `detector` protocol reads its boxes: predict on test frames; training on detector boxes (RED's
+    # `box: detector`) needs "train" too. Elsewhere boxes/detector is NaN and detector_found False.
+    detector_splits: tuple[str, ...] = param(("test",), choices=("train", "test"))
     seed: int = 0
 
 
@@ -233,6 +238,13 @@ class HogDetector:
         # coordinates); a detector-image coordinate d maps to crop coordinate (d + 0.5) * s / size - 0.5.
         edges = np.array([r.left() - 0.5, r.top() - 0.5, r.right() + 0.5, r.bottom() + 0.5])
         return (edges + 0.5) * (s / self.size) - 0.5 if resize else edges
+
+
+def missing_box_error(name: str, where: str) -> str:
+    """The message for a NaN box read where a method needs one (a split preprocess ran no detector on)."""
+    hint = (" (preprocess.boxes.detector_splits leaves this split without detector boxes: add it and "
+            "preprocess again)" if name == "detector" else "")
+    return f"{where}: no {name} box{hint}"
 
 
 def detector_boxes(found: list[np.ndarray | None], gt: np.ndarray,

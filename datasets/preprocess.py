@@ -68,6 +68,7 @@ class PreprocessError(ValueError):
 @dataclass
 class _Stats:
     frames: int = 0
+    detector_searched: int = 0  # frames of the splits in boxes.detector_splits
     detector_found: int = 0
     pose_true: list[np.ndarray] = field(default_factory=list)  # yaw per block where the source knows it
     pose_pnp: list[np.ndarray] = field(default_factory=list)
@@ -76,7 +77,9 @@ class _Stats:
         yaw = yaw_error_stats(np.concatenate(self.pose_pnp) if self.pose_pnp else np.zeros(0),
                               np.concatenate(self.pose_true) if self.pose_true else np.zeros(0))
         return {"frames": self.frames,
-                "detector_found_rate": self.detector_found / self.frames if self.frames else None,
+                "detector_searched": self.detector_searched,
+                "detector_found_rate": (self.detector_found / self.detector_searched
+                                        if self.detector_searched else None),
                 "pose_pnp_yaw_abs_error_deg": yaw}
 
 
@@ -132,7 +135,7 @@ class _Measured:
     fields: dict[str, Any]  # ClipData fields but the jitter and detector boxes and detector_found
     gt: np.ndarray  # (T, 4) float64 gt boxes
     pose_pnp: np.ndarray  # (T, 3) float64, for the summary's yaw error (the shards store float32)
-    detections: list[np.ndarray | None]
+    detections: list[np.ndarray | None] | None  # None: the video's split is not in boxes.detector_splits
 
 
 class ClipProcessor:
@@ -198,14 +201,19 @@ class ClipProcessor:
             unreliable=np.array([f.unreliable for f in frames], dtype=bool),
             frame_index=np.array([f.frame_index for f in frames], dtype=np.int32),
             **_sidecar_arrays(video, frames))
-        return _Measured(fields, gt, pose_pnp, [self.detector(c) for c in crops])
+        detect = video.split in cfg.boxes.detector_splits
+        return _Measured(fields, gt, pose_pnp, [self.detector(c) for c in crops] if detect else None)
 
     def assemble(self, video: RawVideo, m: _Measured, rng: np.random.Generator, previous: np.ndarray | None,
                  stats: _Stats) -> tuple[ClipData, np.ndarray | None]:
         """The block's ClipData, given the clip's jitter stream and the last detector box of the block before."""
-        detector, found, previous = detector_boxes(m.detections, m.gt, previous)
+        if m.detections is None:  # a split the detector does not run on (boxes.detector_splits)
+            detector, found = np.full_like(m.gt, np.nan), np.zeros(len(m.gt), dtype=bool)
+        else:
+            detector, found, previous = detector_boxes(m.detections, m.gt, previous)
         f = m.fields
         stats.frames += len(m.gt)
+        stats.detector_searched += 0 if m.detections is None else len(m.gt)
         stats.detector_found += int(found.sum())
         if video.sidecar is not None:
             stats.pose_true.append(f["pose"][:, 0])

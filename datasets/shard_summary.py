@@ -14,11 +14,20 @@ import numpy as np
 
 from redbench.datasets.shards import MANIFEST_NAME, ShardReader, load_manifest
 
-_FIELDS = ("occluded", "occlusion_known", "self_occluded", "pose", "pose_pnp", "detector_found", "unreliable")
+_FIELDS = ("occluded", "occlusion_known", "self_occluded", "pose", "pose_pnp", "detector_found", "unreliable",
+           "boxes/detector")
 
 
 def _shard_arrays(reader: ShardReader) -> dict[str, np.ndarray]:
     return reader.read_frames(_FIELDS)  # (N, ...) each; small arrays only
+
+
+def _detector_stats(a: dict[str, np.ndarray], frames: int) -> dict[str, Any]:
+    """Frames the detector searched (a finite box: preprocess.boxes.detector_splits) and its hit rate there."""
+    searched = np.isfinite(a["boxes/detector"]).all(axis=1) if frames else np.zeros(0, bool)
+    n = int(searched.sum())
+    return {"detector_searched": n,
+            "detector_found_rate": float(a["detector_found"][searched].mean()) if n else None}
 
 
 def summarize(paths: list[Path], header: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +52,7 @@ def summarize(paths: list[Path], header: dict[str, Any]) -> dict[str, Any]:
                            "identities": len(identities), "frames_per_split": dict(sorted(splits.items())),
                            "frames_per_subset": dict(sorted(subsets.items())),
                            "unreliable_frames": int(a["unreliable"].sum()) if frames else 0,
-                           "detector_found_rate": float(a["detector_found"].mean()) if frames else None,
+                           **_detector_stats(a, frames),
                            "occlusion_known_frames": int(known.sum())}
     if known.any():
         out["occluded_point_rate"] = float(a["occluded"][known].mean())
@@ -83,8 +92,9 @@ def format_summary(s: dict[str, Any]) -> str:
     lines.append(f"  clips {s['clips']}, frames {s['frames']}, identities {s['identities']}")
     lines.append("  frames per split: " + ", ".join(f"{k} {v}" for k, v in s["frames_per_split"].items()))
     lines.append("  frames per subset: " + ", ".join(f"{k} {v}" for k, v in s["frames_per_subset"].items()))
-    lines.append(f"  unreliable frames {s['unreliable_frames']}; detector found a face in "
-                 f"{100 * (s['detector_found_rate'] or 0):.1f}% of frames")
+    detector = (f"detector found a face in {100 * s['detector_found_rate']:.1f}% of the "
+                f"{s['detector_searched']} frames it searched" if s["detector_searched"] else "no detector boxes")
+    lines.append(f"  unreliable frames {s['unreliable_frames']}; {detector}")
     if s["occlusion_known_frames"]:
         lines.append(f"  occlusion known in {s['occlusion_known_frames']} frames: occluded points "
                      f"{100 * s['occluded_point_rate']:.1f}%, self-occluded {100 * s['self_occluded_point_rate']:.1f}%")

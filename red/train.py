@@ -40,7 +40,7 @@ MODEL = "model.pt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 20
+    epochs: int = 12
     passes_per_epoch: int = 8  # passes over the training clips per epoch (a fresh random window each pass)
     batch_clips: int = 4  # global batch in clips (split across ranks)
     lr: float = 3e-3

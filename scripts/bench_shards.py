@@ -4,8 +4,9 @@
 
 - compression: the same crops written with none / lzf / gzip-1: bytes, sequential and random 8-frame window
   read speed, and whether two writes give identical bytes.
-- preprocess: preprocess frames/s with 1 and 2 worker processes vs decode-only frames/s (RawVideo.frames()) of
-  the same videos, interleaved repeats, and whether both worker counts wrote the same bytes.
+- preprocess: preprocess frames/s with 1 and 2 worker processes, with the detector on every frame and with the
+  default detector_splits, vs decode-only frames/s (RawVideo.frames()) of the same videos, interleaved
+  repeats, and whether both worker counts wrote the same bytes.
 - loader: ClipDataset (T=8, batch 16, 2 workers) frames/s vs raw h5py slicing of the same windows' bytes,
   in one process and through the same DataLoader set-up (2 workers, batch 16).
 - memory: peak RSS of preprocess (a fresh process each) on synthetic 300-VW at two sizes.
@@ -32,27 +33,37 @@ def _videos(raw: Path, n: int) -> list:
 
 
 def bench_preprocess(raw: Path, n: int, work: Path, repeats: int = 3) -> dict:
+    """Preprocess frames/s of the first n videos (training videos of the 300-VW split) for 1 and 2 workers, with
+    the detector on every frame (its boxes for every split: what the detector box protocol on these frames
+    costs) and with the default `detector_splits` (the test split only: these videos skip the detector)."""
+    from redbench.datasets.boxes import BoxConfig
     from redbench.datasets.preprocess import PreprocessConfig, preprocess_videos
 
     videos = _videos(raw, n)
-    fps: dict[str, list[float]] = {"decode": [], "workers_1": [], "workers_2": []}
+    runs = {f"{d}_workers_{w}": (splits, w) for d, splits in (("detector_all", ("train", "test")),
+                                                              ("default", BoxConfig().detector_splits))
+            for w in (1, 2)}
+    fps: dict[str, list[float]] = {"decode": [], **{k: [] for k in runs}}
     digests = {}
     for _ in range(repeats):  # interleaved: on a shared machine each figure is a ratio within the run
         t0 = time.perf_counter()
         frames = sum(1 for v in videos for _ in v.frames())
         fps["decode"].append(frames / (time.perf_counter() - t0))
-        for w in (1, 2):
+        for name, (splits, w) in runs.items():
             t0 = time.perf_counter()
-            out = work / ("pre" if w == 2 else "pre-1")
-            summary = preprocess_videos(videos, "300vw", out, PreprocessConfig(workers=w))  # uncompressed default
-            fps[f"workers_{w}"].append(frames / (time.perf_counter() - t0))
-            digests[w] = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir())
+            out = work / ("pre" if name == "detector_all_workers_2" else f"pre-{name}")
+            cfg = PreprocessConfig(workers=w, boxes=BoxConfig(detector_splits=splits))  # uncompressed default
+            summary = preprocess_videos(videos, "300vw", out, cfg)
+            fps[name].append(frames / (time.perf_counter() - t0))
+            digests[name] = sorted(hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir())
     best = {k: max(v) for k, v in fps.items()}
     med = {k: float(np.median(v)) for k, v in fps.items()}
     return {"frames": frames, "repeats": repeats, "fps_best": {k: round(v, 1) for k, v in best.items()},
-            "ratio_preprocess_to_decode_best": {k: round(best[k] / best["decode"], 3) for k in ("workers_1", "workers_2")},
-            "ratio_preprocess_to_decode_median": {k: round(med[k] / med["decode"], 3) for k in ("workers_1", "workers_2")},
-            "workers_byte_identical": digests[1] == digests[2], "summary": summary}
+            "ratio_preprocess_to_decode_best": {k: round(best[k] / best["decode"], 3) for k in runs},
+            "ratio_preprocess_to_decode_median": {k: round(med[k] / med["decode"], 3) for k in runs},
+            "workers_byte_identical": {d: digests[f"{d}_workers_1"] == digests[f"{d}_workers_2"]
+                                       for d in ("detector_all", "default")},
+            "summary": summary}
 
 
 def _rewrite(src: Path, dst: Path, compression: str) -> Path:

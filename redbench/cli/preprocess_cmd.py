@@ -29,9 +29,10 @@ def preprocess(ctx: click.Context, dataset: str, raw_dir: Path | None, out_dir: 
     with user_errors(PreprocessError, RawDataError, ShardError, ForeignFilesError):
         cfg = section(params_of(ctx), "preprocess", PreprocessConfig)
         summary = run(dataset, raw_dir, out_dir, cfg, progress=show_progress(ctx))
-    found = summary["detector_found_rate"]
-    click.echo(f"{out_dir}: {summary['frames']} frames of {dataset} ({summary['data_source']} data); "
-               f"detector found a face in {100 * found:.1f}% of frames")
+    found, searched = summary["detector_found_rate"], summary["detector_searched"]
+    detector = (f"detector found a face in {100 * found:.1f}% of the {searched} frames it searched "
+                f"(splits {', '.join(cfg.boxes.detector_splits)})" if searched else "no detector boxes")
+    click.echo(f"{out_dir}: {summary['frames']} frames of {dataset} ({summary['data_source']} data); {detector}")
     err = summary["pose_pnp_yaw_abs_error_deg"]
     if err["n"]:
         click.echo(f"PnP yaw |error| vs the source's pose over {err['n']} frames: median {err['median']:.2f} deg, "

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from redbench.config import ConfigError, from_dict
+from redbench.datasets.boxes import BoxConfig
 from redbench.datasets.fake import fake_raw_video
 from redbench.datasets.preprocess import PreprocessConfig, PreprocessError, preprocess, preprocess_videos
 from redbench.datasets.shards import load_manifest
@@ -32,7 +33,9 @@ def raw_300vw(tmp_path_factory):
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_write_byte_identical_shards_and_manifest(raw_300vw, tmp_path, workers):
-    cfg = PreprocessConfig(crop_size=64, block_frames=4, shard_mb=0.05)  # several shards per split
+    # several shards per split; the detector on both splits, so its fallback runs in training clips too
+    cfg = PreprocessConfig(crop_size=64, block_frames=4, shard_mb=0.05,
+                           boxes=BoxConfig(detector_splits=("train", "test")))
     one = preprocess("300vw", raw_300vw, tmp_path / "one", PreprocessConfig(**{**cfg.__dict__, "workers": 1}))
     many = preprocess("300vw", raw_300vw, tmp_path / "many",
                       PreprocessConfig(**{**cfg.__dict__, "workers": workers}))

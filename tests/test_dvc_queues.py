@@ -1,0 +1,90 @@
+"""scripts/dvc_queues.py: DVC stages in parallel queues record every stage in one dvc.lock, as `dvc repro` would."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "dvc_queues.py"
+DVC = str(Path(sys.executable).with_name("dvc"))
+
+pytestmark = pytest.mark.skipif(not Path(DVC).exists() or shutil.which("git") is None,
+                                reason="needs dvc beside this Python, and git")
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("dvc_queues", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _repo(tmp_path: Path, fail_b: bool = False) -> Path:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, env=env)
+    subprocess.run([DVC, "init", "-q"], cwd=tmp_path, check=True, env=env)
+    b = "exit 3" if fail_b else "python -c \"open('b.txt','w').write('b')\""
+    (tmp_path / "dvc.yaml").write_text(textwrap.dedent(f"""\
+        stages:
+          a:
+            cmd: python -c "import time; time.sleep(1); open('a.txt','w').write('a')"
+            outs: [a.txt]
+          b:
+            cmd: {b}
+            outs: [b.txt]
+          c:
+            cmd: python -c "open('c.txt','w').write('c')"
+            outs: [c.txt]
+          d:
+            cmd: python -c "open('d.txt','w').write(open('a.txt').read() + open('c.txt').read())"
+            deps: [a.txt, c.txt]
+            outs: [d.txt]
+        """))
+    return tmp_path
+
+
+def _locked_stages(repo: Path) -> set[str]:
+    import yaml
+
+    return set(yaml.safe_load((repo / "dvc.lock").read_text())["stages"])
+
+
+def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
+    repo = _repo(tmp_path)
+    codes = _load().run_queues([["a", "c"], ["b"]], dvc=DVC, cwd=repo, log_dir=repo / "logs")
+    assert codes == [0, 0]
+    assert _locked_stages(repo) == {"a", "b", "c"}
+    assert (repo / "a.txt").read_text() == "a" and (repo / "b.txt").read_text() == "b"
+    # d was in no queue: a plain repro runs it and only it; then everything is up to date
+    out = subprocess.run([DVC, "repro"], cwd=repo, capture_output=True, text=True, check=True).stdout
+    assert "Running stage 'd'" in out and "Running stage 'a'" not in out and "Running stage 'b'" not in out
+    status = subprocess.run([DVC, "status", "--json"], cwd=repo, capture_output=True, text=True, check=True)
+    assert json.loads(status.stdout) == {}
+
+
+def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, capsys):
+    repo = _repo(tmp_path, fail_b=True)
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+        code = _load().main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs"])
+    finally:
+        os.chdir(cwd)
+    assert code == 1
+    assert "queue 1 (b) failed" in capsys.readouterr().err
+    assert _locked_stages(repo) == {"a", "c"}
+
+
+def test_a_stage_in_two_queues_is_refused(capsys):
+    with pytest.raises(SystemExit) as e:
+        _load().main(["--queue", "a b", "--queue", "b"])
+    assert e.value.code == 2
+    assert "'b' is in two queues" in capsys.readouterr().err
