@@ -141,7 +141,7 @@ class _Measured:
 class ClipProcessor:
     """Turns the frames of one video into ClipData blocks; keeps the detector fallback across blocks."""
 
-    def __init__(self, cfg: PreprocessConfig, detector: HogDetector, pose: PnPPoseEstimator):
+    def __init__(self, cfg: PreprocessConfig, detector: HogDetector | None, pose: PnPPoseEstimator):
         self.cfg, self.detector, self.pose = cfg, detector, pose
 
     def blocks(self, video: RawVideo, stats: _Stats, measured: Iterable[_Measured] | None = None
@@ -201,7 +201,7 @@ class ClipProcessor:
             unreliable=np.array([f.unreliable for f in frames], dtype=bool),
             frame_index=np.array([f.frame_index for f in frames], dtype=np.int32),
             **_sidecar_arrays(video, frames))
-        detect = video.split in cfg.boxes.detector_splits
+        detect = self.detector is not None and video.split in cfg.boxes.detector_splits
         return _Measured(fields, gt, pose_pnp, [self.detector(c) for c in crops] if detect else None)
 
     def assemble(self, video: RawVideo, m: _Measured, rng: np.random.Generator, previous: np.ndarray | None,
@@ -235,8 +235,10 @@ def preprocess_videos(videos: Iterable[RawVideo], dataset: str, out_dir: str | o
     data_source = data_source_of(videos, Path(raw_dir))
     identities = sorted({v.identity for v in videos})
     ids = {name: i for i, name in enumerate(identities)}
-    processor = ClipProcessor(cfg, HogDetector(cfg.boxes.detector_size, cfg.boxes.detector_upsample),
-                              PnPPoseEstimator(mean_shape_3d(), cfg.pose_focal))
+    # dlib builds its detector in about 0.35 s: only when some video's split needs detector boxes
+    needs_detector = any(v.split in cfg.boxes.detector_splits for v in videos)
+    detector = HogDetector(cfg.boxes.detector_size, cfg.boxes.detector_upsample) if needs_detector else None
+    processor = ClipProcessor(cfg, detector, PnPPoseEstimator(mean_shape_3d(), cfg.pose_focal))
     stats = _Stats()
     bar = tqdm(total=sum(v.n_frames for v in videos), unit="frame", desc=f"preprocess {dataset}",
                disable=not progress)

@@ -74,3 +74,19 @@ def test_predicting_with_missing_detector_boxes_is_refused(shards, tmp_path):
     with pytest.raises(ValueError, match=r"clip '300vw/\d+' frame 0: no detector box \(preprocess\.boxes"):
         run_method(never_called, shards["test"][0], "detector", tmp_path / "p.h5", None, split="train")
     assert not (tmp_path / "p.h5").exists()
+
+
+def test_dlib_detector_is_not_built_when_no_split_needs_it(tmp_path, monkeypatch):
+    from redbench.datasets import preprocess as pre
+    from redbench.datasets.fake import fake_raw_video
+
+    def refuse(*a, **k):
+        raise AssertionError("the detector was built")
+
+    monkeypatch.setattr(pre, "HogDetector", refuse)
+    train_only = [fake_raw_video("300vw/001", 4, split="train", subset="train"),
+                  fake_raw_video("300vw/002", 3, split="train", subset="train")]
+    summary = pre.preprocess_videos(train_only, "300vw", tmp_path / "o", PreprocessConfig(crop_size=32))
+    assert summary["frames"] == 7 and summary["detector_searched"] == 0
+    with pytest.raises(AssertionError, match="was built"):
+        pre.preprocess_videos([fake_raw_video("300vw/114", 2)], "300vw", tmp_path / "t", PreprocessConfig(crop_size=32))
