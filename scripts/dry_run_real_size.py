@@ -77,7 +77,7 @@ def main() -> int:
     manifest = json.loads((shards / "manifest.json").read_text())
     frames = sum(s["n_frames"] for s in manifest["shards"])
     out["frames"] = frames
-    out["videos"] = len(list(raw.iterdir())) if raw.is_dir() else None
+    out["videos"] = sum(1 for d in raw.iterdir() if (d / "vid.avi").is_file())
     out["raw_bytes"], out["shard_bytes"] = dir_bytes(raw), dir_bytes(shards)
     for name in ("fetch", "preprocess"):
         out["stages"][name]["frames_per_s"] = round(frames / out["stages"][name]["wall_s"], 1)
