@@ -70,14 +70,10 @@ def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
     assert json.loads(status.stdout) == {}
 
 
-def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, capsys):
+def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, capsys, monkeypatch):
     repo = _repo(tmp_path, fail_b=True)
-    cwd = os.getcwd()
-    os.chdir(repo)
-    try:
-        code = _load().main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs"])
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(repo)
+    code = _load().main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs"])
     assert code == 1
     assert "queue 1 (b) failed" in capsys.readouterr().err
     assert _locked_stages(repo) == {"a", "c"}
