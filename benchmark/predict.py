@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from redbench.config import param
 from redbench.benchmark.store import PredictionMeta, write_predictions
-from redbench.datasets.boxes import missing_box_error
+from redbench.datasets.boxes import require_boxes
 from redbench.datasets.geometry import apply_affine
 from redbench.methods.protocol import BOX_PROTOCOLS, Method, Provenance
 
@@ -68,10 +68,7 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
             for i, rec in enumerate(reader.clips):
                 arrays = reader.read_clip(i, fields=FIELDS)
                 boxes, tracking = clip_boxes(arrays, box_protocol)
-                if not np.isfinite(boxes).all():
-                    t = int(np.flatnonzero(~np.isfinite(boxes).all(axis=1))[0])
-                    raise ValueError(missing_box_error(
-                        box_protocol, f"{reader.path}: clip {rec.clip_id!r} frame {int(arrays['frame_index'][t])}"))
+                require_boxes(boxes, box_protocol, f"{reader.path}: clip {rec.clip_id!r}", arrays["frame_index"])
                 t0 = time.perf_counter()
                 pred = method.predict_clip(arrays["crops"], boxes, tracking, gt_box_scale=gt_box_scale)  # crop coords
                 seconds += time.perf_counter() - t0

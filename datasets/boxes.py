@@ -240,11 +240,17 @@ class HogDetector:
         return (edges + 0.5) * (s / self.size) - 0.5 if resize else edges
 
 
-def missing_box_error(name: str, where: str) -> str:
-    """The message for a NaN box read where a method needs one (a split preprocess ran no detector on)."""
+def require_boxes(boxes: np.ndarray, name: str, where: str, frame_indices: np.ndarray | None = None) -> None:
+    """Refuse NaN boxes (T, 4) read where a method needs them (a split preprocess ran no detector on): a
+    ValueError naming `where`, the first such frame when frame_indices (T,) is given, and the param."""
+    missing = ~np.isfinite(boxes).all(axis=-1)
+    if not missing.any():
+        return
+    if frame_indices is not None:
+        where = f"{where} frame {int(frame_indices[np.flatnonzero(missing)[0]])}"
     hint = (" (preprocess.boxes.detector_splits leaves this split without detector boxes: add it and "
             "preprocess again)" if name == "detector" else "")
-    return f"{where}: no {name} box{hint}"
+    raise ValueError(f"{where}: no {name} box{hint}")
 
 
 def detector_boxes(found: list[np.ndarray | None], gt: np.ndarray,

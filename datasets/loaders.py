@@ -17,7 +17,7 @@ from typing import Any, Collection, Sequence
 import numpy as np
 import torch
 
-from redbench.datasets.boxes import crop_affines, missing_box_error
+from redbench.datasets.boxes import crop_affines, require_boxes
 from redbench.datasets.geometry import apply_affine, compose_affine, invert_affine, warp
 from redbench.datasets.shards import BOX_NAMES, ShardReader
 from redbench.landmarks import flip_permutation, flip_points
@@ -121,10 +121,9 @@ class _ShardSamples(torch.utils.data.Dataset):
         return np.random.default_rng([self.seed, self.epoch, item])
 
     def _sample(self, pi: int, ci: int, start: int, stop: int, rng: np.random.Generator) -> dict[str, Any]:
-        a = self._reader(pi).read_clip(ci, start, stop, fields=(*self._FIELDS, f"boxes/{self.box}"))
-        if not np.isfinite(a[f"boxes/{self.box}"]).all():
-            reader = self._reader(pi)
-            raise ValueError(missing_box_error(self.box, f"{reader.path}: clip {reader.clips[ci].clip_id!r}"))
+        reader = self._reader(pi)
+        a = reader.read_clip(ci, start, stop, fields=(*self._FIELDS, f"boxes/{self.box}"))
+        require_boxes(a[f"boxes/{self.box}"], self.box, f"{reader.path}: clip {reader.clips[ci].clip_id!r}")
         s = self.input_size
         # the crop adapter of the methods' prediction (boxes.square_crop), so training sees the same inputs
         to_input = crop_affines(a[f"boxes/{self.box}"], self.box_scale, s)

@@ -24,8 +24,6 @@ from pathlib import Path
 
 import yaml
 
-REAL_FRAMES = 218_597  # 300-VW's annotated frames (docs/protocols.md)
-
 
 def run_stage(argv: list[str], log_path: Path) -> dict:
     """Run one stage in a child process; its wall seconds, peak RSS (MiB) and exit status."""
