@@ -190,10 +190,17 @@ def bootstrap(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, np.ndarray]:
 def percentile_interval(samples: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
     """Percentile bootstrap interval of each column of samples (B, K) -> (K,), (K,)."""
     alpha = (1.0 - ci) / 2.0
-    with warnings.catch_warnings():  # all-NaN columns (a quantity no clip defines) give NaN, as they should
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo = np.nanquantile(samples, alpha, axis=0) if len(samples) else np.full(samples.shape[1], np.nan)
-        hi = np.nanquantile(samples, 1 - alpha, axis=0) if len(samples) else np.full(samples.shape[1], np.nan)
+    lo, hi = np.full(samples.shape[1], np.nan), np.full(samples.shape[1], np.nan)
+    if not len(samples):
+        return lo, hi
+    # Columns without NaN in one vectorised quantile (nanquantile loops over columns in Python; same values)
+    full = ~np.isnan(samples).any(axis=0)
+    if full.any():
+        lo[full], hi[full] = (np.quantile(samples[:, full], q, axis=0) for q in (alpha, 1 - alpha))
+    if not full.all():
+        with warnings.catch_warnings():  # all-NaN columns (a quantity no clip defines) give NaN, as they should
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo[~full], hi[~full] = (np.nanquantile(samples[:, ~full], q, axis=0) for q in (alpha, 1 - alpha))
     return lo, hi
 
 

@@ -10,6 +10,8 @@ and plots.
 from __future__ import annotations
 
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,8 @@ from redbench._io import sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
-from redbench.benchmark.scoring import ScoringConfig, frame_values, ground_truth_jitter, gt_normalisers, threshold_key
-from redbench.benchmark.stability import face_size, fhr_frame_values
+from redbench.benchmark.scoring import (ScoringConfig, clip_blocks, ground_truth_terms, method_frame_values,
+                                        threshold_key)
 from redbench.benchmark.store import PredictionMeta, Predictions, read_keys, read_predictions
 from redbench.config import param
 
@@ -47,6 +49,8 @@ class CompareConfig:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     breakdown: BreakdownConfig = field(default_factory=BreakdownConfig)
+    # threads scoring blocks of clips (0: one per usable core); the values do not depend on it
+    threads: int = param(0, min=0, max=64)
     # `redbench check` tolerances: fnmatch pattern over summary keys -> {"abs": .., "rel": ..}; these
     # override the reference file's
     check_tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -134,6 +138,8 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
 def align(pred: Predictions, rows: tuple[np.ndarray, np.ndarray], common: np.ndarray) -> np.ndarray:
     """The method's landmarks (len(common), 68, 2) in the order of `common` (sorted GT rows); rows = (rows, found)."""
     rows, found = rows
+    if len(rows) == len(common) and np.array_equal(rows, common):  # the file is in GT order: no copy
+        return pred.landmarks  # found, finite: read_predictions and common_frames checked
     pos = np.searchsorted(common, rows)
     keep = found & (pos < len(common)) & (common[np.minimum(pos, len(common) - 1)] == rows)
     out = np.full((len(common), 68, 2), np.nan)
@@ -146,7 +152,8 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     """Read, check, align and score one dataset's prediction files (method -> path).
 
     Two passes keep memory at one method's landmarks: keys and metadata of every file first (to check
-    them), then each file's landmarks in turn, reduced to per-frame values at once.
+    them), then each file's landmarks in turn, reduced to per-frame values at once, block by block of clips
+    in cfg.threads threads.
     """
     heads = {m: read_keys(p) for m, p in files.items()}
     metas = {m: h[0] for m, h in heads.items()}
@@ -154,18 +161,25 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     rows, common, coverage = common_frames({m: (h[1], h[2]) for m, h in heads.items()}, gt, files, cfg.intersect)
     scored = gt.take(common)
     codes, _ = scored.clip_codes()
-    norms, w = gt_normalisers(scored, cfg.scoring), face_size(scored.landmarks)  # the GT's, once for all methods
+    blocks = clip_blocks(codes)
     values = {}
-    for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
-        aligned = align(read_predictions(path), rows[m], common)  # (N, 68, 2); the file's arrays are freed here
-        values[m] = frame_values(aligned, scored, cfg.scoring, codes, norms)
-        values[m].update(fhr_frame_values(aligned, scored.landmarks, codes, scored.frame_indices, w))
-        del aligned
+    with ThreadPoolExecutor(cfg.threads or _usable_cores()) as pool:
+        hashes = {m: pool.submit(sha256_file, p) for m, p in files.items()}  # hashlib runs outside the GIL
+        terms = ground_truth_terms(scored, cfg.scoring, codes, blocks, pool)  # the GT's, once for all methods
+        for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
+            aligned = align(read_predictions(path), rows[m], common)  # (N, 68, 2); the file's arrays freed here
+            values[m] = method_frame_values(aligned, scored, cfg.scoring, codes, terms, blocks, pool)
+            del aligned
+        sha256 = {m: h.result() for m, h in hashes.items()}
     return DatasetScores(
-        gt=scored, clip_codes=codes, values=values, gt_jitter=ground_truth_jitter(scored, cfg.scoring, codes),
-        metas=metas, files={m: {"path": str(p), "sha256": sha256_file(p)} for m, p in files.items()},
+        gt=scored, clip_codes=codes, values=values, gt_jitter=terms["gt_jitter"],
+        metas=metas, files={m: {"path": str(p), "sha256": sha256[m]} for m, p in files.items()},
         coverage=coverage,
     )
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, Any]:

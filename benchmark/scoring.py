@@ -7,12 +7,15 @@ occluded). Names are stable: they are the metric keys of metrics.json (docs/metr
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+from typing import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from redbench.benchmark import metrics as M
 from redbench.benchmark.ground_truth import GroundTruth, GroundTruthError
+from redbench.benchmark.stability import face_size
 from redbench.config import param
 from redbench.landmarks import COARSE_GROUPS
 
@@ -70,6 +73,17 @@ def gt_normalisers(gt: GroundTruth, cfg: ScoringConfig) -> dict[str, np.ndarray]
     return {n: M.normaliser(gt.landmarks, n) for n in dict.fromkeys((cfg.norm, *cfg.variant_norms))}
 
 
+def _checked_normaliser(gt: GroundTruth, cfg: ScoringConfig, norms: dict[str, np.ndarray]) -> np.ndarray:
+    d = norms[cfg.norm]  # (N,)
+    bad = ~(np.isfinite(d) & (d > 0))
+    if bad.any():  # a degenerate GT frame would give inf NME and poison every mean
+        i = int(np.flatnonzero(bad)[0])
+        raise GroundTruthError(f"{gt.dataset}: ground truth of clip {gt.clip_ids[i]} frame "
+                               f"{int(gt.frame_indices[i])} has {cfg.norm} normaliser {d[i]} "
+                               f"({int(bad.sum())} such frame(s))")
+    return d
+
+
 def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndarray,
                  norms: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Every per-frame quantity of one method: pred (N, 68, 2) aligned row by row with gt -> name -> (N,).
@@ -80,13 +94,7 @@ def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig, clip_cod
     g = gt.landmarks
     norms = gt_normalisers(gt, cfg) if norms is None else norms
     pixel_err = M.point_errors(pred, g)  # (N, 68), once for every normaliser below
-    d = norms[cfg.norm]  # (N,)
-    bad = ~(np.isfinite(d) & (d > 0))
-    if bad.any():  # a degenerate GT frame would give inf NME and poison every mean
-        i = int(np.flatnonzero(bad)[0])
-        raise GroundTruthError(f"{gt.dataset}: ground truth of clip {gt.clip_ids[i]} frame "
-                               f"{int(gt.frame_indices[i])} has {cfg.norm} normaliser {d[i]} "
-                               f"({int(bad.sum())} such frame(s))")
+    d = _checked_normaliser(gt, cfg, norms)  # (N,)
     point_err = pixel_err / d[:, None]  # (N, 68)
     nme = M.nme_of_point_errors(point_err, cfg.points)
     out: dict[str, np.ndarray] = {"nme": nme}
@@ -126,3 +134,154 @@ def ground_truth_jitter(gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndar
     """Jitter of the GT tracks themselves (N,): the real motion's share of any method's jitter."""
     has_prev, has_both = stability_masks(clip_codes, gt.frame_indices)
     return _stability(gt.landmarks, gt.landmarks, cfg, has_prev, has_both)[1]
+
+
+# Rows scored at once: a block's (rows, 68, 2) temporaries stay in the CPU's cache (about 1 MB each), which
+# makes each NumPy pass over them several times faster than one pass over every frame (docs/speed.md).
+BLOCK_ROWS = 1024
+
+
+def clip_blocks(clip_codes: np.ndarray, min_rows: int = BLOCK_ROWS) -> list[slice]:
+    """Consecutive row ranges of whole clips, each of at least min_rows rows but the last (a clip longer than
+    min_rows is a block of its own); rows sorted by clip. Every per-frame value of a row depends only on its
+    clip's rows, so values computed block by block are those of one call over all rows."""
+    codes = np.asarray(clip_codes)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, np.int64)
+    blocks, lo = [], 0
+    for s in starts[1:]:
+        if s - lo >= min_rows:
+            blocks.append(slice(lo, int(s)))
+            lo = int(s)
+    if len(codes) > lo:
+        blocks.append(slice(lo, len(codes)))
+    return blocks
+
+
+def by_blocks(fn: Callable[[slice], dict[str, np.ndarray]], blocks: list[slice],
+              pool: Executor | None = None) -> dict[str, np.ndarray]:
+    """fn's per-row arrays for each block (in pool's threads when given), concatenated in block order."""
+    parts = list(pool.map(fn, blocks) if pool is not None else map(fn, blocks))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def ground_truth_terms(gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndarray, blocks: list[slice],
+                       pool: Executor | None = None) -> dict[str, np.ndarray]:
+    """What every method's scores share, computed once: "norm/<name>" (`gt_normalisers`), "face_w"
+    (stability.face_size) and "gt_jitter" (`ground_truth_jitter`), each (N,), block by block."""
+    def one(b: slice) -> dict[str, np.ndarray]:
+        g = gt.take(b)  # views
+        out = {f"norm/{k}": v for k, v in gt_normalisers(g, cfg).items()}
+        out.update(face_w=face_size(g.landmarks), gt_jitter=ground_truth_jitter(g, cfg, clip_codes[b]))
+        return out
+
+    return by_blocks(one, blocks, pool)
+
+
+def method_frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndarray,
+                        terms: dict[str, np.ndarray], blocks: list[slice],
+                        pool: Executor | None = None) -> dict[str, np.ndarray]:
+    """What `frame_values` and stability.fhr_frame_values give for one method (pred (N, 68, 2) aligned with
+    gt), in the same key order, computed by one fused pass per block of whole clips (`clip_blocks`) in pool's
+    threads. The values equal those of the two reference functions to rounding (each mean over points is a
+    weighted sum, each difference of neighbours is taken once for several quantities: tests check 1e-12
+    relative, 1e-9 for the second differences), and do not depend on the blocks or the threads.
+
+    terms: `ground_truth_terms` of gt.
+    """
+    kernel = _FrameKernel(cfg)
+    norm_names = [k.split("/", 1)[1] for k in terms if k.startswith("norm/")]
+
+    def one(b: slice) -> dict[str, np.ndarray]:
+        g = gt.take(b)  # views
+        return kernel.block_values(pred[b], g, clip_codes[b], {n: terms[f"norm/{n}"][b] for n in norm_names},
+                                   terms["face_w"][b])
+
+    return by_blocks(one, blocks, pool)
+
+
+def _rowdot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of (n, ...) arrays over every other axis: (n,)."""
+    return np.einsum("ij,ij->i", a.reshape(len(a), -1), b.reshape(len(b), -1))
+
+
+def _squared_lengths(v: np.ndarray) -> np.ndarray:
+    """|v|^2 of 2-vectors: (n, 68, 2) -> (n, 68); 6x faster than einsum over the length-2 axis."""
+    return v[..., 0] * v[..., 0] + v[..., 1] * v[..., 1]
+
+
+class _FrameKernel:
+    """The fused per-block kernel of `method_frame_values`: the point errors, the neighbours' differences and
+    the means over every point set (the NME point sets, the coarse groups, all 68 points) are computed once
+    and shared by every quantity that uses them."""
+
+    def __init__(self, cfg: ScoringConfig):
+        self.cfg = cfg
+        sets = {f"points/{p}": M.point_indices(p) for p in dict.fromkeys((cfg.points, *cfg.variant_points, 68))}
+        sets.update({f"group/{name}": np.asarray(idx) for name, idx in COARSE_GROUPS.items()})
+        self.column = {name: j for j, name in enumerate(sets)}
+        # 0/1 members, the sum divided by the count after: a constant error stays exact (ties at thresholds)
+        self.members = [np.isin(np.arange(68), idx).astype(np.float64) for idx in sets.values()]
+        self.counts = np.array([len(idx) for idx in sets.values()], dtype=np.float64)
+
+    def _means(self, errors: np.ndarray, column: int | None = None) -> np.ndarray:
+        """errors (n, 68) -> means over every point set (n, K), or over set `column` (n,). One einsum dot
+        per set, not a BLAS product: BLAS rounds a row differently by its position in the block, and the
+        values must not depend on the blocks (an (n, 68) x (68, K) einsum is 2x slower than K dots)."""
+        if column is not None:
+            return np.einsum("ij,j->i", errors, self.members[column]) / self.counts[column]
+        return np.stack([np.einsum("ij,j->i", errors, w) for w in self.members], axis=1) / self.counts
+
+    def block_values(self, pred: np.ndarray, gt: GroundTruth, clip_codes: np.ndarray,
+                     norms: dict[str, np.ndarray], face_w: np.ndarray) -> dict[str, np.ndarray]:
+        cfg, col, n = self.cfg, self.column, len(pred)
+        g = gt.landmarks
+        d = _checked_normaliser(gt, cfg, norms)
+        resid = pred - g  # (n, 68, 2)
+        sq = _squared_lengths(resid)  # (n, 68) squared pixel errors
+        pixel_err = np.sqrt(sq)
+        means = self._means(pixel_err)  # (n, K) mean pixel error over each point set
+        nme = means[:, col[f"points/{cfg.points}"]] / d
+        out: dict[str, np.ndarray] = {"nme": nme}
+        for t in cfg.thresholds:
+            out[f"auc@{threshold_key(t)}"] = M.auc_terms(nme, t)
+            out[f"fr@{threshold_key(t)}"] = (nme > t).astype(np.float64)
+        out["nme_clean"] = np.where(gt.unreliable, np.nan, nme)
+        has_prev, has_both = stability_masks(clip_codes, gt.frame_indices)
+        main_set = col[f"points/{cfg.points}"]
+        motion, jit, sta1, sta2, delay = (np.full(n, np.nan) for _ in range(5))
+        if n >= 2:
+            step = resid[1:] - resid[:-1]  # predicted minus true motion
+            motion[1:] = self._means(np.sqrt(_squared_lengths(step)), main_set) / d[1:]
+            back = g[:-1] - g[1:]  # FHR's e1: the lag along the true motion
+            den = _rowdot(back, back)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                delay[1:] = np.where(den > 0, _rowdot(resid[1:], back) / np.where(den > 0, den, 1.0), np.nan)
+        if n >= 3:
+            acc = pred[2:] - pred[1:-1]  # second difference, in the order of metrics.jitter
+            acc -= pred[1:-1]
+            acc += pred[:-2]
+            acc_sq = _squared_lengths(acc)  # (n-2, 68)
+            jit[1:-1] = self._means(np.sqrt(acc_sq), main_set) / d[1:-1]
+            sta1[1:-1] = 0.5 * np.sqrt(acc_sq.mean(axis=1)) / face_w[1:-1]  # |p_t - midpoint| = |acc| / 2
+            span, from_prev = pred[2:] - pred[:-2], pred[1:-1] - pred[:-2]
+            span_sq = _rowdot(span, span)
+            q = np.clip(np.divide(_rowdot(from_prev, span), span_sq, out=np.zeros(n - 2), where=span_sq > 0), 0, 1)
+            off = from_prev - q[:, None, None] * span  # from the segment prev -> next
+            sta2[1:-1] = np.sqrt(_squared_lengths(off).mean(axis=1)) / face_w[1:-1]
+        motion[~has_prev], delay[~has_prev] = np.nan, np.nan
+        jit[~has_both], sta1[~has_both], sta2[~has_both] = np.nan, np.nan, np.nan
+        out["motion"], out["jitter"] = motion, jit
+        known = gt.occlusion_known[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for key, mask in (("nme_visible", known & ~gt.occluded), ("nme_occluded", known & gt.occluded)):
+                count = mask.sum(1)
+                out[key] = np.where(count > 0, _rowdot(pixel_err, mask.astype(np.float64)) / d
+                                    / np.maximum(count, 1), np.nan)
+        for name in COARSE_GROUPS:
+            out[f"group/{name}"] = means[:, col[f"group/{name}"]] / d
+        for norm in cfg.variant_norms:
+            for p in cfg.variant_points:
+                out[f"nme[{norm},{p}]"] = means[:, col[f"points/{p}"]] / norms[norm]
+        out["fhr_rmse"] = np.sqrt(sq.mean(axis=1)) / face_w
+        out.update(fhr_delay=delay, fhr_sta1=sta1, fhr_sta2=sta2)
+        return out

@@ -116,3 +116,20 @@ def test_clip_sums_sorted_and_unsorted_codes_agree():
     np.testing.assert_allclose(a.sums, b.sums, atol=1e-12)
     np.testing.assert_array_equal(a.counts, b.counts)
     assert a.counts[4].sum() == 0 and a.counts[9].sum() == 0
+
+
+def test_percentile_interval_is_nanquantile_of_each_column():
+    from redbench.benchmark.aggregate import percentile_interval
+
+    rng = np.random.default_rng(3)
+    samples = rng.normal(size=(301, 6))
+    samples[rng.random(301) < 0.1, 2] = np.nan  # some resamples without the quantity
+    samples[:, 4] = np.nan  # no resample defines it
+    lo, hi = percentile_interval(samples, 0.9)
+    alpha = (1 - 0.9) / 2
+    for j in range(samples.shape[1]):
+        col = samples[:, j]
+        want = ((np.nan, np.nan) if np.isnan(col).all()
+                else (np.nanquantile(col, alpha), np.nanquantile(col, 1 - alpha)))
+        np.testing.assert_array_equal([lo[j], hi[j]], want, err_msg=str(j))
+    assert lo[0] < hi[0] and np.isnan(lo[4])
