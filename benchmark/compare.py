@@ -25,7 +25,7 @@ from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
 from redbench.benchmark.scoring import (ScoringConfig, clip_blocks, ground_truth_terms, method_frame_values,
                                         threshold_key)
-from redbench.benchmark.store import PredictionMeta, Predictions, read_keys, read_predictions
+from redbench.benchmark.store import PredictionMeta, read_keys, read_landmarks
 from redbench.config import param
 
 log = logging.getLogger(__name__)
@@ -135,15 +135,16 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
     return rows, common, coverage
 
 
-def align(pred: Predictions, rows: tuple[np.ndarray, np.ndarray], common: np.ndarray) -> np.ndarray:
-    """The method's landmarks (len(common), 68, 2) in the order of `common` (sorted GT rows); rows = (rows, found)."""
+def align(landmarks: np.ndarray, rows: tuple[np.ndarray, np.ndarray], common: np.ndarray) -> np.ndarray:
+    """A file's landmarks (its rows, 68, 2) in the order of `common` (sorted GT rows): (len(common), 68, 2);
+    rows = (GT row, found) of each of the file's rows."""
     rows, found = rows
     if len(rows) == len(common) and np.array_equal(rows, common):  # the file is in GT order: no copy
-        return pred.landmarks  # found, finite: read_predictions and common_frames checked
+        return landmarks  # every row found and finite: common_frames and read_landmarks checked
     pos = np.searchsorted(common, rows)
     keep = found & (pos < len(common)) & (common[np.minimum(pos, len(common) - 1)] == rows)
     out = np.full((len(common), 68, 2), np.nan)
-    out[pos[keep]] = pred.landmarks[keep]
+    out[pos[keep]] = landmarks[keep]
     assert np.isfinite(out).all(), "every common frame has a prediction"
     return out
 
@@ -167,7 +168,8 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
         hashes = {m: pool.submit(sha256_file, p) for m, p in files.items()}  # hashlib runs outside the GIL
         terms = ground_truth_terms(scored, cfg.scoring, codes, blocks, pool)  # the GT's, once for all methods
         for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
-            aligned = align(read_predictions(path), rows[m], common)  # (N, 68, 2); the file's arrays freed here
+            _, ids, idx = heads[m]
+            aligned = align(read_landmarks(path, ids, idx), rows[m], common)  # (N, 68, 2)
             values[m] = method_frame_values(aligned, scored, cfg.scoring, codes, terms, blocks, pool)
             del aligned
         sha256 = {m: h.result() for m, h in hashes.items()}

@@ -76,23 +76,12 @@ def timing_path(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.timing.json")
 
 
-def _check_arrays(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, landmarks: np.ndarray) -> None:
+def _check_keys(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray) -> None:
     n = len(clip_ids)
     if frame_indices.ndim != 1 or len(frame_indices) != n:
         raise StoreError(f"{where}: frame_indices has shape {frame_indices.shape}, expected ({n},)")
-    if landmarks.ndim != 3 or landmarks.shape[1:] != (N_POINTS, 2) or len(landmarks) != n:
-        raise StoreError(f"{where}: landmarks has shape {landmarks.shape}, expected ({n}, {N_POINTS}, 2)")
     if n == 0:
         raise StoreError(f"{where}: no predictions (0 frames)")
-    for bad, what in ((~np.isfinite(landmarks).all(axis=(1, 2)), "NaN/inf landmarks"),
-                      (~(np.abs(landmarks) <= MAX_ABS_COORD).all(axis=(1, 2)),
-                       f"landmarks beyond +-{MAX_ABS_COORD:g} px")):
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise StoreError(
-                f"{where}: {int(bad.sum())} frame(s) with {what}, first at row {i} "
-                f"(clip {str(clip_ids[i])!r}, frame {int(frame_indices[i])})"
-            )
     if (frame_indices < 0).any():
         raise StoreError(f"{where}: negative frame index")
     # Duplicate keys would be scored twice and silently weight those frames double.
@@ -102,6 +91,30 @@ def _check_arrays(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, l
     if dup.any():
         j = int(np.flatnonzero(dup)[0])
         raise StoreError(f"{where}: duplicate key (clip {str(c[j])!r}, frame {int(f[j])})")
+
+
+def _check_landmarks(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, landmarks: np.ndarray) -> None:
+    n = len(clip_ids)
+    if landmarks.ndim != 3 or landmarks.shape[1:] != (N_POINTS, 2) or len(landmarks) != n:
+        raise StoreError(f"{where}: landmarks has shape {landmarks.shape}, expected ({n}, {N_POINTS}, 2)")
+    # Three reductions without temporaries first (a sum is finite only if every term is, as no in-bounds
+    # sum can overflow): a (N, 68, 2) temporary per test cost more than reading the file.
+    if n and np.isfinite(landmarks.sum()) and -MAX_ABS_COORD <= landmarks.min() and landmarks.max() <= MAX_ABS_COORD:
+        return
+    for bad, what in ((~np.isfinite(landmarks).all(axis=(1, 2)), "NaN/inf landmarks"),
+                      (~(np.abs(landmarks) <= MAX_ABS_COORD).all(axis=(1, 2)),
+                       f"landmarks beyond +-{MAX_ABS_COORD:g} px")):
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise StoreError(
+                f"{where}: {int(bad.sum())} frame(s) with {what}, first at row {i} "
+                f"(clip {str(clip_ids[i])!r}, frame {int(frame_indices[i])})"
+            )
+
+
+def _check_arrays(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray, landmarks: np.ndarray) -> None:
+    _check_keys(where, clip_ids, frame_indices)
+    _check_landmarks(where, clip_ids, frame_indices, landmarks)
 
 
 def _as_key_arrays(where: str, clip_ids: Sequence[str], frame_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -197,20 +210,8 @@ def _check_schema(path: Path, f) -> None:
 
 
 def read_keys(path: str | os.PathLike) -> tuple[PredictionMeta, np.ndarray, np.ndarray]:
-    """(meta, clip_ids (N,), frame_indices (N,)) without the landmarks: for checking frame sets cheaply."""
-    path = Path(path)
-    with _open(path) as f:
-        _check_schema(path, f)
-        meta = _read_meta(path, f.attrs)
-        for name in ("clip_ids", "frame_indices"):
-            if name not in f:
-                raise StoreError(f"{path}: missing dataset {name!r}")
-        ids = np.asarray(f["clip_ids"].asstr()[()], dtype=str)
-        return meta, ids, np.asarray(f["frame_indices"][()], dtype=np.int64)
-
-
-def read_predictions(path: str | os.PathLike) -> Predictions:
-    """Read and validate one prediction file."""
+    """(meta, clip_ids (N,), frame_indices (N,)), checked, without the landmarks: for checking frame sets
+    cheaply, then `read_landmarks`."""
     path = Path(path)
     with _open(path) as f:
         _check_schema(path, f)
@@ -220,13 +221,29 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
                 raise StoreError(f"{path}: missing dataset {name!r}")
         ids = f["clip_ids"].asstr()[()]
         idx = f["frame_indices"][()]
-        lm = f["landmarks"][()]
     ids = np.asarray(ids, dtype=str)
     if ids.ndim != 1:
         raise StoreError(f"{path}: clip_ids has shape {ids.shape}, expected (N,)")
     if not np.issubdtype(np.asarray(idx).dtype, np.integer):
         raise StoreError(f"{path}: frame_indices has dtype {idx.dtype}, expected integers")
     idx = np.asarray(idx, dtype=np.int64)
-    lm = np.asarray(lm, dtype=np.float64)
-    _check_arrays(str(path), ids, idx, lm)
-    return Predictions(meta=meta, clip_ids=ids, frame_indices=idx, landmarks=lm)
+    _check_keys(str(path), ids, idx)
+    return meta, ids, idx
+
+
+def read_landmarks(path: str | os.PathLike, clip_ids: np.ndarray, frame_indices: np.ndarray) -> np.ndarray:
+    """The checked landmarks (N, 68, 2) float64 of a file whose keys `read_keys` gave (they name bad rows)."""
+    path = Path(path)
+    with _open(path) as f:
+        _check_schema(path, f)
+        if "landmarks" not in f:
+            raise StoreError(f"{path}: missing dataset 'landmarks'")
+        lm = np.asarray(f["landmarks"][()], dtype=np.float64)
+    _check_landmarks(str(path), clip_ids, frame_indices, lm)
+    return lm
+
+
+def read_predictions(path: str | os.PathLike) -> Predictions:
+    """Read and validate one prediction file."""
+    meta, ids, idx = read_keys(path)
+    return Predictions(meta=meta, clip_ids=ids, frame_indices=idx, landmarks=read_landmarks(path, ids, idx))
