@@ -136,7 +136,7 @@ def fake_raw_video(name: str, n_frames: int, seed: int = 0, size: tuple[int, int
                "category": 1, "frames": [{"pose": pose[i].tolist(), "occluded": occluded[i],
                                           "self_occluded": [False] * 68} for i in range(n_frames)]}
 
-    def frames():
+    def frames(wanted=None):
         rng = np.random.default_rng(seed)
         for i in range(n_frames):
             lm = landmarks(i)
@@ -146,7 +146,8 @@ def fake_raw_video(name: str, n_frames: int, seed: int = 0, size: tuple[int, int
                         tuple(int(v) for v in (box[2:] - box[:2]) / 2), 0, 0, 360, (200, 160, 130), -1)
             for x, y in lm:
                 cv2.circle(img, (int(round(x)), int(round(y))), 1, (255, 255, 255), -1)
-            yield RawFrame(image=img, landmarks=lm, frame_index=i, unreliable=i == 2)
+            if wanted is None or wanted(i):  # drawn either way: frame i's pixels come from the same stream
+                yield RawFrame(image=img, landmarks=lm, frame_index=i, unreliable=i == 2)
 
     return RawVideo(dataset="300vw", name=name, identity=identity or name, split=split, subset=subset,
                     n_frames=n_frames, sidecar=sidecar if synthetic else None, frames=frames)

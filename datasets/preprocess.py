@@ -155,15 +155,18 @@ class ClipProcessor:
             data, previous = self.assemble(video, m, rng, previous, stats)
             yield data
 
-    def frame_blocks(self, video: RawVideo) -> Iterator[list[RawFrame]]:
-        """The video's frames, each checked as it is decoded, in blocks of block_frames."""
+    def frame_blocks(self, video: RawVideo, owned: Callable[[int], bool] | None = None) -> Iterator[list[RawFrame]]:
+        """The video's frames, each checked as it is decoded, in blocks of block_frames (block b holds frames
+        b * block_frames ...); `owned`: only the blocks b with owned(b), the others' frames not decoded."""
+        size = self.cfg.block_frames
+        frames = video.frames() if owned is None else video.frames(lambda i: owned(i // size))
         block: list[RawFrame] = []
-        for frame in video.frames():
+        for frame in frames:
             self._check(video, frame)
-            block.append(frame)
-            if len(block) == self.cfg.block_frames:
+            if block and frame.frame_index // size != block[0].frame_index // size:
                 yield block
                 block = []
+            block.append(frame)
         if block:
             yield block
 
@@ -267,7 +270,7 @@ def _usable_workers(workers: int) -> int:
 
 class _BlockPool:
     """`workers` forked processes doing the per-frame work (`ClipProcessor.measure`) of block b of video i
-    in worker (i + b) % workers; each worker decodes every video and measures only its own blocks. The parent
+    in worker (i + b) % workers; each worker decodes only its own blocks (it skips the others' packets). The parent
     takes the blocks in order, so what it writes is what one process writes. Each worker sends a video's
     blocks, then None; a queue holds at most `AHEAD` blocks, which bounds memory. workers == 1: no processes.
     """
@@ -319,9 +322,8 @@ class _BlockPool:
 def _measure_worker(processor: ClipProcessor, videos: list[RawVideo], w: int, n: int, queue: Any) -> None:
     try:
         for i, v in enumerate(videos):
-            for b, frames in enumerate(processor.frame_blocks(v)):
-                if (i + b) % n == w:
-                    queue.put(processor.measure(v, frames))
+            for frames in processor.frame_blocks(v, owned=lambda b, i=i: (i + b) % n == w):
+                queue.put(processor.measure(v, frames))
             queue.put(None)
     except BaseException as e:  # reported to the parent when it reaches this worker's next block
         try:

@@ -1,7 +1,8 @@
 """The records every raw dataset reader yields (docs/interfaces.md), and the file helpers they share.
 
 A `RawVideo` is one video of one identity (a 300-W image is a video of one frame). Frames are decoded lazily:
-`video.frames()` returns a fresh generator that holds one decoded frame at a time.
+`video.frames()` returns a fresh generator that holds one decoded frame at a time; `video.frames(wanted)`
+yields only the frames i with wanted(i) and does not decode or parse the others (a worker's share).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class RawVideo:
     subset: str  # 300vw: train|category1|category2|category3; 300w: train|common|challenging; tf: tf
     n_frames: int
     sidecar: dict | None  # the synthetic sidecar when present, else None
-    frames: Callable[[], Iterator[RawFrame]]  # lazy: decodes one frame at a time
+    frames: Callable[..., Iterator[RawFrame]]  # lazy: decodes one frame at a time; optional `wanted` predicate
 
 
 def read_image_rgb(path: str | os.PathLike) -> np.ndarray:

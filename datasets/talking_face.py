@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from redbench.datasets.raw import IMAGE_SUFFIXES, RawDataError, RawFrame, RawVideo, load_sidecar, read_image_rgb
 from redbench.datasets.raw import read_landmarks
@@ -57,9 +57,10 @@ def iter_videos(root: Path) -> Iterator[RawVideo]:
     order = sorted(points)
     sidecar = load_sidecar(root / "redbench.json", n_frames=len(order))
 
-    def frames() -> Iterator[RawFrame]:
+    def frames(wanted: Callable[[int], bool] | None = None) -> Iterator[RawFrame]:
         for k in order:
-            yield RawFrame(read_image_rgb(images[k]), read_landmarks(points[k]), k, unreliable=False)
+            if wanted is None or wanted(k):
+                yield RawFrame(read_image_rgb(images[k]), read_landmarks(points[k]), k, unreliable=False)
 
     yield RawVideo(
         dataset="tf",

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from redbench.datasets.raw import RawDataError, RawFrame, RawVideo, load_sidecar, read_image_rgb, read_landmarks
 from redbench.datasets.splits import vw300_split, vw300_subset
@@ -115,15 +115,16 @@ def _numbered_files(folder: Path, suffixes: tuple[str, ...], what: str) -> list[
 
 
 def _image_frames(images: list[Path], pts_paths: list[Path], unreliable: frozenset[int]):
-    def frames() -> Iterator[RawFrame]:
+    def frames(wanted: Callable[[int], bool] | None = None) -> Iterator[RawFrame]:
         for i, (image_path, pts_path) in enumerate(zip(images, pts_paths)):
-            yield RawFrame(read_image_rgb(image_path), read_landmarks(pts_path), i, (i + 1) in unreliable)
+            if wanted is None or wanted(i):
+                yield RawFrame(read_image_rgb(image_path), read_landmarks(pts_path), i, (i + 1) in unreliable)
 
     return frames
 
 
 def _video_frames(name: str, video_path: Path, pts_paths: list[Path], unreliable: frozenset[int]):
-    def frames() -> Iterator[RawFrame]:
+    def frames(wanted: Callable[[int], bool] | None = None) -> Iterator[RawFrame]:
         import cv2
 
         n = len(pts_paths)
@@ -132,11 +133,15 @@ def _video_frames(name: str, video_path: Path, pts_paths: list[Path], unreliable
             raise RawDataError(f"{video_path}: OpenCV cannot open this video")
         try:
             for i, pts_path in enumerate(pts_paths):
-                ok, bgr = capture.read()
-                if not ok:
+                if not capture.grab():  # read() is grab() + retrieve(): a frame not wanted is never decoded
                     raise FrameCountError(
                         f"{name}: {video_path} has {i} decodable frames but annot/ has {n} .pts files"
                     )
+                if wanted is not None and not wanted(i):
+                    continue
+                ok, bgr = capture.retrieve()
+                if not ok:
+                    raise RawDataError(f"{name}: {video_path} frame {i} cannot be decoded")
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # (H, W, 3) uint8
                 yield RawFrame(rgb, read_landmarks(pts_path), i, (i + 1) in unreliable)
             extra = 0

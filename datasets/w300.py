@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from redbench.datasets.raw import (
     RawDataError,
@@ -27,9 +27,10 @@ log = logging.getLogger(__name__)
 
 
 def _frames(image_path: Path, pts_path: Path):
-    def frames() -> Iterator[RawFrame]:
-        landmarks = read_landmarks(pts_path)  # (68, 2) 0-based
-        yield RawFrame(read_image_rgb(image_path), landmarks, frame_index=0, unreliable=False)
+    def frames(wanted: Callable[[int], bool] | None = None) -> Iterator[RawFrame]:
+        if wanted is None or wanted(0):
+            landmarks = read_landmarks(pts_path)  # (68, 2) 0-based
+            yield RawFrame(read_image_rgb(image_path), landmarks, frame_index=0, unreliable=False)
 
     return frames
 

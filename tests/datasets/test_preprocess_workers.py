@@ -48,8 +48,8 @@ def test_workers_write_byte_identical_shards_and_manifest(raw_300vw, tmp_path, w
 def test_a_bad_frame_in_a_worker_is_the_same_error_as_in_one_process(tmp_path):
     good = fake_raw_video("300vw/007", 9)
 
-    def broken_frames():
-        for f in good.frames():
+    def broken_frames(wanted=None):  # RawVideo.frames' contract: a worker asks for its blocks' frames only
+        for f in good.frames(wanted):
             if f.frame_index == 6:  # block 1 of 4-frame blocks: the second worker's
                 f = type(f)(f.image, f.landmarks * np.nan, f.frame_index, f.unreliable)
             yield f

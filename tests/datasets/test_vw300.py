@@ -80,6 +80,31 @@ def test_reads_video_frames_in_order_lazily(tmp_path, monkeypatch):
     assert i == 4 and len(opened) == 1
 
 
+@pytest.mark.parametrize("layout", ["video", "frames"])
+def test_wanted_frames_only_are_decoded_and_parsed(tmp_path, layout):
+    root = tmp_path / "300vw"
+    if layout == "video":
+        _video(root / "114", 7)
+    else:
+        _frame_folder(root / "114", "frames", ".png", 7)
+    (video,) = iter_videos(root)
+    everything = list(video.frames())
+    (root / "114" / "annot" / "000004.pts").write_text("not a pts file")  # frame 3: never parsed below
+    wanted = list(video.frames(lambda i: i in (1, 4, 5, 6)))
+    assert [f.frame_index for f in wanted] == [1, 4, 5, 6]
+    for f in wanted:
+        np.testing.assert_array_equal(f.image, everything[f.frame_index].image)  # grab + retrieve == read
+        np.testing.assert_array_equal(f.landmarks, everything[f.frame_index].landmarks)
+
+
+def test_skipped_frames_still_count_against_the_annotations(tmp_path):
+    root = tmp_path / "300vw"
+    _video(root / "203", 4, 6)
+    (video,) = iter_videos(root)
+    with pytest.raises(FrameCountError, match="has 4 decodable frames but annot/ has 6 .pts files"):
+        list(video.frames(lambda i: i == 0))
+
+
 @pytest.mark.parametrize("n_frames, n_pts", [(5, 7), (5, 3)])
 def test_frame_and_annotation_counts_that_disagree_name_video_and_counts(tmp_path, n_frames, n_pts):
     root = tmp_path / "300vw"
