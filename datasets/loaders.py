@@ -2,8 +2,9 @@
 
 A sample is the model-input crop of the chosen face box (squared, x box_scale, resized to input_size) with
 landmarks in input coordinates and the `input_to_orig` affine. Augmentation draws one transform per sample
-and applies it to every frame of the clip, so the motion between frames is kept. Each DataLoader worker
-opens its own HDF5 handles lazily (an open h5py file must never be pickled into a worker).
+and applies it to every frame of the clip, so the motion between frames is kept. Images stay uint8 through
+the DataLoader; the consumer makes the float model input, colour jitter included, with `finish_images`. Each
+DataLoader worker opens its own HDF5 handles lazily (an open h5py file must never be pickled into a worker).
 """
 
 from __future__ import annotations
@@ -64,15 +65,63 @@ def _augment_affine(rng: np.random.Generator, cfg: AugmentConfig, size: int) -> 
     return np.concatenate([m, t[:, None]], axis=1)
 
 
-def _colour_jitter(images: torch.Tensor, rng: np.random.Generator, cfg: AugmentConfig) -> torch.Tensor:
-    """Brightness, contrast, saturation factors drawn once and applied to every frame of (T, 3, s, s) in [0, 1]."""
-    b, c, s = (float(rng.uniform(1 - v, 1 + v)) for v in (cfg.brightness, cfg.contrast, cfg.saturation))
+def _draw_colour(rng: np.random.Generator, cfg: AugmentConfig) -> torch.Tensor:
+    """Brightness, contrast, saturation factors (3,), drawn once per clip; float64 holds the drawn floats exactly."""
+    return torch.tensor([rng.uniform(1 - v, 1 + v) for v in (cfg.brightness, cfg.contrast, cfg.saturation)],
+                        dtype=torch.float64)
+
+
+def _colour_jitter(images: torch.Tensor, factors: Sequence[float]) -> torch.Tensor:
+    """Brightness, contrast, saturation factors applied in place to every frame of (T, 3, s, s) in [0, 1]."""
+    b, c, s = factors
     images = images.mul_(b)
     mean = images.mean(dim=(1, 2, 3), keepdim=True)
     images = images.sub_(mean).mul_(c).add_(mean)
-    gray = torch.einsum("tchw,c->thw", images, torch.tensor([0.299, 0.587, 0.114])).unsqueeze(1)
+    luma = torch.tensor([0.299, 0.587, 0.114], device=images.device)
+    gray = torch.einsum("tchw,c->thw", images, luma).unsqueeze(1)
     images = images.sub_(gray).mul_(s).add_(gray)
     return images.clamp_(0.0, 1.0)
+
+
+def _unit_float(image: torch.Tensor, memory_format: torch.memory_format = torch.preserve_format) -> torch.Tensor:
+    """uint8 -> float32 x / 255, correctly rounded on any device."""
+    # Divide by a tensor, not a Python number: CUDA multiplies by the reciprocal of a number, which rounds
+    # differently from the CPU's division.
+    return image.to(torch.float32, memory_format=memory_format).div_(torch.full((), 255.0, device=image.device))
+
+
+def finish_images(image: torch.Tensor, colour: torch.Tensor | None) -> torch.Tensor:
+    """The float32 images in [0, 1] the models take, from a sample's or a collated batch's `image` and `colour`.
+
+    The loaders hand images over as uint8 (a quarter of float32's bytes through the DataLoader's worker pipes
+    and to the device) with the colour-jitter factors drawn in the worker (`colour`, absent without
+    augmentation): call this on the consumer's side, after `.to(device)`. Shapes: image (*lead, [T,] 3, s, s)
+    with colour (*lead, 3), lead () for a sample and (B,) for a batch (default_collate or pad_collate, whose
+    zero-padded frames stay zero). Each clip is jittered with its own factors by the same ops, in the same
+    memory layout, as the workers used to, so CPU results are bit-identical to theirs; one exception: torch
+    splits a mean over >= 32768 values across threads, so a one-frame clip of >= 105 px jittered in a
+    multi-threaded consumer rounds as the old num_workers=0 path did, not as a one-threaded worker did.
+    Float images (in-memory datasets such as red.toy.ToyClips) are already finished and come back as they are.
+    """
+    if image.is_floating_point():
+        if colour is not None:
+            raise ValueError("colour factors for float images: only uint8 images from the loaders are jittered here")
+        return image
+    if colour is None:
+        return _unit_float(image)
+    if colour.shape[:-1] != image.shape[:colour.ndim - 1]:
+        raise ValueError(f"colour {tuple(colour.shape)} does not match the clips of image {tuple(image.shape)}")
+    # The jitter's means sum in memory order, so their rounding depends on the layout: convert into channels-last
+    # memory, the crops' layout in which the workers jittered, whatever layout collate made.
+    image = _unit_float(image.movedim(-3, -1), torch.contiguous_format).movedim(-1, -3)
+    factors = colour.reshape(-1, 3).tolist()  # exact Python floats, one host read per batch
+    clips = image.view(len(factors), -1, *image.shape[-3:])  # (N, T, 3, s, s), T = 1 for single frames
+    for clip, f in zip(clips, factors):
+        _colour_jitter(clip, f)  # in place, on a view of `image`
+    return image
+
+
+_PER_CLIP = ("colour",)  # sample tensors without a time axis (FrameDataset keeps them whole, pad_collate stacks)
 
 
 class _ShardSamples(torch.utils.data.Dataset):
@@ -140,19 +189,20 @@ class _ShardSamples(torch.utils.data.Dataset):
                 occluded = occluded[:, flip_permutation()]
                 to_input = compose_affine(np.array([[-1.0, 0.0, s - 1.0], [0.0, 1.0, 0.0]]), to_input)
         images = np.stack([warp(c, A, s) for c, A in zip(a["crops"], to_input)])  # (T, s, s, 3) uint8
-        # Channels-first and uint8 -> float in one numpy copy (9x faster than torch's strided copy_), then scale.
-        image = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32)).div_(255.0)
-        if self.augment is not None:
-            image = _colour_jitter(image, rng, self.augment)
         input_to_orig = compose_affine(a["crop_to_orig"], invert_affine(to_input))
-        return {
-            "image": image,
+        sample = {
+            # uint8 (T, 3, s, s) over the crops' channels-last memory (no copy); the consumer converts it
+            # (finish_images), so workers hand over a quarter of float32's bytes
+            "image": torch.from_numpy(images).permute(0, 3, 1, 2),
             "landmarks": torch.from_numpy(landmarks.astype(np.float32)),  # (T, 68, 2) input coords
             "input_to_orig": torch.from_numpy(input_to_orig.astype(np.float32)),  # (T, 2, 3)
             "occluded": torch.from_numpy(np.ascontiguousarray(occluded)),  # (T, 68)
             "frame_index": torch.from_numpy(a["frame_index"].astype(np.int64)),  # (T,)
             "flipped": flip,
         }
+        if self.augment is not None:  # drawn here, after the geometry, and applied by finish_images
+            sample["colour"] = _draw_colour(rng, self.augment)  # (3,)
+        return sample
 
 
 class ClipDataset(_ShardSamples):
@@ -206,7 +256,8 @@ class FrameDataset(_ShardSamples):
         pi, ci, _, _, name = self.clips[k]
         t = i - int(self._start_of_clip[k])
         sample = self._sample(pi, ci, t, t + 1, self._rng(i))
-        sample = {key: v[0] if isinstance(v, torch.Tensor) else v for key, v in sample.items()}
+        sample = {key: v[0] if isinstance(v, torch.Tensor) and key not in _PER_CLIP else v
+                  for key, v in sample.items()}
         sample.update(identity=torch.tensor(self._identity[name], dtype=torch.int64), clip_index=k, start=t)
         return sample
 
@@ -216,7 +267,9 @@ def pad_collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
     t_max = max(len(b["image"]) for b in batch)
     out: dict[str, Any] = {}
     for key, v in batch[0].items():
-        if isinstance(v, torch.Tensor) and v.ndim >= 1 and key != "identity":
+        if key in _PER_CLIP:
+            out[key] = torch.stack([b[key] for b in batch])
+        elif isinstance(v, torch.Tensor) and v.ndim >= 1 and key != "identity":
             padded = []
             for b in batch:
                 x = b[key]

@@ -19,6 +19,7 @@ import torch
 
 from redbench.benchmark import metrics
 from redbench.datasets.geometry import apply_affine, invert_affine
+from redbench.datasets.loaders import finish_images
 from redbench.landmarks import N_POINTS, OUTER_EYE_CORNERS
 from redbench.red.model import RED
 
@@ -112,7 +113,7 @@ def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.nda
         gt = clip["landmarks"][:t_max, idx].double().numpy()  # (T, L, 2) input coords
         to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())  # (T, 2, 3) orig -> input
         runner.reset()
-        common = runner.run_clip(clip["image"][:t_max], to_input)
+        common = runner.run_clip(finish_images(clip["image"][:t_max], clip.get("colour")), to_input)
         pred = np.stack([apply_affine(p, a) for p, a in zip(common, to_input)])
         errors.append(nme_inter_ocular(pred, gt, model.cfg.point_indices))
     model.train(was_training)

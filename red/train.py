@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
 from redbench._io import torch_save_atomic
+from redbench.datasets.loaders import finish_images
 from redbench.red import ddp
 from redbench.red.config import RedConfig
 from redbench.red.infer import autocast, validate
@@ -139,11 +140,12 @@ def save_model(path: Path, model: RED) -> None:
 def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence[dict] | Dataset,
         out_dir: str | Path, seed: int, resume: bool = False, progress: bool = False,
         step_hook: Callable[[int], None] | None = None) -> list[dict]:
-    """Train RED on `train_set` (clips: image (T,3,s,s), landmarks (T,68,2) input px, input_to_orig (T,2,3),
-    identity); validate on `val_clips` (whole clips) each epoch, stopping by `tc.stop` (or after `tc.epochs`).
-    Writes checkpoint.pt, model.pt (the best validation epoch's weights), train_log.csv and metrics.json
-    (with the training cost) under out_dir. `step_hook(global_step)` runs after every step (tests use it to
-    interrupt a run). Returns the log rows."""
+    """Train RED on `train_set` (clips: image (T,3,s,s) uint8 with its colour factors, as the loaders give
+    (finished on the device by loaders.finish_images), or float in [0, 1]; landmarks (T,68,2) input px,
+    input_to_orig (T,2,3), identity); validate on `val_clips` (whole clips) each epoch, stopping by `tc.stop`
+    (or after `tc.epochs`). Writes checkpoint.pt, model.pt (the best validation epoch's weights), train_log.csv
+    and metrics.json (with the training cost) under out_dir. `step_hook(global_step)` runs after every step
+    (tests use it to interrupt a run). Returns the log rows."""
     out_dir = Path(out_dir)
     info = ddp.setup()
     device = ddp.pick_device(info)
@@ -226,7 +228,8 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
             gstep = pass_ * steps_per_pass + step
             for group in opt.param_groups:
                 group["lr"] = tc.lr * lr_factor(gstep) * plateau.lr_factor
-            images = batch["image"].to(device)  # (b, T, 3, s, s)
+            # uint8 to the device (a quarter of the bytes), float and colour jitter there
+            images = finish_images(batch["image"].to(device), batch.get("colour"))  # (b, T, 3, s, s)
             target = batch["landmarks"][:, :, idx].to(device)  # (b, T, L, 2) input pixels
             g = torch.Generator().manual_seed(seed * 1_000_003 + gstep)
             noise = torch.randn((tc.batch_clips, *target.shape[1:]), generator=g)[rank * local_b:(rank + 1) * local_b]

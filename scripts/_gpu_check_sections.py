@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.geometry import invert_affine
-from redbench.datasets.loaders import AugmentConfig, ClipDataset
+from redbench.datasets.loaders import AugmentConfig, ClipDataset, finish_images
 from redbench.datasets.shards import load_manifest
 from redbench.methods.convergence import count_flops
 from redbench.red.config import RedConfig
@@ -206,8 +206,10 @@ class SuiteStep:
         target = batch["landmarks"][:, :, list(cfg.point_indices)]  # (B, T, L, 2) input pixels
         noise = torch.randn(target.shape, generator=self.noise) * self.tc.feedback_noise * cfg.input_size
         prev = previous_frame_points(target, batch["input_to_orig"], noise)
+        # uint8 to the device, float and colour jitter there (outside autocast: in float32, as fit() does)
+        images = finish_images(batch["image"].to(dev, non_blocking=True), batch.get("colour"))
         with autocast(dev):
-            out = self.net(batch["image"].to(dev, non_blocking=True), prev.to(dev, non_blocking=True))
+            out = self.net(images, prev.to(dev, non_blocking=True))
             loss, _ = red_loss(out, target.to(dev, non_blocking=True), batch["identity"].to(dev, non_blocking=True),
                                cfg, self.tc.loss)
         self.opt.zero_grad(set_to_none=True)
@@ -222,7 +224,7 @@ def bare_and_suite_step(opts: CheckOptions, ctx: Context) -> dict:
     """The reference (bare forward + backward) and the suite's step on the same in-memory batch."""
     model = new_model(ctx.cfg, ctx, opts)
     batch = fixed_batches(opts, ctx, 1)[0]
-    images = batch["image"].to(ctx.device)
+    images = finish_images(batch["image"].to(ctx.device), batch.get("colour"))
 
     def bare() -> None:
         model.zero_grad(set_to_none=True)
@@ -306,7 +308,7 @@ def inference(opts: CheckOptions, ctx: Context, budget: Budget, bare_train_s: fl
     while sum(len(f) for f in frames) < opts.infer_frames and k < len(clips):
         clip = clips[k]
         t = min(len(clip["image"]), opts.infer_frames - sum(len(f) for f in frames))
-        frames.append(clip["image"][:t])
+        frames.append(finish_images(clip["image"][:t], clip.get("colour")))
         to_input.append(invert_affine(clip["input_to_orig"][:t].double().numpy()))
         k += 1
     images = torch.cat(frames)  # (N, 3, s, s)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.geometry import apply_affine
-from redbench.datasets.loaders import AugmentConfig, ClipDataset, FrameDataset, pad_collate, split_by_identity
+from redbench.datasets.loaders import (AugmentConfig, ClipDataset, FrameDataset, finish_images, pad_collate,
+                                      split_by_identity)
 from redbench.datasets.shards import ShardReader
 from redbench.landmarks import flip_permutation
 
@@ -35,8 +36,9 @@ def _back_to_orig(sample):
 def test_eval_clip_is_whole_and_maps_back_to_original(shards):
     ds = ClipDataset(shards.paths("test"), clip_len=4, input_size=48, train=False)
     s = ds[1]
-    assert s["image"].shape == (12, 3, 48, 48) and s["image"].dtype == torch.float32
-    assert 0.0 <= float(s["image"].min()) and float(s["image"].max()) <= 1.0
+    assert s["image"].shape == (12, 3, 48, 48) and s["image"].dtype == torch.uint8 and "colour" not in s
+    image = finish_images(s["image"], s.get("colour"))
+    assert image.dtype == torch.float32 and 0.0 <= float(image.min()) and float(image.max()) <= 1.0
     assert s["start"] == 0 and s["frame_index"].tolist() == list(range(12))
     c = _orig(shards, 1, ds, 0, 12)
     np.testing.assert_allclose(_back_to_orig(s), c.landmarks_orig, atol=1e-3)
@@ -103,6 +105,9 @@ def test_dataloader_workers_and_pad_collate(shards):
     dl = torch.utils.data.DataLoader(ds, batch_size=2, num_workers=2)
     batches = list(dl)
     assert len(batches) == 2 and batches[0]["image"].shape == (2, 8, 3, 32, 32)
+    for k, b in enumerate(batches):  # a batch through worker processes finishes as its samples do, one by one
+        alone = torch.stack([finish_images(ds[i]["image"], ds[i]["colour"]) for i in (2 * k, 2 * k + 1)])
+        assert torch.equal(finish_images(b["image"], b["colour"]), alone)
     ds[0]  # opens a handle in this process; the dataset must still pickle into workers
     assert len(list(torch.utils.data.DataLoader(ds, batch_size=4, num_workers=1))) == 1
     ev = ClipDataset(shards.paths("test"), 8, 32, train=False)
@@ -168,5 +173,90 @@ def test_loader_crops_are_the_prediction_adapter_crops(shards, box, scale, size)
     s = ds[0]
     c = _orig(shards, 0, ds, 0, 12)
     images, affines = square_crop(c.crops, c.boxes[box], scale, size)
-    np.testing.assert_array_equal(s["image"].numpy(), images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+    np.testing.assert_array_equal(s["image"].numpy(), images.transpose(0, 3, 1, 2))
+    np.testing.assert_array_equal(finish_images(s["image"], None).numpy(),
+                                  images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
     np.testing.assert_array_equal(s["landmarks"].numpy(), to_input(c.landmarks, affines).astype(np.float32))
+
+
+def _old_worker_images(image: torch.Tensor, factors: list[float] | None) -> torch.Tensor:
+    """The float images as the loader's workers made them before finish_images, written out independently: a
+    numpy float copy of the uint8 crops (channels-last memory), / 255, then brightness, contrast, saturation."""
+    hwc = image.movedim(-3, -1).numpy().reshape(-1, *image.shape[-2:], 3)  # (T, s, s, 3) uint8
+    x = torch.from_numpy(hwc.transpose(0, 3, 1, 2).astype(np.float32)).div_(255.0)
+    if factors is not None:
+        b, c, s = factors
+        x = x.mul_(b)
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = x.sub_(mean).mul_(c).add_(mean)
+        gray = torch.einsum("tchw,c->thw", x, torch.tensor([0.299, 0.587, 0.114])).unsqueeze(1)
+        x = x.sub_(gray).mul_(s).add_(gray).clamp_(0.0, 1.0)
+    return x.view(image.shape)
+
+
+def _replayed_colour(cfg: AugmentConfig, seed: int, item: int, window: tuple[int, int] | None) -> list[float]:
+    """The colour factors a sample must carry: its rng's draws in the loader's order (window start, rotation,
+    scale, shift, flip, then brightness, contrast, saturation)."""
+    rng = np.random.default_rng([seed, 0, item])
+    if window is not None:
+        n_frames, clip_len = window
+        rng.integers(0, n_frames - clip_len + 1)
+    rng.uniform(-cfg.rotate_deg, cfg.rotate_deg), rng.uniform(1 - cfg.scale, 1 + cfg.scale)
+    rng.uniform(-cfg.shift, cfg.shift, 2), rng.random()
+    return [rng.uniform(1 - v, 1 + v) for v in (cfg.brightness, cfg.contrast, cfg.saturation)]
+
+
+@pytest.mark.parametrize("size, clip_len", [(40, 5), (128, 4)])  # 128: each frame's mean sums > 32768 values
+def test_finished_images_are_the_old_worker_images_bit_for_bit(shards, size, clip_len):
+    cfg = AugmentConfig()
+    aug = ClipDataset(shards.paths("train"), clip_len, size, augment=cfg, seed=11)
+    plain = ClipDataset(shards.paths("train"), clip_len, size, seed=11)
+    for item in range(len(aug)):
+        s = aug[item]
+        assert s["image"].dtype == torch.uint8 and s["image"].shape == (clip_len, 3, size, size)
+        factors = _replayed_colour(cfg, 11, item, (12, clip_len))
+        assert s["colour"].dtype == torch.float64 and s["colour"].tolist() == factors  # the exact drawn floats
+        assert torch.equal(finish_images(s["image"], s["colour"]), _old_worker_images(s["image"], factors))
+        p = plain[item]
+        assert "colour" not in p
+        assert torch.equal(finish_images(p["image"], None), _old_worker_images(p["image"], None))
+
+
+def test_finished_frames_are_the_old_worker_frames_bit_for_bit(shards):
+    cfg = AugmentConfig()
+    fd = FrameDataset(shards.paths("train"), 40, augment=cfg, seed=2)
+    items = [0, 5, 13, 30]
+    samples = [fd[i] for i in items]
+    for i, s in zip(items, samples):  # a frame is jittered as a clip of one frame
+        assert s["image"].shape == (3, 40, 40) and s["colour"].shape == (3,)
+        factors = _replayed_colour(cfg, 2, i, None)
+        assert torch.equal(finish_images(s["image"], s["colour"]), _old_worker_images(s["image"], factors))
+    batch = torch.utils.data.default_collate(samples)
+    assert torch.equal(finish_images(batch["image"], batch["colour"]),
+                       torch.stack([finish_images(s["image"], s["colour"]) for s in samples]))
+
+
+def test_pad_collate_batches_finish_like_their_clips_with_padding_zero(shards):
+    ds = ClipDataset(shards.paths("train"), 6, 40, augment=AugmentConfig(), seed=1)
+
+    def cut(s, t):  # a shorter clip: every time-indexed tensor to t frames
+        return {k: v[:t] if isinstance(v, torch.Tensor) and v.ndim and k != "colour" else v for k, v in s.items()}
+
+    clips = [cut(ds[0], 4), ds[1], cut(ds[2], 2)]
+    b = pad_collate(clips)
+    assert b["image"].dtype == torch.uint8 and b["colour"].shape == (3, 3)
+    images = finish_images(b["image"], b["colour"])
+    for k, c in enumerate(clips):
+        t = len(c["image"])
+        assert torch.equal(images[k, :t], finish_images(c["image"], c["colour"]))
+    # the padded frames (mask False) are exactly zero after the jitter too: each op keeps a black frame black
+    assert b["mask"].sum(1).tolist() == [4, 6, 2] and float(images[~b["mask"]].abs().sum()) == 0.0
+
+
+def test_finish_images_passes_float_images_and_refuses_mismatched_colour():
+    x = torch.rand(2, 3, 4, 4)
+    assert finish_images(x, None) is x  # in-memory datasets (red.toy.ToyClips) give float images
+    with pytest.raises(ValueError, match="only uint8 images"):
+        finish_images(x, torch.ones(3, dtype=torch.float64))
+    with pytest.raises(ValueError, match="does not match the clips"):
+        finish_images(torch.zeros(2, 4, 3, 4, 4, dtype=torch.uint8), torch.ones(3, 3, dtype=torch.float64))
