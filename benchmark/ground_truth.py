@@ -57,12 +57,13 @@ class GroundTruth:
 
     def clip_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """(codes (N,) int64 in [0, C), names (C,) str): a clip number per row, in sorted clip order."""
-        names, codes = np.unique(self.clip_ids, return_inverse=True)
-        return codes.astype(np.int64), names
+        # The table is sorted by clip id: each change of id starts the next clip (no string sort)
+        new_clip = np.r_[True, self.clip_ids[1:] != self.clip_ids[:-1]] if len(self) else np.zeros(0, bool)
+        return np.cumsum(new_clip) - 1, self.clip_ids[new_clip]
 
     def rows_of(self, clip_ids: np.ndarray, frame_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows (K,) int64, found (K,) bool): the row of each key; rows[~found] are meaningless (0)."""
-        names, gt_codes = np.unique(self.clip_ids, return_inverse=True)
+        gt_codes, names = self.clip_codes()
         span = int(max(self.frame_indices.max(initial=0), np.max(frame_indices, initial=0))) + 1
         gt_keys = gt_codes.astype(np.int64) * span + self.frame_indices  # sorted: the table is sorted
         pos = np.searchsorted(names, clip_ids)

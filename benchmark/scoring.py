@@ -167,12 +167,18 @@ def by_blocks(fn: Callable[[slice], dict[str, np.ndarray]], blocks: list[slice],
 def ground_truth_terms(gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndarray, blocks: list[slice],
                        pool: Executor | None = None) -> dict[str, np.ndarray]:
     """What every method's scores share, computed once: "norm/<name>" (`gt_normalisers`), "face_w"
-    (stability.face_size) and "gt_jitter" (`ground_truth_jitter`), each (N,), block by block."""
+    (stability.face_size) and "gt_jitter" (`ground_truth_jitter`, to rounding: the kernel's), each (N,),
+    block by block."""
+    kernel = _FrameKernel(cfg)
+
     def one(b: slice) -> dict[str, np.ndarray]:
         g = gt.take(b)  # views
-        out = {f"norm/{k}": v for k, v in gt_normalisers(g, cfg).items()}
-        out.update(face_w=face_size(g.landmarks), gt_jitter=ground_truth_jitter(g, cfg, clip_codes[b]))
-        return out
+        norms = gt_normalisers(g, cfg)
+        jit = np.full(len(g), np.nan)
+        if len(g) >= 3:
+            jit[1:-1] = kernel.jitter(g.landmarks, norms[cfg.norm])[0]
+            jit[~stability_masks(clip_codes[b], g.frame_indices)[1]] = np.nan
+        return {**{f"norm/{k}": v for k, v in norms.items()}, "face_w": face_size(g.landmarks), "gt_jitter": jit}
 
     return by_blocks(one, blocks, pool)
 
@@ -231,6 +237,15 @@ class _FrameKernel:
             return np.einsum("ij,j->i", errors, self.members[column]) / self.counts[column]
         return np.stack([np.einsum("ij,j->i", errors, w) for w in self.members], axis=1) / self.counts
 
+    def jitter(self, pred: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(metrics.jitter of rows 1 .. n-2 (n-2,), the squared lengths of their second differences (n-2, 68))
+        of rows (n, 68, 2) of one block, n >= 3; d: the normaliser (n,)."""
+        acc = pred[2:] - pred[1:-1]  # second difference, in the order of metrics.jitter
+        acc -= pred[1:-1]
+        acc += pred[:-2]
+        acc_sq = _squared_lengths(acc)
+        return self._means(np.sqrt(acc_sq), self.column[f"points/{self.cfg.points}"]) / d[1:-1], acc_sq
+
     def block_values(self, pred: np.ndarray, gt: GroundTruth, clip_codes: np.ndarray,
                      norms: dict[str, np.ndarray], face_w: np.ndarray) -> dict[str, np.ndarray]:
         cfg, col, n = self.cfg, self.column, len(pred)
@@ -257,11 +272,7 @@ class _FrameKernel:
             with np.errstate(invalid="ignore", divide="ignore"):
                 delay[1:] = np.where(den > 0, _rowdot(resid[1:], back) / np.where(den > 0, den, 1.0), np.nan)
         if n >= 3:
-            acc = pred[2:] - pred[1:-1]  # second difference, in the order of metrics.jitter
-            acc -= pred[1:-1]
-            acc += pred[:-2]
-            acc_sq = _squared_lengths(acc)  # (n-2, 68)
-            jit[1:-1] = self._means(np.sqrt(acc_sq), main_set) / d[1:-1]
+            jit[1:-1], acc_sq = self.jitter(pred, d)
             sta1[1:-1] = 0.5 * np.sqrt(acc_sq.mean(axis=1)) / face_w[1:-1]  # |p_t - midpoint| = |acc| / 2
             span, from_prev = pred[2:] - pred[:-2], pred[1:-1] - pred[:-2]
             span_sq = _rowdot(span, span)

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from redbench.benchmark.metrics import landmark_box_size
+
 FHR_KEYS = ("fhr_rmse", "fhr_delay", "fhr_sta1", "fhr_sta2")
 
 
@@ -35,8 +37,7 @@ def _check(pred: np.ndarray, gt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def face_size(gt: np.ndarray) -> np.ndarray:
     """FHR's w_t: max(width, height) of the GT landmark box / 100; gt (T, L, 2) -> (T,)."""
-    g = np.asarray(gt, dtype=np.float64)
-    return (g.max(axis=-2) - g.min(axis=-2)).max(axis=-1) / 100.0
+    return landmark_box_size(gt).max(axis=-1) / 100.0
 
 
 def _rms(v: np.ndarray) -> np.ndarray:

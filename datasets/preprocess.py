@@ -48,7 +48,7 @@ class PreprocessConfig:
     chunk_frames: int = param(8, min=1)
     shard_mb: float = param(256.0, min=0, exclusive_min=True)  # rotate shards after this many MB of crops (whole clips only)
     pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
-    workers: int = param(1, min=1, max=64)  # processes for the per-frame work (byte-identical output for any number); 2 did not help on a loaded machine: docs/speed.md
+    workers: int = param(2, min=1, max=64)  # processes for the per-frame work (byte-identical output for any number): docs/speed.md
     boxes: BoxConfig = field(default_factory=BoxConfig)
 
     @property

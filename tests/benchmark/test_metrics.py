@@ -177,3 +177,12 @@ def test_point_set_errors():
     with pytest.raises(ValueError, match="unknown point set"):
         M.point_indices(50)
     assert len(M.point_indices(49)) == 49 and len(M.point_indices(None)) == 68
+
+
+def test_landmark_box_size_is_the_extent_over_the_points():
+    rng = np.random.default_rng(5)
+    gt = rng.uniform(-50, 400, (3, 4, 68, 2))
+    gt[1, 2, 7, 0] = np.nan  # propagates, as a min/max over the points axis does
+    want = gt.max(axis=-2) - gt.min(axis=-2)  # the definition, exact: min/max do not round
+    np.testing.assert_array_equal(M.landmark_box_size(gt), want)
+    assert np.isnan(M.landmark_box_size(gt)[1, 2, 0]) and not np.isnan(M.landmark_box_size(gt)[1, 2, 1])
