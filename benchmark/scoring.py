@@ -3,13 +3,17 @@
 Each quantity is one float per frame, NaN where it is undefined for that frame (motion at a clip's first
 frame, jitter at its ends, clean-frame NME on unreliable frames, occluded-point NME where no point is
 occluded). Names are stable: they are the metric keys of metrics.json (docs/metrics.md).
+
+`frame_values` computes them from metrics.py's definitions, one function per quantity; compare uses
+`method_frame_values`, the same values to rounding from one fused pass per block of clips, in threads
+(tests/benchmark/test_scoring_shared_gt.py holds the two together; docs/speed.md has the timings).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Executor
-from typing import Callable
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
