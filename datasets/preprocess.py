@@ -48,7 +48,7 @@ class PreprocessConfig:
     chunk_frames: int = param(8, min=1)
     shard_mb: float = param(256.0, min=0, exclusive_min=True)  # rotate shards after this many MB of crops (whole clips only)
     pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
-    workers: int = param(2, min=1, max=64)  # processes for the per-frame work (byte-identical output for any number): docs/speed.md
+    workers: int = param(2, min=1, max=64)  # processes sharing the per-frame work, the parent one of them (byte-identical output for any number): docs/speed.md
     boxes: BoxConfig = field(default_factory=BoxConfig)
 
     @property
@@ -269,23 +269,24 @@ def _usable_workers(workers: int) -> int:
 
 
 class _BlockPool:
-    """`workers` forked processes doing the per-frame work (`ClipProcessor.measure`) of block b of video i
-    in worker (i + b) % workers; each worker decodes only its own blocks (it skips the others' packets). The parent
-    takes the blocks in order, so what it writes is what one process writes. Each worker sends a video's
-    blocks, then None; a queue holds at most `AHEAD` blocks, which bounds memory. workers == 1: no processes.
+    """The per-frame work (`ClipProcessor.measure`) of block b of video i is share (i + b) % workers: the parent
+    does share 0 itself and `workers - 1` forked processes the others; each decodes only its own blocks (it
+    skips the others' packets). The parent takes the blocks in order, so what it writes is what one process
+    writes. Each process sends a video's blocks, then None; a queue holds at most `AHEAD` blocks, which bounds
+    memory. workers == 1: no processes.
     """
 
     AHEAD = 4
 
     def __init__(self, processor: ClipProcessor, videos: list[RawVideo], workers: int):
-        self.n = workers
+        self.n, self.processor, self.videos = workers, processor, videos
         self._queues: list[Any] = []
         self._procs: list[Any] = []
         if workers > 1:
             ctx = mp.get_context("fork")  # RawVideo.frames is a closure: it is inherited, not pickled
-            self._queues = [ctx.Queue(self.AHEAD) for _ in range(workers)]
+            self._queues = [ctx.Queue(self.AHEAD) for _ in range(workers - 1)]
             self._procs = [ctx.Process(target=_measure_worker, args=(processor, videos, w, workers, q), daemon=True)
-                           for w, q in enumerate(self._queues)]
+                           for w, q in enumerate(self._queues, start=1)]
             for proc in self._procs:
                 proc.start()
 
@@ -294,18 +295,26 @@ class _BlockPool:
         return self._take(i) if self._procs else None
 
     def _take(self, i: int) -> Iterator[_Measured]:
+        video = self.videos[i]
+        own = self.processor.frame_blocks(video, owned=lambda b: (i + b) % self.n == 0)  # share 0: the parent's
         b = 0
-        while (m := self._get((i + b) % self.n)) is not None:
+        while (m := self._next(i + b, video, own)) is not None:
             yield m
             b += 1
-        for k in range(1, self.n):  # the other workers' end-of-video markers
-            assert self._get((i + b + k) % self.n) is None
+        for k in range(1, self.n):  # the other shares' ends of the video
+            assert self._next(i + b + k, video, own) is None
 
-    def _get(self, w: int) -> _Measured | None:
-        msg = self._queues[w].get()
+    def _next(self, j: int, video: RawVideo, own: Iterator[list[RawFrame]]) -> _Measured | None:
+        """The next block of share j % n of `video` (None at its end)."""
+        w = j % self.n
+        if w == 0:
+            frames = next(own, None)
+            return None if frames is None else self.processor.measure(video, frames)
+        msg = self._queues[w - 1].get()
         if isinstance(msg, BaseException):
             raise msg
         return msg
+
 
     def __enter__(self) -> "_BlockPool":
         return self
@@ -320,6 +329,7 @@ class _BlockPool:
 
 
 def _measure_worker(processor: ClipProcessor, videos: list[RawVideo], w: int, n: int, queue: Any) -> None:
+    """Share w of every video's blocks (block b of video i when (i + b) % n == w), into `queue`."""
     try:
         for i, v in enumerate(videos):
             for frames in processor.frame_blocks(v, owned=lambda b, i=i: (i + b) % n == w):

@@ -50,12 +50,12 @@ def test_a_bad_frame_in_a_worker_is_the_same_error_as_in_one_process(tmp_path):
 
     def broken_frames(wanted=None):  # RawVideo.frames' contract: a worker asks for its blocks' frames only
         for f in good.frames(wanted):
-            if f.frame_index == 6:  # block 1 of 4-frame blocks: the second worker's
+            if f.frame_index == 6:  # block 1 of 4-frame blocks of video 1: share 0 (the parent) of 2, 2 of 3
                 f = type(f)(f.image, f.landmarks * np.nan, f.frame_index, f.unreliable)
             yield f
 
     bad = type(good)(**{**good.__dict__, "frames": broken_frames})
-    for workers in (1, 2):
+    for workers in (1, 2, 3):
         cfg = PreprocessConfig(crop_size=32, block_frames=4, workers=workers)
         with pytest.raises(PreprocessError, match="300vw/007 frame 6: expected 68 finite landmarks"):
             preprocess_videos([fake_raw_video("300vw/001", 5), bad], "300vw", tmp_path / f"w{workers}", cfg)
