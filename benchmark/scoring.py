@@ -88,6 +88,16 @@ def _checked_normaliser(gt: GroundTruth, cfg: ScoringConfig, norms: dict[str, np
     return d
 
 
+def _nme_values(nme: np.ndarray, gt: GroundTruth, cfg: ScoringConfig) -> dict[str, np.ndarray]:
+    """The per-frame NME (N,) and what is read from it: AUC terms and failures at each threshold, clean NME."""
+    out = {"nme": nme}
+    for t in cfg.thresholds:
+        out[f"auc@{threshold_key(t)}"] = M.auc_terms(nme, t)
+        out[f"fr@{threshold_key(t)}"] = (nme > t).astype(np.float64)
+    out["nme_clean"] = np.where(gt.unreliable, np.nan, nme)
+    return out
+
+
 def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig, clip_codes: np.ndarray,
                  norms: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Every per-frame quantity of one method: pred (N, 68, 2) aligned row by row with gt -> name -> (N,).
@@ -100,12 +110,7 @@ def frame_values(pred: np.ndarray, gt: GroundTruth, cfg: ScoringConfig, clip_cod
     pixel_err = M.point_errors(pred, g)  # (N, 68), once for every normaliser below
     d = _checked_normaliser(gt, cfg, norms)  # (N,)
     point_err = pixel_err / d[:, None]  # (N, 68)
-    nme = M.nme_of_point_errors(point_err, cfg.points)
-    out: dict[str, np.ndarray] = {"nme": nme}
-    for t in cfg.thresholds:
-        out[f"auc@{threshold_key(t)}"] = M.auc_terms(nme, t)
-        out[f"fr@{threshold_key(t)}"] = (nme > t).astype(np.float64)
-    out["nme_clean"] = np.where(gt.unreliable, np.nan, nme)
+    out = _nme_values(M.nme_of_point_errors(point_err, cfg.points), gt, cfg)
     has_prev, has_both = stability_masks(clip_codes, gt.frame_indices)
     out["motion"], out["jitter"] = _stability(pred, g, cfg, has_prev, has_both, d)
     out.update(visibility_values(point_err, gt))
@@ -259,12 +264,7 @@ class _FrameKernel:
         sq = _squared_lengths(resid)  # (n, 68) squared pixel errors
         pixel_err = np.sqrt(sq)
         means = self._means(pixel_err)  # (n, K) mean pixel error over each point set
-        nme = means[:, col[f"points/{cfg.points}"]] / d
-        out: dict[str, np.ndarray] = {"nme": nme}
-        for t in cfg.thresholds:
-            out[f"auc@{threshold_key(t)}"] = M.auc_terms(nme, t)
-            out[f"fr@{threshold_key(t)}"] = (nme > t).astype(np.float64)
-        out["nme_clean"] = np.where(gt.unreliable, np.nan, nme)
+        out = _nme_values(means[:, col[f"points/{cfg.points}"]] / d, gt, cfg)
         has_prev, has_both = stability_masks(clip_codes, gt.frame_indices)
         main_set = col[f"points/{cfg.points}"]
         motion, jit, sta1, sta2, delay = (np.full(n, np.nan) for _ in range(5))
