@@ -10,6 +10,7 @@ and its `intervals` field says so.
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,30 +116,34 @@ def _summarise_methods(values: dict[str, dict[str, np.ndarray]], keys: list[str]
 
 
 def breakdowns(values: dict[str, dict[str, np.ndarray]], gt: GroundTruth, clip_codes: np.ndarray,
-               keys: list[str], cfg: BreakdownConfig, boot: BootstrapConfig) -> dict[str, Any]:
+               keys: list[str], cfg: BreakdownConfig, boot: BootstrapConfig,
+               pool: Executor | None = None) -> dict[str, Any]:
     """Every breakdown of every method: kind -> {"info", "groups": label -> {n_frames, n_clips, methods}}.
 
     values: method -> quantity name -> (N,) per-frame values aligned with gt; keys: the quantities scored in
-    each frame group (e.g. nme, auc@0.08, fr@0.08).
+    each frame group (e.g. nme, auc@0.08, fr@0.08). The groups are summarised in pool's threads when given
+    (each group's bootstrap is seeded alone, so the results do not depend on it).
     """
-    out: dict[str, Any] = {}
+    jobs: list[tuple[str, str, np.ndarray, list[str], dict[str, str]]] = []  # kind, label, rows, keys, rename
+    infos: dict[str, Any] = {}
     for kind, (groups, info) in frame_breakdowns(gt, cfg).items():
-        res: dict[str, Any] = {}
-        for label, mask in groups.items():
-            if not mask.any():
-                continue
-            sub = {m: {k: v[k][mask] for k in keys} for m, v in values.items()}
-            methods, n_clips, how = _summarise_methods(sub, keys, {}, clip_codes[mask], boot)
-            res[label] = {"n_frames": int(mask.sum()), "n_clips": n_clips, "intervals": how, "methods": methods}
-        out[kind] = {"info": info, "groups": res}
+        infos[kind] = info
+        jobs += [(kind, label, mask, keys, {}) for label, mask in groups.items() if mask.any()]
     for kind, quantities in QUANTITY_BREAKDOWNS.items():
-        res = {}
+        infos[kind] = {"quantities": quantities}
         for label, q in quantities.items():
             defined = np.isfinite(next(iter(values.values()))[q])
-            if not defined.any():
-                continue
-            sub = {m: {q: v[q][defined]} for m, v in values.items()}
-            methods, n_clips, how = _summarise_methods(sub, [q], {q: "nme"}, clip_codes[defined], boot)
-            res[label] = {"n_frames": int(defined.sum()), "n_clips": n_clips, "intervals": how, "methods": methods}
-        out[kind] = {"info": {"quantities": quantities}, "groups": res}
+            if defined.any():
+                jobs.append((kind, label, defined, [q], {q: "nme"}))
+
+    def one(job: tuple[str, str, np.ndarray, list[str], dict[str, str]]) -> dict[str, Any]:
+        _, _, rows, ks, rename = job
+        sub = {m: {k: v[k][rows] for k in ks} for m, v in values.items()}
+        methods, n_clips, how = _summarise_methods(sub, ks, rename, clip_codes[rows], boot)
+        return {"n_frames": int(rows.sum()), "n_clips": n_clips, "intervals": how, "methods": methods}
+
+    results = list(pool.map(one, jobs) if pool is not None else map(one, jobs))
+    out: dict[str, Any] = {kind: {"info": info, "groups": {}} for kind, info in infos.items()}
+    for (kind, label, *_), res in zip(jobs, results):
+        out[kind]["groups"][label] = res
     return out

@@ -207,6 +207,9 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
     t0 = threshold_key(cfg.scoring.thresholds[0])
     group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
     first_meta = next(iter(scores.metas.values()))
+    with ThreadPoolExecutor(cfg.threads or _usable_cores()) as pool:
+        by_group = breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
+                              cfg.bootstrap, pool)
     return {
         "data_source": scores.gt.data_source,
         "box_protocol": first_meta.box_protocol,
@@ -217,8 +220,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
         "coverage": scores.coverage,
         "methods": per_method,
         "ground_truth": {"jitter": out["pooled"][len(methods) * len(keys)].as_dict()},
-        "breakdowns": breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
-                                 cfg.bootstrap),
+        "breakdowns": by_group,
         "paired_tests": _paired_tests(scores, cfg),
     }
 

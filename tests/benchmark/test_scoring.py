@@ -84,6 +84,23 @@ def test_occlusion_levels():
     assert info["unknown_frames"] == 0
 
 
+def test_breakdowns_in_threads_are_the_same(fake_shards):
+    from concurrent.futures import ThreadPoolExecutor
+
+    gt = load_ground_truth(fake_shards / "300vw")
+    codes, _ = gt.clip_codes()
+    rng = np.random.default_rng(0)
+    values = {m: frame_values(gt.landmarks + rng.normal(0, 1 + k, gt.landmarks.shape), gt, ScoringConfig(), codes)
+              for k, m in enumerate(("a", "b"))}
+    args = (values, gt, codes, ["nme", "auc@0.08", "fr@0.08"], BreakdownConfig(), BootstrapConfig(resamples=50))
+    with ThreadPoolExecutor(2) as pool:
+        threaded = breakdowns(*args, pool)
+    alone = breakdowns(*args)
+    assert threaded == alone  # the same groups, in the same order, with the same intervals
+    assert list(threaded) == list(alone) and list(threaded["subset"]["groups"]) == list(alone["subset"]["groups"])
+    assert threaded["subset"]["groups"]["category1"]["methods"]["b"]["nme"]["ci"][0] is not None
+
+
 def test_breakdown_values_per_group(fake_shards):
     gt = load_ground_truth(fake_shards / "300vw")
     codes, _ = gt.clip_codes()
