@@ -14,6 +14,7 @@ import logging
 import multiprocessing as mp
 import os
 import pickle
+from queue import Full
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -330,17 +331,30 @@ class _BlockPool:
 
 def _measure_worker(processor: ClipProcessor, videos: list[RawVideo], w: int, n: int, queue: Any) -> None:
     """Share w of every video's blocks (block b of video i when (i + b) % n == w), into `queue`."""
+    parent = os.getppid()
     try:
         for i, v in enumerate(videos):
             for frames in processor.frame_blocks(v, owned=lambda b, i=i: (i + b) % n == w):
-                queue.put(processor.measure(v, frames))
-            queue.put(None)
+                _put(queue, processor.measure(v, frames), parent)
+            _put(queue, None, parent)
     except BaseException as e:  # reported to the parent when it reaches this worker's next block
         try:
             pickle.dumps(e)
         except Exception:
             e = PreprocessError(f"{type(e).__name__}: {e}")
-        queue.put(e)
+        _put(queue, e, parent)
+
+
+def _put(queue: Any, msg: Any, parent: int) -> None:
+    """queue.put, but a worker whose parent is gone exits: a killed preprocess (SIGKILL runs no clean-up)
+    would otherwise leave it waiting on a full queue for ever."""
+    while True:
+        try:
+            queue.put(msg, timeout=1.0)
+            return
+        except Full:
+            if os.getppid() != parent:
+                os._exit(1)
 
 
 def owned_by_preprocess(out_dir: str | os.PathLike) -> Callable[[str], bool]:

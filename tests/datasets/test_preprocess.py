@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -174,6 +175,21 @@ preprocess_videos(videos, "300vw", sys.argv[1], PreprocessConfig(crop_size=32, s
 """
 
 
+def _processes_running(arg: Path) -> list[int]:
+    """PIDs of live processes with `arg` on their command line (forked workers inherit their parent's)."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes()
+            state = (cmdline.parent / "stat").read_text().split(") ")[-1][:1]
+        except OSError:
+            continue  # gone meanwhile
+        if str(arg).encode() in text.split(b"\0") and state != "Z":
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="lists processes through /proc")
 def test_killed_process_then_rerun_matches_an_uninterrupted_run(tmp_path):
     import signal
     import subprocess
@@ -189,6 +205,10 @@ def test_killed_process_then_rerun_matches_an_uninterrupted_run(tmp_path):
     child.send_signal(signal.SIGKILL)  # no cleanup handlers run: a power cut in the middle of a shard
     child.wait()
     assert child.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    # its forked worker (preprocess.workers: 2) notices and exits instead of waiting on its queue for ever
+    while _processes_running(tmp_path / "killed") and time.monotonic() < deadline + 10:
+        time.sleep(0.1)
+    assert not _processes_running(tmp_path / "killed"), "an orphaned preprocess worker is still running"
     assert not (tmp_path / "killed").exists()  # only the staging folder, which the re-run removes
     subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path / "killed"), str(n)], check=True)
     assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == sorted(
