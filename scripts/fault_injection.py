@@ -68,6 +68,8 @@ def content(path: Path) -> dict[str, object] | None:
         rel = p.relative_to(path).as_posix()
         if not p.is_file() or rel.endswith(".timing.json") or rel.startswith("leaderboard."):
             continue  # timings are measured; leaderboards render metrics.json (dates included)
+        if p.name.startswith(".") and p.name.endswith(".tmp"):
+            continue  # an atomic write's temporary file (_io.atomic_path) that a kill left: no reader opens it
         out[rel] = _strip(json.loads(p.read_text())) if p.suffix == ".json" else p.read_bytes()
     return out
 

@@ -34,6 +34,8 @@ def test_the_comparison_ignores_measured_values_only(tmp_path):
     first = module.content(tmp_path / "a")
     (tmp_path / "a" / "m.json").write_text(json.dumps({"nme": 0.1, "seconds": 4.0, "created_utc": "y"}))
     assert module.content(tmp_path / "a") == first == {"m.json": {"nme": 0.1}}
+    (tmp_path / "a" / ".m.json.k2j4x.tmp").write_text("{")  # what a kill mid-write leaves: not an output
+    assert module.content(tmp_path / "a") == first
     (tmp_path / "a" / "m.json").write_text(json.dumps({"nme": 0.2, "seconds": 4.0}))
     assert module.content(tmp_path / "a") != first
     assert module.content(tmp_path / "missing") is None
