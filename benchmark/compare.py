@@ -164,7 +164,7 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     codes, _ = scored.clip_codes()
     blocks = clip_blocks(codes)
     values = {}
-    with ThreadPoolExecutor(cfg.threads or _usable_cores()) as pool:
+    with _pool(cfg) as pool:
         hashes = {m: pool.submit(sha256_file, p) for m, p in files.items()}  # hashlib runs outside the GIL
         terms = ground_truth_terms(scored, cfg.scoring, codes, blocks, pool)  # the GT's, once for all methods
         for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
@@ -180,8 +180,10 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     )
 
 
-def _usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+def _pool(cfg: CompareConfig) -> ThreadPoolExecutor:
+    """cfg.threads threads, or one per usable core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return ThreadPoolExecutor(cfg.threads or cores)
 
 
 def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, Any]:
@@ -207,7 +209,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
     t0 = threshold_key(cfg.scoring.thresholds[0])
     group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
     first_meta = next(iter(scores.metas.values()))
-    with ThreadPoolExecutor(cfg.threads or _usable_cores()) as pool:
+    with _pool(cfg) as pool:
         by_group = breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
                               cfg.bootstrap, pool)
     return {

@@ -234,6 +234,7 @@ class _FrameKernel:
         sets = {f"points/{p}": M.point_indices(p) for p in dict.fromkeys((cfg.points, *cfg.variant_points, 68))}
         sets.update({f"group/{name}": np.asarray(idx) for name, idx in COARSE_GROUPS.items()})
         self.column = {name: j for j, name in enumerate(sets)}
+        self.scored = self.column[f"points/{cfg.points}"]  # the NME's point set (cfg.points)
         # 0/1 members, the sum divided by the count after: a constant error stays exact (ties at thresholds)
         self.members = [np.isin(np.arange(68), idx).astype(np.float64) for idx in sets.values()]
         self.counts = np.array([len(idx) for idx in sets.values()], dtype=np.float64)
@@ -253,7 +254,7 @@ class _FrameKernel:
         acc -= pred[1:-1]
         acc += pred[:-2]
         acc_sq = _squared_lengths(acc)
-        return self._means(np.sqrt(acc_sq), self.column[f"points/{self.cfg.points}"]) / d[1:-1], acc_sq
+        return self._means(np.sqrt(acc_sq), self.scored) / d[1:-1], acc_sq
 
     def block_values(self, pred: np.ndarray, gt: GroundTruth, clip_codes: np.ndarray,
                      norms: dict[str, np.ndarray], face_w: np.ndarray) -> dict[str, np.ndarray]:
@@ -264,13 +265,12 @@ class _FrameKernel:
         sq = _squared_lengths(resid)  # (n, 68) squared pixel errors
         pixel_err = np.sqrt(sq)
         means = self._means(pixel_err)  # (n, K) mean pixel error over each point set
-        out = _nme_values(means[:, col[f"points/{cfg.points}"]] / d, gt, cfg)
+        out = _nme_values(means[:, self.scored] / d, gt, cfg)
         has_prev, has_both = stability_masks(clip_codes, gt.frame_indices)
-        main_set = col[f"points/{cfg.points}"]
         motion, jit, sta1, sta2, delay = (np.full(n, np.nan) for _ in range(5))
         if n >= 2:
             step = resid[1:] - resid[:-1]  # predicted minus true motion
-            motion[1:] = self._means(np.sqrt(_squared_lengths(step)), main_set) / d[1:]
+            motion[1:] = self._means(np.sqrt(_squared_lengths(step)), self.scored) / d[1:]
             back = g[:-1] - g[1:]  # FHR's e1: the lag along the true motion
             den = _rowdot(back, back)
             with np.errstate(invalid="ignore", divide="ignore"):
