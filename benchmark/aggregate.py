@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -47,12 +48,18 @@ class ClipSums:
 
     sums: np.ndarray  # (C, K) float64
     counts: np.ndarray  # (C, K) float64
-    frames: np.ndarray | None = None  # (N, K) the per-frame values, NaN = undefined
+    columns: tuple[np.ndarray, ...] | None = None  # the K per-frame value columns (N,), NaN = undefined
     codes: np.ndarray | None = None  # (N,) clip code of each frame row
 
     @property
     def n_clips(self) -> int:
         return self.sums.shape[0]
+
+    @property
+    def frames(self) -> np.ndarray:
+        """The per-frame values (N, K), stacked when asked for: only the frame-block bootstrap reads them."""
+        assert self.columns is not None, "these sums were made without their per-frame values"
+        return np.stack(self.columns, axis=1)
 
     def pooled(self) -> np.ndarray:
         """Frame-pooled means (K,): every frame weighs the same."""
@@ -71,29 +78,40 @@ class ClipSums:
             return np.nanmean(self.clip_means(), axis=0) if self.n_clips else np.full(self.sums.shape[1], np.nan)
 
 
-def clip_sums(values: np.ndarray, clip_codes: np.ndarray, n_clips: int | None = None) -> ClipSums:
-    """values (N, K) per-frame quantities (NaN = undefined for that frame); clip_codes (N,) int in [0, C)."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim == 1:
-        v = v[:, None]
+def clip_sums(values: np.ndarray | Sequence[np.ndarray], clip_codes: np.ndarray,
+              n_clips: int | None = None) -> ClipSums:
+    """values: (N, K) per-frame quantities, or a sequence of K such columns (N,) (summed one at a time, so
+    no (N, K) copy is made; the same sums); NaN = undefined for that frame. clip_codes (N,) int in [0, C)."""
     codes = np.asarray(clip_codes, dtype=np.int64)
-    assert v.shape[0] == codes.shape[0], (v.shape, codes.shape)
     c = int(n_clips if n_clips is not None else (codes.max() + 1 if len(codes) else 0))
-    ok = np.isfinite(v)
-    k = v.shape[1]
-    filled = np.where(ok, v, 0.0)  # (N, K)
+    if isinstance(values, np.ndarray):
+        v = np.asarray(values, dtype=np.float64)
+        v = v[:, None] if v.ndim == 1 else v
+        columns = tuple(v.T)
+    else:
+        columns = tuple(np.asarray(col, dtype=np.float64) for col in values)
+        v = None
+    assert all(col.shape == codes.shape for col in columns), ([col.shape for col in columns], codes.shape)
+    k = len(columns)
+    sums, counts = np.zeros((c, k)), np.zeros((c, k))
     if len(codes) and np.all(codes[1:] >= codes[:-1]):
-        # rows grouped by clip (the usual case: tables are sorted by key): one reduceat per array
+        # rows grouped by clip (the usual case: tables are sorted by key): reduceat over each clip's rows
         present, starts = np.unique(codes, return_index=True)
-        sums = np.zeros((c, k))
-        counts = np.zeros((c, k))
-        sums[present] = np.add.reduceat(filled, starts, axis=0)
-        counts[present] = np.add.reduceat(ok, starts, axis=0, dtype=np.float64)
-        return ClipSums(sums, counts, v, codes)
+        if v is not None:  # one reduceat per array
+            ok = np.isfinite(v)
+            sums[present] = np.add.reduceat(np.where(ok, v, 0.0), starts, axis=0)
+            counts[present] = np.add.reduceat(ok, starts, axis=0, dtype=np.float64)
+        for j, col in enumerate(columns if v is None else ()):  # column by column: bit-identical sums
+            ok = np.isfinite(col)
+            sums[present, j] = np.add.reduceat(np.where(ok, col, 0.0), starts)
+            counts[present, j] = np.add.reduceat(ok, starts, dtype=np.float64)
+        return ClipSums(sums, counts, columns, codes)
+    v = np.stack(columns, axis=1) if v is None else v
+    ok = np.isfinite(v)
     flat = (codes[:, None] * k + np.arange(k)).ravel()  # one bincount for all K columns
-    sums = np.bincount(flat, filled.ravel(), minlength=c * k).reshape(c, k)
+    sums = np.bincount(flat, np.where(ok, v, 0.0).ravel(), minlength=c * k).reshape(c, k)
     counts = np.bincount(flat, ok.ravel().astype(np.float64), minlength=c * k).reshape(c, k)
-    return ClipSums(sums, counts, v, codes)
+    return ClipSums(sums, counts, columns, codes)
 
 
 def resample_weights(n_clips: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
@@ -122,7 +140,7 @@ class Interval:
 
 def uses_frame_blocks(sums: ClipSums, cfg: BootstrapConfig) -> bool:
     """Whether intervals of these sums come from the frame-block bootstrap (too few clips for clips)."""
-    return 0 < sums.n_clips < cfg.min_clips and sums.frames is not None
+    return 0 < sums.n_clips < cfg.min_clips and sums.columns is not None
 
 
 def interval_method(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, object]:
@@ -211,9 +229,10 @@ def _any_bootstrap(sums: ClipSums, cfg: BootstrapConfig,
         return bootstrap(sums, cfg), None
     from redbench.benchmark.block_bootstrap import block_bootstrap, block_lengths
 
+    frames = sums.frames
     if lengths is None:
-        lengths = block_lengths(sums.frames, sums.codes, cfg.frame_block_length)
-    return block_bootstrap(sums.frames, sums.codes, lengths, cfg), lengths
+        lengths = block_lengths(frames, sums.codes, cfg.frame_block_length)
+    return block_bootstrap(frames, sums.codes, lengths, cfg), lengths
 
 
 def _interval(value: float, lo: float, hi: float, length: int | None) -> Interval:
@@ -251,19 +270,19 @@ def paired_test(a: str, b: str, sums_a: ClipSums, sums_b: ClipSums, cfg: Bootstr
     from scipy.stats import wilcoxon
 
     assert sums_a.sums.shape == sums_b.sums.shape
-    frames = None
-    if sums_a.frames is not None and sums_b.frames is not None:
-        frames = np.stack([sums_a.frames[:, column], sums_b.frames[:, column]], 1)
+    columns = None
+    if sums_a.columns is not None and sums_b.columns is not None:
+        columns = (sums_a.columns[column], sums_b.columns[column])
     both = ClipSums(
         np.stack([sums_a.sums[:, column], sums_b.sums[:, column]], 1),
         np.stack([sums_a.counts[:, column], sums_b.counts[:, column]], 1),
-        frames, sums_a.codes,
+        columns, sums_a.codes,
     )
     lengths = None
     if uses_frame_blocks(both, cfg):  # one block length for both methods, so the resamples stay paired
         from redbench.benchmark.block_bootstrap import block_lengths
 
-        lengths = np.full(2, block_lengths(frames, both.codes, cfg.frame_block_length).max())
+        lengths = np.full(2, block_lengths(both.frames, both.codes, cfg.frame_block_length).max())
     boot, lengths = _any_bootstrap(both, cfg, lengths)
     boot = boot["pooled"]  # (B, 2)
     point = both.pooled()

@@ -100,9 +100,8 @@ def _summarise_methods(values: dict[str, dict[str, np.ndarray]], keys: list[str]
                        codes: np.ndarray, boot: BootstrapConfig) -> tuple[dict[str, Any], int, str]:
     """Pooled and video means with intervals of `keys` for every method over the frames in `codes`."""
     methods = list(values)
-    cols = np.stack([values[m][k] for m in methods for k in keys], axis=1)  # (N, M*K)
     _, local = np.unique(codes, return_inverse=True)
-    sums = clip_sums(cols, local)
+    sums = clip_sums([values[m][k] for m in methods for k in keys], local)  # M*K columns
     out = summarise(sums, boot)
     res: dict[str, Any] = {}
     for i, m in enumerate(methods):

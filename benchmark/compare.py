@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -51,6 +52,8 @@ class CompareConfig:
     breakdown: BreakdownConfig = field(default_factory=BreakdownConfig)
     # threads scoring blocks of clips (0: one per usable core); the values do not depend on it
     threads: int = param(0, min=0, max=64)
+    # processes drawing the figures (0: one per usable core); a figure's PNG bytes do not depend on it
+    plot_processes: int = param(0, min=0, max=64)
     # `redbench check` tolerances: fnmatch pattern over summary keys -> {"abs": .., "rel": ..}; these
     # override the reference file's
     check_tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -160,7 +163,7 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     metas = {m: h[0] for m, h in heads.items()}
     check_meta(metas, gt, files)
     rows, common, coverage = common_frames({m: (h[1], h[2]) for m, h in heads.items()}, gt, files, cfg.intersect)
-    scored = gt.take(common)
+    scored = gt if len(common) == len(gt) else gt.take(common)  # common: sorted GT rows, so all = every row
     codes, _ = scored.clip_codes()
     blocks = clip_blocks(codes)
     values = {}
@@ -180,10 +183,13 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     )
 
 
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _pool(cfg: CompareConfig) -> ThreadPoolExecutor:
     """cfg.threads threads, or one per usable core."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return ThreadPoolExecutor(cfg.threads or cores)
+    return ThreadPoolExecutor(cfg.threads or _usable_cores())
 
 
 def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, Any]:
@@ -191,8 +197,8 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
     methods = list(scores.values)
     first = next(iter(scores.values.values()))
     keys = [k for k in first if not k.startswith("group/") and k not in ("nme_visible", "nme_occluded")]
-    cols = np.stack([scores.values[m][k] for m in methods for k in keys] + [scores.gt_jitter], axis=1)
-    sums = clip_sums(cols, scores.clip_codes)
+    columns = [scores.values[m][k] for m in methods for k in keys] + [scores.gt_jitter]
+    sums = clip_sums(columns, scores.clip_codes)  # column by column: no (N, K) copy
     out = summarise(sums, cfg.bootstrap)
     per_method: dict[str, Any] = {}
     for i, m in enumerate(methods):
@@ -254,27 +260,38 @@ def prediction_files(cfg: CompareConfig, dataset: str) -> dict[str, Path]:
     return files
 
 
-def run_compare(cfg: CompareConfig, progress: bool = False) -> tuple[dict[str, Any], dict[str, DatasetScores]]:
-    """Score every dataset of cfg: (per-dataset metrics.json entries, in-memory scores for plots)."""
+def run_compare(cfg: CompareConfig, progress: bool = False,
+                ground_truth: Callable[[str], GroundTruth] | None = None
+                ) -> tuple[dict[str, Any], dict[str, DatasetScores]]:
+    """Score every dataset of cfg: (per-dataset metrics.json entries, in-memory scores for plots).
+
+    ground_truth: dataset -> its test frames; default: the test shards under cfg.shards_dir.
+    """
     if not cfg.methods:
         raise CompareError("no methods to compare (params compare.methods or --method)")
     entries: dict[str, Any] = {}
     scores: dict[str, DatasetScores] = {}
     for ds in cfg.datasets:
         files = prediction_files(cfg, ds)
-        gt = load_ground_truth(Path(cfg.shards_dir) / ds)
+        t0 = time.perf_counter()
+        gt = ground_truth(ds) if ground_truth else load_ground_truth(Path(cfg.shards_dir) / ds)
+        t1 = time.perf_counter()
         scores[ds] = score_dataset(gt, files, cfg, progress)
+        t2 = time.perf_counter()
         entries[ds] = summarise_dataset(scores[ds], cfg)
-        log.info("%s: scored %d frames x %d methods", ds, len(scores[ds].gt), len(files))
+        log.info("%s: %d frames x %d methods: ground truth %.2f s, scored %.2f s, summarised %.2f s", ds,
+                 len(scores[ds].gt), len(files), t1 - t0, t2 - t1, time.perf_counter() - t2)
     return entries, scores
 
 
 def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
-                      progress: bool = False, train_seed: int | None = None) -> tuple[dict[str, Any], list[Path]]:
+                      progress: bool = False, train_seed: int | None = None,
+                      ground_truth: Callable[[str], GroundTruth] | None = None) -> tuple[dict[str, Any], list[Path]]:
     """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*.
 
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
     previous complete results (or nothing); a results folder holding files compare did not write is refused.
+    ground_truth: as in `run_compare`.
     """
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import write_leaderboards
@@ -283,13 +300,13 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
 
     final = Path(cfg.out_dir)
     with staged_dir(final, _owned_by_compare, "compare") as out:
-        entries, scores = run_compare(cfg, progress)
+        entries, scores = run_compare(cfg, progress, ground_truth)
         results = validate(build_results(entries, cfg, params_hash, train_seed=train_seed))
         write_json_atomic(out / "metrics.json", results)
         write_json_atomic(out / "summary.json", summary(results))
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
         write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
-        figures = write_plots(results, ced, out / "plots") if plots else []
+        figures = write_plots(results, ced, out / "plots", cfg.plot_processes or _usable_cores()) if plots else []
         written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
         written += write_leaderboards(results, out, figures)
     return results, [final / p.relative_to(out) for p in written]
