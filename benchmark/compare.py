@@ -102,10 +102,13 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
     keys: method -> (clip_ids (N_m,), frame_indices (N_m,)).
     """
     rows = {m: gt.rows_of(ids, idx) for m, (ids, idx) in keys.items()}
-    sets = {m: np.unique(r[found]) for m, (r, found) in rows.items()}
-    union = np.unique(np.concatenate(list(sets.values())))
+    sets = {m: _sorted_rows(r[found]) for m, (r, found) in rows.items()}
+    first = next(iter(sets.values()))
+    # the usual case, every file holding the same frames: no set operations
+    same = all(np.array_equal(s, first) for s in sets.values())
+    union = first if same else np.unique(np.concatenate(list(sets.values())))
     common = union
-    for s in sets.values():
+    for s in sets.values() if not same else ():
         common = np.intersect1d(common, s, assume_unique=True)
     problems = []
     for m, (r, found) in rows.items():
@@ -114,7 +117,7 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
             ids, idx = keys[m]
             ex = ", ".join(f"{ids[i]}#{int(idx[i])}" for i in unknown[:3])
             problems.append(f"{files[m]}: {len(unknown)} frame(s) not in the test shards (e.g. {ex})")
-        missing = np.setdiff1d(union, sets[m], assume_unique=True)
+        missing = union[:0] if same else np.setdiff1d(union, sets[m], assume_unique=True)
         if len(missing):
             problems.append(f"{files[m]}: lacks {len(missing)} frame(s) other methods have "
                             f"(e.g. {_describe_keys(gt, missing)})")
@@ -123,7 +126,8 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
         "n_scored_frames": int(len(common)),
         "intersect": intersect,
         "dropped_frames": int(len(union) - len(common)),
-        "dropped_by_method": {m: int(len(r) - np.isin(r[f], common).sum()) for m, (r, f) in rows.items()},
+        "dropped_by_method": {m: int(len(r) - (f.sum() if same else np.isin(r[f], common).sum()))
+                              for m, (r, f) in rows.items()},
     }
     if problems and not intersect:
         raise CompareError(f"{gt.dataset}: methods do not cover the same frames (use --intersect to score the "
@@ -136,6 +140,11 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
     if len(common) < len(gt):
         log.warning("%s: scoring %d of %d test frames", gt.dataset, len(common), len(gt))
     return rows, common, coverage
+
+
+def _sorted_rows(rows: np.ndarray) -> np.ndarray:
+    """Distinct GT rows (read_keys refuses duplicate keys) in increasing order; files in GT order as they are."""
+    return rows if np.all(rows[1:] > rows[:-1]) else np.sort(rows)
 
 
 def align(landmarks: np.ndarray, rows: tuple[np.ndarray, np.ndarray], common: np.ndarray) -> np.ndarray:
@@ -192,8 +201,9 @@ def _pool(cfg: CompareConfig) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(cfg.threads or _usable_cores())
 
 
-def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, Any]:
-    """The metrics.json entry of one dataset: headline metrics, variants, breakdowns and paired tests."""
+def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: bool = True) -> dict[str, Any]:
+    """The metrics.json entry of one dataset: headline metrics, variants, breakdowns and paired tests
+    (paired_tests=False: without its "paired_tests", which `paired_tests_of` gives)."""
     methods = list(scores.values)
     first = next(iter(scores.values.values()))
     keys = [k for k in first if not k.startswith("group/") and k not in ("nme_visible", "nme_occluded")]
@@ -218,7 +228,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
     with _pool(cfg) as pool:
         by_group = breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
                               cfg.bootstrap, pool)
-    return {
+    entry = {
         "data_source": scores.gt.data_source,
         "box_protocol": first_meta.box_protocol,
         "manifest_sha256": scores.gt.manifest_sha256,
@@ -229,11 +239,14 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig) -> dict[str, An
         "methods": per_method,
         "ground_truth": {"jitter": out["pooled"][len(methods) * len(keys)].as_dict()},
         "breakdowns": by_group,
-        "paired_tests": _paired_tests(scores, cfg),
     }
+    if paired_tests:
+        entry["paired_tests"] = paired_tests_of(scores, cfg)
+    return entry
 
 
-def _paired_tests(scores: DatasetScores, cfg: CompareConfig) -> list[dict[str, Any]]:
+def paired_tests_of(scores: DatasetScores, cfg: CompareConfig) -> list[dict[str, Any]]:
+    """The paired tests of one dataset: the reference method against each other one, on NME and jitter."""
     # the configured reference method, else the first method compared (so the tests always run)
     ref = cfg.reference_method if cfg.reference_method in scores.values else next(iter(scores.values))
     out = []
@@ -261,11 +274,12 @@ def prediction_files(cfg: CompareConfig, dataset: str) -> dict[str, Path]:
 
 
 def run_compare(cfg: CompareConfig, progress: bool = False,
-                ground_truth: Callable[[str], GroundTruth] | None = None
+                ground_truth: Callable[[str], GroundTruth] | None = None, paired_tests: bool = True
                 ) -> tuple[dict[str, Any], dict[str, DatasetScores]]:
     """Score every dataset of cfg: (per-dataset metrics.json entries, in-memory scores for plots).
 
     ground_truth: dataset -> its test frames; default: the test shards under cfg.shards_dir.
+    paired_tests: as in `summarise_dataset`.
     """
     if not cfg.methods:
         raise CompareError("no methods to compare (params compare.methods or --method)")
@@ -278,7 +292,7 @@ def run_compare(cfg: CompareConfig, progress: bool = False,
         t1 = time.perf_counter()
         scores[ds] = score_dataset(gt, files, cfg, progress)
         t2 = time.perf_counter()
-        entries[ds] = summarise_dataset(scores[ds], cfg)
+        entries[ds] = summarise_dataset(scores[ds], cfg, paired_tests)
         log.info("%s: %d frames x %d methods: ground truth %.2f s, scored %.2f s, summarised %.2f s", ds,
                  len(scores[ds].gt), len(files), t1 - t0, t2 - t1, time.perf_counter() - t2)
     return entries, scores
@@ -291,22 +305,27 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
 
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
     previous complete results (or nothing); a results folder holding files compare did not write is refused.
+    The figures need no paired test, so they are drawn (`compare.plot_processes`) while the paired tests run.
     ground_truth: as in `run_compare`.
     """
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import write_leaderboards
-    from redbench.benchmark.plots import ced_table, write_plots
+    from redbench.benchmark.plots import FigureDrawing, ced_table, figure_jobs
     from redbench.benchmark.results import build_results, summary, validate
 
     final = Path(cfg.out_dir)
     with staged_dir(final, _owned_by_compare, "compare") as out:
-        entries, scores = run_compare(cfg, progress, ground_truth)
-        results = validate(build_results(entries, cfg, params_hash, train_seed=train_seed))
-        write_json_atomic(out / "metrics.json", results)
-        write_json_atomic(out / "summary.json", summary(results))
+        entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False)
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
-        write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
-        figures = write_plots(results, ced, out / "plots", cfg.plot_processes or _usable_cores()) if plots else []
+        jobs = figure_jobs(build_results(entries, cfg, params_hash), ced, out / "plots") if plots else []
+        with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
+            for ds, entry in entries.items():
+                entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
+            results = validate(build_results(entries, cfg, params_hash, train_seed=train_seed))
+            write_json_atomic(out / "metrics.json", results)
+            write_json_atomic(out / "summary.json", summary(results))
+            write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
+            figures = drawing.finish()
         written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
         written += write_leaderboards(results, out, figures)
     return results, [final / p.relative_to(out) for p in written]

@@ -201,56 +201,72 @@ def figure_jobs(results: dict[str, Any], ced: pd.DataFrame, out_dir: Path) -> li
 def _draw_shared(jobs: list[FigureJob], next_job, parent: int | None) -> None:
     """Draw jobs in the order they are claimed from the shared counter next_job until none is left; a child
     (parent: the pid that forked it) stops when its parent is gone, whose staging folder goes with it."""
-    while True:
-        with next_job.get_lock():
-            i = next_job.value
-            next_job.value += 1
-        if i >= len(jobs) or (parent is not None and os.getppid() != parent):
-            return
-        jobs[i].draw()
+    import seaborn as sns
+
+    with sns.axes_style("whitegrid"), sns.plotting_context("paper"):  # scoped, not global, styling
+        while True:
+            with next_job.get_lock():
+                i = next_job.value
+                next_job.value += 1
+            if i >= len(jobs) or (parent is not None and os.getppid() != parent):
+                return
+            jobs[i].draw()
 
 
-def render(jobs: list[FigureJob], processes: int = 1) -> None:
-    """Draw every job: here and in processes - 1 forked children, each claiming the next undrawn figure.
+class FigureDrawing:
+    """Draws figure jobs in `processes` processes: entering forks processes - 1 children that start drawing
+    at once; `finish()` draws the rest here, each process claiming the next undrawn figure, and waits for the
+    children. The caller can do other work in between (compare runs its paired tests there).
 
-    matplotlib draws in Python under the GIL, so threads would not help; a fork shares the parent's data and
-    seaborn's style without pickling or re-importing anything. Where fork is not available: here only.
+    matplotlib draws in Python under the GIL, so threads would not help; a fork shares the parent's data
+    without pickling. Where fork is not available, everything is drawn by `finish()`.
     """
-    can_fork = "fork" in multiprocessing.get_all_start_methods()
-    n_children = min(processes, len(jobs)) - 1 if can_fork else 0
-    ctx = multiprocessing.get_context("fork") if n_children > 0 else multiprocessing.get_context()
-    next_job = ctx.Value("q", 0)
-    children = [ctx.Process(target=_draw_shared, args=(jobs, next_job, os.getpid()), daemon=True,
-                            name=f"figures-{k + 1}") for k in range(n_children)]
-    try:
-        for child in children:
+
+    def __init__(self, jobs: list[FigureJob], processes: int = 1):
+        self.jobs = jobs
+        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        n_children = min(processes, len(jobs)) - 1 if can_fork else 0
+        ctx = multiprocessing.get_context("fork") if n_children > 0 else multiprocessing.get_context()
+        self._next_job = ctx.Value("q", 0)
+        self._children = [ctx.Process(target=_draw_shared, args=(jobs, self._next_job, os.getpid()), daemon=True,
+                                      name=f"figures-{k + 1}") for k in range(n_children)]
+
+    def __enter__(self) -> "FigureDrawing":
+        if self._children:
+            import seaborn  # noqa: F401  (once, here: the children inherit it instead of importing it each)
+        for child in self._children:
             child.start()
-        _draw_shared(jobs, next_job, None)
-        for child in children:
+        return self
+
+    def finish(self) -> list[tuple[Path, str]]:
+        """Draw what no child has claimed, wait for the children; (path, caption) of every figure in order."""
+        if not self.jobs:
+            return []
+        t0 = time.perf_counter()
+        _draw_shared(self.jobs, self._next_job, None)
+        for child in self._children:
             child.join()
-        failed = [f"{c.name} (exit code {c.exitcode})" for c in children if c.exitcode != 0]
+        failed = [f"{c.name} (exit code {c.exitcode})" for c in self._children if c.exitcode != 0]
         if failed:
             raise PlotError(f"figure process(es) failed: {', '.join(failed)}; their error is printed above")
-    finally:
-        for child in children:  # an error here: stop the others before the staging folder goes
+        missing = [str(j.path) for j in self.jobs if not j.path.exists()]
+        if missing:
+            raise PlotError(f"figures not written: {', '.join(missing)}")
+        log.info("drew %d plots in %d process(es), the last %.2f s after the parent joined in", len(self.jobs),
+                 len(self._children) + 1, time.perf_counter() - t0)
+        return [(j.path, j.caption) for j in self.jobs]
+
+    def __exit__(self, *exc) -> None:
+        for child in self._children:  # after an error: stop them before the staging folder goes
             if child.is_alive():
                 child.terminate()
+            if child.pid is not None:
                 child.join()
-    missing = [str(j.path) for j in jobs if not j.path.exists()]
-    if missing:
-        raise PlotError(f"figures not written: {', '.join(missing)}")
 
 
 def write_plots(results: dict[str, Any], ced: pd.DataFrame, out_dir: Path,
                 processes: int = 1) -> list[tuple[Path, str]]:
     """Every plot of a comparison under out_dir, drawn in `processes` processes; returns (path, caption)
     pairs in display order."""
-    import seaborn as sns
-
-    t0 = time.perf_counter()
-    jobs = figure_jobs(results, ced, out_dir)
-    with sns.axes_style("whitegrid"), sns.plotting_context("paper"):  # scoped, not global; forks inherit it
-        render(jobs, processes)
-    log.info("wrote %d plots to %s in %.2f s (%d process(es))", len(jobs), out_dir, time.perf_counter() - t0,
-             processes)
-    return [(j.path, j.caption) for j in jobs]
+    with FigureDrawing(figure_jobs(results, ced, out_dir), processes) as drawing:
+        return drawing.finish()
