@@ -168,22 +168,27 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
     them), then each file's landmarks in turn, reduced to per-frame values at once, block by block of clips
     in cfg.threads threads.
     """
-    heads = {m: read_keys(p) for m, p in files.items()}
-    metas = {m: h[0] for m, h in heads.items()}
-    check_meta(metas, gt, files)
-    rows, common, coverage = common_frames({m: (h[1], h[2]) for m, h in heads.items()}, gt, files, cfg.intersect)
-    scored = gt if len(common) == len(gt) else gt.take(common)  # common: sorted GT rows, so all = every row
-    codes, _ = scored.clip_codes()
-    blocks = clip_blocks(codes)
     values = {}
     with _pool(cfg) as pool:
-        hashes = {m: pool.submit(sha256_file, p) for m, p in files.items()}  # hashlib runs outside the GIL
+        # hashlib runs outside the GIL: the files are hashed in the threads while their keys are read here
+        hashes = {m: pool.submit(sha256_file, p) for m, p in files.items()}
+        heads = {m: read_keys(p) for m, p in files.items()}
+        metas = {m: h[0] for m, h in heads.items()}
+        check_meta(metas, gt, files)
+        rows, common, coverage = common_frames({m: (h[1], h[2]) for m, h in heads.items()}, gt, files,
+                                               cfg.intersect)
+        scored = gt if len(common) == len(gt) else gt.take(common)  # common: sorted GT rows; all = every row
+        codes, _ = scored.clip_codes()
+        blocks = clip_blocks(codes)
         terms = ground_truth_terms(scored, cfg.scoring, codes, blocks, pool)  # the GT's, once for all methods
+        buffer = None  # one array for every file's landmarks: fresh memory costs page faults each time
         for m, path in tqdm(files.items(), desc=f"score {gt.dataset}", disable=not progress):
             _, ids, idx = heads[m]
-            aligned = align(read_landmarks(path, ids, idx), rows[m], common)  # (N, 68, 2)
+            buffer = read_landmarks(path, ids, idx, out=buffer)
+            aligned = align(buffer, rows[m], common)  # (N, 68, 2)
             values[m] = method_frame_values(aligned, scored, cfg.scoring, codes, terms, blocks, pool)
             del aligned
+        del buffer
         sha256 = {m: h.result() for m, h in hashes.items()}
     return DatasetScores(
         gt=scored, clip_codes=codes, values=values, gt_jitter=terms["gt_jitter"],
@@ -209,7 +214,13 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: b
     keys = [k for k in first if not k.startswith("group/") and k not in ("nme_visible", "nme_occluded")]
     columns = [scores.values[m][k] for m in methods for k in keys] + [scores.gt_jitter]
     sums = clip_sums(columns, scores.clip_codes)  # column by column: no (N, K) copy
-    out = summarise(sums, cfg.bootstrap)
+    t0 = threshold_key(cfg.scoring.thresholds[0])
+    group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
+    with _pool(cfg) as pool:  # the headline bootstrap in a thread beside the breakdown groups' (NumPy frees the GIL)
+        headline = pool.submit(summarise, sums, cfg.bootstrap)
+        by_group = breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
+                              cfg.bootstrap, pool)
+        out = headline.result()
     per_method: dict[str, Any] = {}
     for i, m in enumerate(methods):
         metrics = {}
@@ -222,12 +233,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: b
                          "prediction": {**scores.files[m], "method_version": meta.method_version,
                                         "config_hash": meta.config_hash, "train_data_hash": meta.train_data_hash,
                                         "train_flops": meta.train_flops}}
-    t0 = threshold_key(cfg.scoring.thresholds[0])
-    group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
     first_meta = next(iter(scores.metas.values()))
-    with _pool(cfg) as pool:
-        by_group = breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
-                              cfg.bootstrap, pool)
     entry = {
         "data_source": scores.gt.data_source,
         "box_protocol": first_meta.box_protocol,
@@ -317,11 +323,12 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     with staged_dir(final, _owned_by_compare, "compare") as out:
         entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False)
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
-        jobs = figure_jobs(build_results(entries, cfg, params_hash), ced, out / "plots") if plots else []
+        results = build_results(entries, cfg, params_hash, train_seed=train_seed)
+        jobs = figure_jobs(results, ced, out / "plots") if plots else []
         with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
-            for ds, entry in entries.items():
+            for ds, entry in results["datasets"].items():  # the children drew from the entries without them
                 entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
-            results = validate(build_results(entries, cfg, params_hash, train_seed=train_seed))
+            validate(results)
             write_json_atomic(out / "metrics.json", results)
             write_json_atomic(out / "summary.json", summary(results))
             write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))

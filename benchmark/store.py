@@ -231,14 +231,24 @@ def read_keys(path: str | os.PathLike) -> tuple[PredictionMeta, np.ndarray, np.n
     return meta, ids, idx
 
 
-def read_landmarks(path: str | os.PathLike, clip_ids: np.ndarray, frame_indices: np.ndarray) -> np.ndarray:
-    """The checked landmarks (N, 68, 2) float64 of a file whose keys `read_keys` gave (they name bad rows)."""
+def read_landmarks(path: str | os.PathLike, clip_ids: np.ndarray, frame_indices: np.ndarray,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """The checked landmarks (N, 68, 2) float64 of a file whose keys `read_keys` gave (they name bad rows).
+
+    out: a float64 array to read into when it has the file's shape (a caller reading file after file reuses
+    one array instead of touching fresh memory for each); else a new array.
+    """
     path = Path(path)
     with _open(path) as f:
         _check_schema(path, f)
         if "landmarks" not in f:
             raise StoreError(f"{path}: missing dataset 'landmarks'")
-        lm = np.asarray(f["landmarks"][()], dtype=np.float64)
+        ds = f["landmarks"]
+        if out is not None and out.shape == ds.shape and out.dtype == np.float64 and out.flags.c_contiguous:
+            ds.read_direct(out)  # HDF5 converts any stored float type to float64, as asarray below
+            lm = out
+        else:
+            lm = np.asarray(ds[()], dtype=np.float64)
     _check_landmarks(str(path), clip_ids, frame_indices, lm)
     return lm
 
