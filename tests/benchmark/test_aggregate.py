@@ -133,3 +133,23 @@ def test_percentile_interval_is_nanquantile_of_each_column():
                 else (np.nanquantile(col, alpha), np.nanquantile(col, 1 - alpha)))
         np.testing.assert_array_equal([lo[j], hi[j]], want, err_msg=str(j))
     assert lo[0] < hi[0] and np.isnan(lo[4])
+
+
+def test_clip_sums_of_columns_equal_those_of_the_stacked_array_bit_for_bit():
+    """compare sums column by column (no (N, K) copy): the sums, counts and intervals must not change."""
+    rng = np.random.default_rng(5)
+    codes = np.repeat(np.arange(40), rng.integers(1, 30, 40))
+    values = rng.normal(size=(len(codes), 4)) * np.exp(rng.normal(0, 4, (len(codes), 4)))
+    values[rng.random(values.shape) < 0.1] = np.nan
+    stacked = clip_sums(values, codes)
+    columns = clip_sums([values[:, k].copy() for k in range(4)], codes)
+    np.testing.assert_array_equal(columns.sums, stacked.sums)
+    np.testing.assert_array_equal(columns.counts, stacked.counts)
+    np.testing.assert_array_equal(columns.frames, values)  # stacked again for the frame-block bootstrap
+    cfg = BootstrapConfig(resamples=200, seed=2)
+    assert summarise(columns, cfg) == summarise(stacked, cfg)
+    few = BootstrapConfig(resamples=50, min_clips=100)  # 40 clips < 100: the frame-block bootstrap reads frames
+    assert summarise(columns, few) == summarise(stacked, few)
+    perm = rng.permutation(len(codes))  # unsorted codes: the bincount path takes columns too
+    np.testing.assert_array_equal(clip_sums([values[perm, k] for k in range(4)], codes[perm]).counts,
+                                  stacked.counts)

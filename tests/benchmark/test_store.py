@@ -197,3 +197,25 @@ def test_training_flops_round_trip_and_are_optional(tmp_path):
     assert read_meta(tmp_path / "a.h5").train_flops == 1.5e12
     write_predictions(tmp_path / "b.h5", _meta(), ids, idx, lm)  # a pretrained method: no training cost
     assert read_meta(tmp_path / "b.h5").train_flops is None
+
+
+def test_read_landmarks_into_a_reused_array(tmp_path):
+    from redbench.benchmark.store import read_keys, read_landmarks
+
+    ids, idx, lm = _arrays(n=7)
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    write_predictions(a, _meta(), ids, idx, lm)
+    write_predictions(b, _meta(), ids, idx, lm + 1.5)
+    buffer = read_landmarks(a, *read_keys(a)[1:])
+    again = read_landmarks(b, *read_keys(b)[1:], out=buffer)
+    assert again is buffer  # the same memory, now holding b's landmarks
+    np.testing.assert_array_equal(buffer, lm + 1.5)
+    short = tmp_path / "short.h5"
+    write_predictions(short, _meta(), ids[:4], idx[:4], lm[:4])
+    other = read_landmarks(short, *read_keys(short)[1:], out=buffer)  # another shape: a new array
+    assert other is not buffer and other.shape == (4, 68, 2)
+    np.testing.assert_array_equal(buffer, lm + 1.5)
+    with h5py.File(b, "r+") as f:  # a bad value is still refused when read into the buffer
+        f["landmarks"][2, 5, 0] = np.nan
+    with pytest.raises(StoreError, match=r"NaN/inf landmarks, first at row 2 \(clip 'clip0', frame 2\)"):
+        read_landmarks(b, *read_keys(b)[1:], out=buffer)
