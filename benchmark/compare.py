@@ -216,7 +216,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: b
     sums = clip_sums(columns, scores.clip_codes)  # column by column: no (N, K) copy
     t0 = threshold_key(cfg.scoring.thresholds[0])
     group_keys = ["nme", f"auc@{t0}", f"fr@{t0}"]
-    with _pool(cfg) as pool:  # the headline bootstrap in a thread beside the breakdown groups' (NumPy frees the GIL)
+    with _pool(cfg) as pool:  # the headline bootstrap beside the breakdown groups' (NumPy frees the GIL)
         headline = pool.submit(summarise, sums, cfg.bootstrap)
         by_group = breakdowns(scores.values, scores.gt, scores.clip_codes, group_keys, cfg.breakdown,
                               cfg.bootstrap, pool)
@@ -326,7 +326,8 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
         results = build_results(entries, cfg, params_hash, train_seed=train_seed)
         jobs = figure_jobs(results, ced, out / "plots") if plots else []
         with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
-            for ds, entry in results["datasets"].items():  # the children drew from the entries without them
+            # the figure processes hold the results as they were at the fork: no figure reads a paired test
+            for ds, entry in results["datasets"].items():
                 entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
             validate(results)
             write_json_atomic(out / "metrics.json", results)
