@@ -6,6 +6,7 @@ Every figure's title carries the normaliser, point set, box protocol and data so
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -213,6 +214,16 @@ def _draw_shared(jobs: list[FigureJob], next_job, parent: int | None) -> None:
             jobs[i].draw()
 
 
+class _Counter:
+    """The next-figure counter of a single process, with multiprocessing.Value's interface."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def get_lock(self) -> contextlib.nullcontext:
+        return contextlib.nullcontext()
+
+
 class FigureDrawing:
     """Draws figure jobs in `processes` processes: entering forks processes - 1 children that start drawing
     at once; `finish()` draws the rest here, each process claiming the next undrawn figure, and waits for the
@@ -226,10 +237,13 @@ class FigureDrawing:
         self.jobs = jobs
         can_fork = "fork" in multiprocessing.get_all_start_methods()
         n_children = min(processes, len(jobs)) - 1 if can_fork else 0
-        ctx = multiprocessing.get_context("fork") if n_children > 0 else multiprocessing.get_context()
-        self._next_job = ctx.Value("q", 0)
-        self._children = [ctx.Process(target=_draw_shared, args=(jobs, self._next_job, os.getpid()), daemon=True,
-                                      name=f"figures-{k + 1}") for k in range(n_children)]
+        self._children = []
+        self._next_job = _Counter()  # one process: no shared memory or semaphore needed
+        if n_children > 0:
+            ctx = multiprocessing.get_context("fork")
+            self._next_job = ctx.Value("q", 0)
+            self._children = [ctx.Process(target=_draw_shared, args=(jobs, self._next_job, os.getpid()),
+                                          daemon=True, name=f"figures-{k + 1}") for k in range(n_children)]
 
     def __enter__(self) -> "FigureDrawing":
         if self._children:
