@@ -158,7 +158,7 @@ class ClipProcessor:
 
     def frame_blocks(self, video: RawVideo, owned: Callable[[int], bool] | None = None) -> Iterator[list[RawFrame]]:
         """The video's frames, each checked as it is decoded, in blocks of block_frames (block b holds frames
-        b * block_frames ...); `owned`: only the blocks b with owned(b), the others' frames not decoded."""
+        b * block_frames ...); `owned`: only the blocks b with owned(b) (`RawVideo.frames(wanted)`)."""
         size = self.cfg.block_frames
         frames = video.frames() if owned is None else video.frames(lambda i: owned(i // size))
         block: list[RawFrame] = []
@@ -271,8 +271,8 @@ def _usable_workers(workers: int) -> int:
 
 class _BlockPool:
     """The per-frame work (`ClipProcessor.measure`) of block b of video i is share (i + b) % workers: the parent
-    does share 0 itself and `workers - 1` forked processes the others; each decodes only its own blocks (it
-    skips the others' packets). The parent takes the blocks in order, so what it writes is what one process
+    does share 0 itself and `workers - 1` forked processes the others; each reads only its own blocks (a video's
+    other frames are decoded but not converted, and their .pts files are not parsed). The parent takes the blocks in order, so what it writes is what one process
     writes. Each process sends a video's blocks, then None; a queue holds at most `AHEAD` blocks, which bounds
     memory. workers == 1: no processes.
     """

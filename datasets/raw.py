@@ -2,7 +2,9 @@
 
 A `RawVideo` is one video of one identity (a 300-W image is a video of one frame). Frames are decoded lazily:
 `video.frames()` returns a fresh generator that holds one decoded frame at a time; `video.frames(wanted)`
-yields only the frames i with wanted(i) and does not decode or parse the others (a worker's share).
+yields only the frames i with wanted(i) (a worker's share): the others' images and .pts files are not read, but
+a video's frames are all still decoded, in order (OpenCV's `grab()` decodes; only the colour conversion is
+skipped).
 """
 
 from __future__ import annotations

@@ -133,7 +133,8 @@ def _video_frames(name: str, video_path: Path, pts_paths: list[Path], unreliable
             raise RawDataError(f"{video_path}: OpenCV cannot open this video")
         try:
             for i, pts_path in enumerate(pts_paths):
-                if not capture.grab():  # read() is grab() + retrieve(): a frame not wanted is never decoded
+                # read() is grab() + retrieve(): grab() decodes the frame (most of read()'s time), retrieve() converts
+                if not capture.grab():
                     raise FrameCountError(
                         f"{name}: {video_path} has {i} decodable frames but annot/ has {n} .pts files"
                     )
@@ -145,7 +146,7 @@ def _video_frames(name: str, video_path: Path, pts_paths: list[Path], unreliable
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # (H, W, 3) uint8
                 yield RawFrame(rgb, read_landmarks(pts_path), i, (i + 1) in unreliable)
             extra = 0
-            while capture.grab():  # count without decoding
+            while capture.grab():  # count without converting
                 extra += 1
             if extra:
                 raise FrameCountError(
