@@ -272,9 +272,9 @@ def _usable_workers(workers: int) -> int:
 class _BlockPool:
     """The per-frame work (`ClipProcessor.measure`) of block b of video i is share (i + b) % workers: the parent
     does share 0 itself and `workers - 1` forked processes the others; each reads only its own blocks (a video's
-    other frames are decoded but not converted, and their .pts files are not parsed). The parent takes the blocks in order, so what it writes is what one process
-    writes. Each process sends a video's blocks, then None; a queue holds at most `AHEAD` blocks, which bounds
-    memory. workers == 1: no processes.
+    other frames are decoded but not converted, and their .pts files are not parsed). The parent takes the
+    blocks in order, so what it writes is what one process writes. Each process sends a video's blocks, then
+    None; a queue holds at most `AHEAD` blocks, which bounds memory. workers == 1: no processes.
     """
 
     AHEAD = 4
