@@ -86,27 +86,22 @@ def clip_sums(values: np.ndarray | Sequence[np.ndarray], clip_codes: np.ndarray,
     c = int(n_clips if n_clips is not None else (codes.max() + 1 if len(codes) else 0))
     if isinstance(values, np.ndarray):
         v = np.asarray(values, dtype=np.float64)
-        v = v[:, None] if v.ndim == 1 else v
-        columns = tuple(v.T)
+        columns = tuple(np.ascontiguousarray(v.reshape(len(v), -1).T))  # contiguous columns, one copy
     else:
         columns = tuple(np.asarray(col, dtype=np.float64) for col in values)
-        v = None
     assert all(col.shape == codes.shape for col in columns), ([col.shape for col in columns], codes.shape)
     k = len(columns)
     sums, counts = np.zeros((c, k)), np.zeros((c, k))
     if len(codes) and np.all(codes[1:] >= codes[:-1]):
-        # rows grouped by clip (the usual case: tables are sorted by key): reduceat over each clip's rows
+        # rows grouped by clip (the usual case: tables are sorted by key): reduceat over each clip's rows,
+        # column by column (the same sums as one reduceat over the stacked array, bit for bit)
         present, starts = np.unique(codes, return_index=True)
-        if v is not None:  # one reduceat per array
-            ok = np.isfinite(v)
-            sums[present] = np.add.reduceat(np.where(ok, v, 0.0), starts, axis=0)
-            counts[present] = np.add.reduceat(ok, starts, axis=0, dtype=np.float64)
-        for j, col in enumerate(columns if v is None else ()):  # column by column: bit-identical sums
+        for j, col in enumerate(columns):
             ok = np.isfinite(col)
             sums[present, j] = np.add.reduceat(np.where(ok, col, 0.0), starts)
             counts[present, j] = np.add.reduceat(ok, starts, dtype=np.float64)
         return ClipSums(sums, counts, columns, codes)
-    v = np.stack(columns, axis=1) if v is None else v
+    v = np.stack(columns, axis=1)
     ok = np.isfinite(v)
     flat = (codes[:, None] * k + np.arange(k)).ravel()  # one bincount for all K columns
     sums = np.bincount(flat, np.where(ok, v, 0.0).ravel(), minlength=c * k).reshape(c, k)

@@ -102,14 +102,17 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
     keys: method -> (clip_ids (N_m,), frame_indices (N_m,)).
     """
     rows = {m: gt.rows_of(ids, idx) for m, (ids, idx) in keys.items()}
-    sets = {m: _sorted_rows(r[found]) for m, (r, found) in rows.items()}
+    sets = {m: _sorted_rows(r[found]) for m, (r, found) in rows.items()}  # distinct: read_keys refuses duplicates
     first = next(iter(sets.values()))
-    # the usual case, every file holding the same frames: no set operations
-    same = all(np.array_equal(s, first) for s in sets.values())
-    union = first if same else np.unique(np.concatenate(list(sets.values())))
-    common = union
-    for s in sets.values() if not same else ():
-        common = np.intersect1d(common, s, assume_unique=True)
+    if all(np.array_equal(s, first) for s in sets.values()):  # the usual case: no set operations
+        union = common = first
+        lacking = {m: first[:0] for m in sets}
+    else:
+        union = np.unique(np.concatenate(list(sets.values())))
+        common = union
+        for s in sets.values():
+            common = np.intersect1d(common, s, assume_unique=True)
+        lacking = {m: np.setdiff1d(union, s, assume_unique=True) for m, s in sets.items()}
     problems = []
     for m, (r, found) in rows.items():
         unknown = np.flatnonzero(~found)
@@ -117,7 +120,7 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
             ids, idx = keys[m]
             ex = ", ".join(f"{ids[i]}#{int(idx[i])}" for i in unknown[:3])
             problems.append(f"{files[m]}: {len(unknown)} frame(s) not in the test shards (e.g. {ex})")
-        missing = union[:0] if same else np.setdiff1d(union, sets[m], assume_unique=True)
+        missing = lacking[m]
         if len(missing):
             problems.append(f"{files[m]}: lacks {len(missing)} frame(s) other methods have "
                             f"(e.g. {_describe_keys(gt, missing)})")
@@ -126,8 +129,8 @@ def common_frames(keys: dict[str, tuple[np.ndarray, np.ndarray]], gt: GroundTrut
         "n_scored_frames": int(len(common)),
         "intersect": intersect,
         "dropped_frames": int(len(union) - len(common)),
-        "dropped_by_method": {m: int(len(r) - (f.sum() if same else np.isin(r[f], common).sum()))
-                              for m, (r, f) in rows.items()},
+        # common is a subset of every file's distinct found rows: a file drops all its other rows
+        "dropped_by_method": {m: int(len(r) - len(common)) for m, (r, _) in rows.items()},
     }
     if problems and not intersect:
         raise CompareError(f"{gt.dataset}: methods do not cover the same frames (use --intersect to score the "

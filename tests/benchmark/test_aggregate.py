@@ -143,6 +143,10 @@ def test_clip_sums_of_columns_equal_those_of_the_stacked_array_bit_for_bit():
     values[rng.random(values.shape) < 0.1] = np.nan
     stacked = clip_sums(values, codes)
     columns = clip_sums([values[:, k].copy() for k in range(4)], codes)
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])  # one reduceat over the stacked array
+    ok = np.isfinite(values)
+    np.testing.assert_array_equal(columns.sums, np.add.reduceat(np.where(ok, values, 0.0), starts, axis=0))
+    np.testing.assert_array_equal(columns.counts, np.add.reduceat(ok, starts, axis=0, dtype=np.float64))
     np.testing.assert_array_equal(columns.sums, stacked.sums)
     np.testing.assert_array_equal(columns.counts, stacked.counts)
     np.testing.assert_array_equal(columns.frames, values)  # stacked again for the frame-block bootstrap
