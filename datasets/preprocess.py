@@ -14,9 +14,9 @@ import logging
 import multiprocessing as mp
 import os
 import pickle
-from queue import Full
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Full
 from typing import Any, Callable, Iterable, Iterator
 
 import cv2
@@ -315,7 +315,6 @@ class _BlockPool:
         if isinstance(msg, BaseException):
             raise msg
         return msg
-
 
     def __enter__(self) -> "_BlockPool":
         return self
