@@ -26,6 +26,10 @@ POINT_SETS = ("68", "demo7")
 # statistics fits none of them at eval time.
 NORMS = ("batch", "group", "recurrent_batch")
 DECODINGS = ("reg", "soft_argmax")
+# f_sRNN's feedback to pass k > 0: "hard" = the paper's label map of squares around the argmax centres of pass
+# k-1; "soft" = pass k-1's per-pixel softmax itself (detached), which carries the maps' uncertainty instead of
+# committing to one argmax (the hard loop can lock onto a wrong centre early in training).
+SRNN_FEEDBACK = ("hard", "soft")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,11 @@ class RedConfig:
     # position under each landmark map's spatial softmax (red/srnn.py), a decoding of the maps as the released
     # demo decodes them (it takes argmax centroids, which do not train: not differentiable).
     decode: str = "reg"
+    srnn_feedback: str = "hard"
+    # Zero-initialised gates on the temporal path: C_pe + g_pe * f_tRNN(C_pe) and C_id + g_id * (held - C_id),
+    # per channel. At initialisation full RED then computes exactly what RED-static with the same weights
+    # computes, and learns how much of time to use (the ungated LSTM makes the two differ from step 0).
+    temporal_gate: bool = False
     reg_width: int = 8  # f_REG's first width; it doubles twice (smaller than the encoder, as the paper says)
     n_identities: int = 1  # f_CLS classes; set from the training identities
 
@@ -65,6 +74,8 @@ class RedConfig:
             "soft_argmax decodes the maps: map_points must equal point_set"
         assert self.norm in NORMS, f"norm must be one of {NORMS}, got {self.norm!r}"
         assert self.decode in DECODINGS, f"decode must be one of {DECODINGS}, got {self.decode!r}"
+        assert self.srnn_feedback in SRNN_FEEDBACK, \
+            f"srnn_feedback must be one of {SRNN_FEEDBACK}, got {self.srnn_feedback!r}"
         assert not (self.decode == "soft_argmax" and self.variant == "reg_only"), "reg_only has no map to decode"
         assert len(self.stage_widths) == len(self.stage_convs), "one conv count per stage"
         assert len(self.stage_widths) >= 4, "f_REG taps conv2_2 and conv4_3: at least 4 stages"

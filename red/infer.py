@@ -13,6 +13,7 @@ original-image coordinates for validation); each frame brings its own common -> 
 from __future__ import annotations
 
 import contextlib
+import logging
 
 import numpy as np
 import torch
@@ -23,12 +24,32 @@ from redbench.datasets.loaders import finish_images
 from redbench.landmarks import N_POINTS, OUTER_EYE_CORNERS
 from redbench.red.model import RED
 
+log = logging.getLogger(__name__)
+
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; full precision on CPU."""
+    """Inference precision: bf16 autocast on CUDA; full precision on CPU."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def cpu_bf16(device: torch.device, precision: str) -> bool:
+    """Whether CPU training runs under bf16 autocast: asked for (methods.red.train.precision) and the processor
+    has bf16 instructions (oneDNN's check: AVX-512 BF16 or AMX); otherwise fp32, said in the log."""
+    if device.type != "cpu" or precision != "bf16":
+        return False
+    if torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return True
+    log.warning("precision bf16: this CPU has no bf16 instructions (AVX-512 BF16 / AMX); training in fp32")
+    return False
+
+
+def train_autocast(device: torch.device, bf16_cpu: bool) -> contextlib.AbstractContextManager:
+    """Training precision: bf16 autocast on CUDA, and on the CPU when `bf16_cpu` (cpu_bf16)."""
+    if device.type == "cpu" and bf16_cpu:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return autocast(device)
 
 
 class OnlineRED:
@@ -102,14 +123,14 @@ def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, point_indices: tuple[int,
 @torch.no_grad()
 def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.ndarray:
     """Per-frame inter-ocular NME on validation clips (dicts from ClipDataset(train=False)), each run online
-    from its first frame with the gt box per frame, at most `max_frames` frames per clip."""
+    from its first frame with the gt box per frame, at most `max_frames` frames per clip (0: whole clips)."""
     was_training = model.training
     model.eval()
     idx = list(model.cfg.point_indices)
     runner = OnlineRED(model, device)
     errors = []
     for clip in clips:
-        t_max = min(len(clip["image"]), max_frames)
+        t_max = min(len(clip["image"]), max_frames or len(clip["image"]))
         gt = clip["landmarks"][:t_max, idx].double().numpy()  # (T, L, 2) input coords
         to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())  # (T, 2, 3) orig -> input
         runner.reset()

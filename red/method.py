@@ -42,6 +42,8 @@ class Config:
     norm: str = "group"  # group | batch (group: training and eval normalise alike; red/config.py says why)
     frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (red/model.py: off, why)
     decode: str = "reg"  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
+    srnn_feedback: str = "hard"  # hard (the paper's argmax squares) | soft (the previous pass's softmax; red/config.py)
+    temporal_gate: bool = False  # zero-initialised gates on f_tRNN and C_id: full RED starts as RED-static
     input_size: int | None = None  # overrides the preset's
     box: str = "gt"  # training box from the shards: gt | gt_jitter | detector
     box_scale: float = 1.25  # the input is the box squared and enlarged by this factor (training and inference)
@@ -53,6 +55,7 @@ class Config:
         return make_config(self.preset, variant=self.variant, point_set=self.point_set, map_points=self.map_points,
                            label_square=self.label_square, norm=self.norm,
                            frame_feedback=self.frame_feedback, decode=self.decode, input_size=self.input_size,
+                           srnn_feedback=self.srnn_feedback, temporal_gate=self.temporal_gate,
                            n_identities=n_identities)
 
 
@@ -75,7 +78,8 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
     if not paths:
         raise ValueError(f"no training shards in {[str(d) for d in dirs]}")
     size = cfg.model_config().input_size
-    common = dict(clip_len=cfg.clip_len, input_size=size, box=cfg.box, box_scale=cfg.box_scale, seed=seed)
+    data_seed = seed if cfg.train.data_seed is None else cfg.train.data_seed  # windows and augmentation
+    common = dict(clip_len=cfg.clip_len, input_size=size, box=cfg.box, box_scale=cfg.box_scale, seed=data_seed)
     everyone = ClipDataset(paths, train=False, **common)
     # split seed fixed: the same held-out identities whatever the training seed, so seeds compare on one set
     train_ids, val_ids = split_by_identity(everyone.identity_names, val_fraction, seed=0)

@@ -81,17 +81,21 @@ class IdentityClassifier(nn.Module):
 
 
 class TemporalRNN(nn.Module):
-    """f_tRNN: an LSTM over time on C_pe, shared across the bottleneck's spatial positions."""
+    """f_tRNN: an LSTM over time on C_pe, shared across the bottleneck's spatial positions, added residually
+    (through a zero-initialised per-channel gate when `gated`)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, gated: bool = False) -> None:
         super().__init__()
         self.lstm = nn.LSTM(channels, channels, batch_first=True)
+        self.gate = nn.Parameter(torch.zeros(channels)) if gated else None
 
     def forward(self, c_pe: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
         b, t, c, h, w = c_pe.shape
         seq = c_pe.permute(0, 3, 4, 1, 2).reshape(b * h * w, t, c)  # (B*h*w, T, C)
         out, state = self.lstm(seq.float(), state)
         out = out.to(c_pe.dtype).reshape(b, h, w, t, c).permute(0, 3, 4, 1, 2)  # (B, T, C, h, w)
+        if self.gate is not None:
+            out = self.gate.to(out.dtype).view(1, 1, c, 1, 1) * out
         return c_pe + out, state
 
 
@@ -150,7 +154,9 @@ class RED(nn.Module):
         self.encoder = Encoder(cfg)
         self.decoder = Decoder(cfg)
         self.cls = IdentityClassifier(c_half, cfg.n_identities) if cfg.use_cls else None
-        self.trnn = TemporalRNN(c_half) if cfg.temporal else None
+        self.trnn = TemporalRNN(c_half, cfg.temporal_gate) if cfg.temporal else None
+        # gate between each frame's own C_id (0) and its running mean over the clip (1); see RedConfig
+        self.id_gate = nn.Parameter(torch.zeros(c_half)) if cfg.temporal and cfg.temporal_gate else None
         self.reg = Regressor(cfg)
         # mean shape in units of the input side, (x + 0.5) / s; set from the training landmarks
         self.register_buffer("mean_shape", torch.full((cfg.n_landmarks, 2), 0.5))
@@ -169,9 +175,11 @@ class RED(nn.Module):
         points = prev_points.flatten(0, 1)[:, map_idx] if use_prev else None  # (N, L_map, 2)
         state = state or [None] * cfg.srnn_steps
         out = RedOutput([], [], [], [], cfg.decode)
+        soft_fb = None  # pass k-1's softmax (srnn_feedback "soft")
         for k in range(cfg.srnn_steps):
             set_norm_pass(self, k)
-            fb = feedback_maps(points, x.shape[0], cfg.n_map, s, cfg.srnn_squares[k], x.device)
+            fb = soft_fb if soft_fb is not None else \
+                feedback_maps(points, x.shape[0], cfg.n_map, s, cfg.srnn_squares[k], x.device)
             z, indices, feats = self.encoder(torch.cat([x, fb.to(x.dtype)], 1))  # z (N, C, s/32, s/32)
             c_id, c_pe = z.chunk(2, dim=1)  # (N, C/2, s/32, s/32) each
             if self.cls is not None:
@@ -183,7 +191,10 @@ class RED(nn.Module):
             out.maps.append(maps.view(b, t, *maps.shape[1:]))
             out.coords.append(coords.view(b, t, -1, 2))
             out.state.append(step_state)
-            points = argmax_centres(maps.detach())  # (N, L, 2) fed to the next pass
+            if cfg.srnn_feedback == "soft":
+                soft_fb = F.softmax(maps.detach().float(), 1)  # (N, L+1, s, s) fed to the next pass
+            else:
+                points = argmax_centres(maps.detach())  # (N, L, 2) fed to the next pass
         return out
 
     def _hold_and_recur(self, c_id: torch.Tensor, c_pe: torch.Tensor, b: int, t: int, state: tuple | None):
@@ -194,6 +205,8 @@ class RED(nn.Module):
         c_id = c_id.view(b, t, *c_id.shape[1:])  # (B, T, C/2, h, w)
         cum = c_id.float().cumsum(dim=1) if id_sum is None else id_sum[:, None] + c_id.float().cumsum(dim=1)
         held = cum / (count + torch.arange(1, t + 1, device=c_id.device).view(1, t, 1, 1, 1))
+        if self.id_gate is not None:
+            held = c_id.float() + self.id_gate.view(1, 1, -1, 1, 1) * (held - c_id.float())
         c_pe, lstm_state = self.trnn(c_pe.view(b, t, *c_pe.shape[1:]), lstm_state)
         new_state = (lstm_state, cum[:, -1], count + t)
         return held.to(c_pe.dtype).flatten(0, 1), c_pe.flatten(0, 1), new_state

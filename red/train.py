@@ -9,24 +9,27 @@ slice of every global batch; losses are means of per-frame terms, so equal slice
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
-from redbench._io import torch_save_atomic
+from redbench._io import torch_save_atomic, write_json_atomic
 from redbench.datasets.loaders import finish_images
 from redbench.red import ddp
 from redbench.red.config import RedConfig
-from redbench.red.infer import autocast, validate
+from redbench.red.diagnostics import DIAGNOSTICS, temporal_diagnostics, uses_time
+from redbench.red.infer import cpu_bf16, train_autocast, validate
 from redbench.red.losses import LossWeights, red_loss
 from redbench.red.model import RED
 from redbench.methods.convergence import METRICS, TRAIN_LOG  # noqa: F401 (file names, re-exported)
@@ -55,6 +58,30 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
     loss: LossWeights = LossWeights()
     stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
+    # Temporal training and stability options (docs/red.md measures each on validation; off = the paper-era
+    # default run). tbptt > 0: each window runs in chunks of this many frames, the LSTM state and C_id's running
+    # sum carried (detached) from chunk to chunk, so a window longer than memory allows still trains on the
+    # horizon that online inference runs.
+    tbptt: int = 0
+    accumulate: int = 1  # batches per optimiser step (effective batch = batch_clips x accumulate)
+    ema: float = 0.0  # > 0: decay of an exponential moving average of the weights, which is validated and kept
+    init_seed: int | None = None  # seed of the weights' initialisation (None: the run's seed)
+    data_seed: int | None = None  # seed of the data order, windows, augmentation and feedback noise (None: the run's)
+    init_from: str | None = None  # a RED-static model.pt that full RED starts from (its temporal path fresh)
+    precision: str = "fp32"  # fp32 | bf16: CPU autocast where the processor has bf16 (CUDA always uses bf16)
+    diagnostics: bool = False  # at the end: the kept model's temporal diagnostics on validation (diagnostics.json)
+
+    def __post_init__(self) -> None:
+        if self.tbptt < 0 or self.accumulate < 1:
+            raise ValueError(f"methods.red.train: tbptt must be >= 0 and accumulate >= 1, got {self.tbptt}, "
+                             f"{self.accumulate}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"methods.red.train.ema must be in [0, 1), got {self.ema}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"methods.red.train.precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+
+PRECISIONS = ("fp32", "bf16")
 
 
 def mean_shape(train_set: Dataset, point_indices: Sequence[int], size: int, n: int = 64) -> torch.Tensor:
@@ -91,7 +118,7 @@ def _schedule(tc: TrainConfig, total: int) -> Callable[[int], float]:
 
 
 # TrainConfig fields that may change between a run and its --resume without changing what is trained
-RESUMABLE_CHANGES = ("threads", "num_workers", "checkpoint_every")
+RESUMABLE_CHANGES = ("threads", "num_workers", "checkpoint_every", "diagnostics")
 STOP_KEY = "train.stop."  # run_params' prefix of the stop rule's fields
 
 
@@ -115,6 +142,7 @@ def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
     if saved is None:
         raise ValueError(f"{path}: checkpoint records no training params (made by an older version); "
                          f"delete it to train from scratch")
+    saved = {**{k: v for k, v in _ADDED_DEFAULTS.items() if k in now}, **saved}
     differs = [k for k in sorted(set(saved) | set(now)) if _norm(saved.get(k)) != _norm(now.get(k))]
     if extends(_stop_rule(saved), _stop_rule(now)):
         differs = [k for k in differs if k not in {STOP_KEY + f for f in EXTENDING_FIELDS}]
@@ -122,6 +150,12 @@ def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
     if diff:
         raise ValueError(f"{path}: cannot resume, the checkpoint was trained with other params ("
                          + "; ".join(diff) + "); train without --resume to start again")
+
+
+# fields added after checkpoints were made: a checkpoint without them was trained with their defaults
+_ADDED_DEFAULTS = {"model.srnn_feedback": "hard", "model.temporal_gate": False, "train.tbptt": 0,
+                   "train.accumulate": 1, "train.ema": 0.0, "train.init_seed": None, "train.data_seed": None,
+                   "train.init_from": None, "train.precision": "fp32", "train.diagnostics": False}
 
 
 def _stop_rule(params: dict) -> dict:
@@ -137,6 +171,44 @@ def save_model(path: Path, model: RED) -> None:
     torch_save_atomic({"config": dataclasses.asdict(model.cfg), "state_dict": model.state_dict()}, path)
 
 
+@dataclass
+class _Run:
+    """What a training run carries between steps: set up (or resumed) by `_start`, advanced by `_step` and
+    `_end_of_epoch`, written by `_checkpoint`."""
+
+    cfg: RedConfig
+    tc: TrainConfig
+    info: ddp.DistInfo
+    device: torch.device
+    model: RED
+    net: torch.nn.Module  # the model, or its DDP wrapper
+    opt: torch.optim.Optimizer
+    ema: AveragedModel | None
+    out_dir: Path
+    data_seed: int
+    params: dict
+    steps_per_pass: int
+    total_steps: int
+    lr_factor: Callable[[int], float]
+    bf16: bool
+    plateau: Plateau
+    start_pass: int = 0
+    start_step: int = 0
+    rows: list = field(default_factory=list)
+    loss_acc: list = field(default_factory=lambda: [0.0, 0])
+    part_acc: dict = field(default_factory=dict)
+    order: torch.Tensor | None = None
+    best_state: dict | None = None
+    spent: dict = field(default_factory=lambda: {"wall_s": 0.0, "frames": 0})
+    flops_per_step: float | None = None
+    t_start: float = 0.0
+
+    @property
+    def kept(self) -> RED:
+        """The weights that are validated and kept: the EMA's when there is one."""
+        return self.ema.module if self.ema is not None else self.model
+
+
 def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence[dict] | Dataset,
         out_dir: str | Path, seed: int, resume: bool = False, progress: bool = False,
         step_hook: Callable[[int], None] | None = None) -> list[dict]:
@@ -146,166 +218,249 @@ def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence
     (or after `tc.epochs`). Writes checkpoint.pt, model.pt (the best validation epoch's weights), train_log.csv
     and metrics.json (with the training cost) under out_dir. `step_hook(global_step)` runs after every step
     (tests use it to interrupt a run). Returns the log rows."""
-    out_dir = Path(out_dir)
+    run = _start(cfg, tc, train_set, Path(out_dir), seed, resume)
+    info = run.info
+    bar = tqdm(total=run.total_steps, initial=run.start_pass * run.steps_per_pass + run.start_step, desc="train red",
+               unit="step", disable=not (progress and info.is_main))
+    n_passes = tc.epochs * tc.passes_per_epoch
+    done = bool(run.rows) and run.rows[-1].get("stop") == STOP  # a resumed run that had already stopped
+    if done and not run.plateau.tail_converged():  # stopped by a rule without the convergence condition: go on
+        run.rows[-1]["stop"], done = WAIT, False
+    stopped = "plateau" if done else "budget" if tc.stop.patience == 0 else "cap"
+    local_b = tc.batch_clips // info.world_size
+    for pass_ in range(run.start_pass, n_passes if not done else run.start_pass):
+        if run.order is None or pass_ != run.start_pass:  # a resumed pass keeps its saved order
+            g = torch.Generator().manual_seed(run.data_seed * 100_003 + pass_)
+            run.order = torch.randperm(len(train_set), generator=g)
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(pass_)
+        first = run.start_step if pass_ == run.start_pass else 0
+        k0 = info.rank * local_b
+        batches = [run.order[k * tc.batch_clips + k0:k * tc.batch_clips + k0 + local_b].tolist()
+                   for k in range(first, run.steps_per_pass)]
+        loader = DataLoader(train_set, batch_sampler=batches, num_workers=tc.num_workers, collate_fn=default_collate)
+        run.model.train()
+        for step, batch in enumerate(loader, start=first):
+            gstep = pass_ * run.steps_per_pass + step
+            updated = _step(run, batch, gstep, last_of_pass=step == run.steps_per_pass - 1)
+            bar.update(1)
+            bar.set_postfix(loss=f"{run.loss_acc[0] / run.loss_acc[1]:.4f}")
+            end_of_epoch = step == run.steps_per_pass - 1 and (pass_ + 1) % tc.passes_per_epoch == 0
+            if updated and tc.checkpoint_every and (gstep + 1) % tc.checkpoint_every == 0 and not end_of_epoch:
+                _checkpoint(run, pass_, step + 1, run.order)
+            if step_hook is not None:
+                step_hook(gstep + 1)
+        if (pass_ + 1) % tc.passes_per_epoch == 0 and _end_of_epoch(run, val_clips, pass_) == STOP:
+            stopped = "plateau"
+            break
+    bar.close()
+    _finish(run, val_clips, stopped)
+    return run.rows
+
+
+def _start(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, out_dir: Path, seed: int, resume: bool) -> _Run:
+    """The model, optimiser and schedule of a run, from scratch (seeded) or from out_dir's checkpoint."""
     info = ddp.setup()
     device = ddp.pick_device(info)
     if tc.threads > 0 and device.type == "cpu":
         torch.set_num_threads(tc.threads)
-    world, rank = info.world_size, info.rank
-    assert tc.batch_clips % world == 0, f"batch_clips {tc.batch_clips} must divide by the {world} ranks"
-    local_b = tc.batch_clips // world
-    idx = list(cfg.point_indices)
-    s = cfg.input_size
-
-    torch.manual_seed(seed)
+    assert tc.batch_clips % info.world_size == 0, \
+        f"batch_clips {tc.batch_clips} must divide by the {info.world_size} ranks"
+    torch.manual_seed(seed if tc.init_seed is None else tc.init_seed)
     model = RED(cfg)
     if hasattr(train_set, "set_epoch"):
         train_set.set_epoch(0)
-    model.mean_shape.copy_(mean_shape(train_set, idx, s))
+    model.mean_shape.copy_(mean_shape(train_set, cfg.point_indices, cfg.input_size))
+    if tc.init_from:
+        init_from_static(model, Path(tc.init_from))
     model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) \
         if info.distributed else model
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema), use_buffers=True) if tc.ema > 0 else None
     steps_per_pass = len(train_set) // tc.batch_clips
     if steps_per_pass == 0:
         raise ValueError(f"{len(train_set)} training clips is less than one batch of methods.red.train.batch_clips = "
                          f"{tc.batch_clips}: lower batch_clips or add training videos")
     total_steps = tc.epochs * tc.passes_per_epoch * steps_per_pass
-    lr_factor = _schedule(tc, total_steps)
-    params_now = run_params(cfg, tc, seed)
-
-    plateau = Plateau(tc.stop)
-    start_pass, start_step, rows, loss_acc, part_acc, order = 0, 0, [], [0.0, 0], {}, None
-    best_state, spent, flops_per_step = None, {"wall_s": 0.0, "frames": 0}, None
+    run = _Run(cfg, tc, info, device, model, net, opt, ema, out_dir, seed if tc.data_seed is None else tc.data_seed,
+               run_params(cfg, tc, seed), steps_per_pass, total_steps, _schedule(tc, total_steps),
+               cpu_bf16(device, tc.precision), Plateau(tc.stop))
     ck_path = out_dir / CHECKPOINT
     if resume and not ck_path.exists():
         log.warning("%s: nothing to resume, training from scratch", ck_path)
     elif resume:
         ck = torch.load(ck_path, map_location=device, weights_only=True)
-        check_resumable(ck_path, ck.get("params"), params_now)
+        check_resumable(ck_path, ck.get("params"), run.params)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optim"])
+        if ema is not None:
+            ema.load_state_dict(ck["ema"])
         torch.set_rng_state(ck["torch_rng"])
-        start_pass, start_step, rows, loss_acc, part_acc, order = (ck["pass"], ck["step"], ck["log"], ck["loss_acc"],
-                                                                   ck["part_acc"], ck["order"])
-        plateau = Plateau.from_state(tc.stop, ck["plateau"], rows)
-        best_state, spent, flops_per_step = ck["best_model"], ck["spent"], ck["flops_per_step"]
-        log.info("resumed from %s at pass %d step %d", ck_path, start_pass, start_step)
-    t_start = time.perf_counter() - spent["wall_s"]
+        run.start_pass, run.start_step, run.rows, run.loss_acc, run.part_acc, run.order = (
+            ck["pass"], ck["step"], ck["log"], ck["loss_acc"], ck["part_acc"], ck["order"])
+        run.plateau = Plateau.from_state(tc.stop, ck["plateau"], run.rows)
+        run.best_state, run.spent, run.flops_per_step = ck["best_model"], ck["spent"], ck["flops_per_step"]
+        log.info("resumed from %s at pass %d step %d", ck_path, run.start_pass, run.start_step)
+    run.t_start = time.perf_counter() - run.spent["wall_s"]
+    return run
 
-    def checkpoint(pass_: int, step: int, order_: torch.Tensor | None) -> None:
-        if info.is_main:
-            torch_save_atomic({
-                "model": model.state_dict(), "optim": opt.state_dict(), "torch_rng": torch.get_rng_state(),
-                "pass": pass_, "step": step, "log": rows, "loss_acc": loss_acc, "part_acc": part_acc,
-                "order": order_, "params": params_now, "plateau": plateau.state(), "best_model": best_state,
-                "spent": {"wall_s": time.perf_counter() - t_start, "frames": spent["frames"]},
-                "flops_per_step": flops_per_step,
-            }, ck_path)
-        ddp.barrier(info)
 
-    bar = tqdm(total=total_steps, initial=start_pass * steps_per_pass + start_step, desc="train red",
-               unit="step", disable=not (progress and info.is_main))
-    n_passes = tc.epochs * tc.passes_per_epoch
-    done = bool(rows) and rows[-1].get("stop") == STOP  # a resumed run that had already stopped
-    if done and not plateau.tail_converged():  # stopped by a rule without the convergence condition: go on
-        rows[-1]["stop"], done = WAIT, False
-    stopped = "plateau" if done else "budget" if tc.stop.patience == 0 else "cap"
-    for pass_ in range(start_pass, n_passes if not done else start_pass):
-        epoch = pass_ // tc.passes_per_epoch
-        if order is None or pass_ != start_pass:  # a resumed pass keeps its saved order
-            order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(seed * 100_003 + pass_))
-        if hasattr(train_set, "set_epoch"):
-            train_set.set_epoch(pass_)
-        first = start_step if pass_ == start_pass else 0
-        batches = [order[k * tc.batch_clips + rank * local_b:k * tc.batch_clips + (rank + 1) * local_b].tolist()
-                   for k in range(first, steps_per_pass)]
-        loader = DataLoader(train_set, batch_sampler=batches, num_workers=tc.num_workers, collate_fn=default_collate)
-        model.train()
-        for step, batch in enumerate(loader, start=first):
-            gstep = pass_ * steps_per_pass + step
-            for group in opt.param_groups:
-                group["lr"] = tc.lr * lr_factor(gstep) * plateau.lr_factor
-            # uint8 to the device (a quarter of the bytes), float and colour jitter there
-            images = finish_images(batch["image"].to(device), batch.get("colour"))  # (b, T, 3, s, s)
-            target = batch["landmarks"][:, :, idx].to(device)  # (b, T, L, 2) input pixels
-            g = torch.Generator().manual_seed(seed * 1_000_003 + gstep)
-            noise = torch.randn((tc.batch_clips, *target.shape[1:]), generator=g)[rank * local_b:(rank + 1) * local_b]
-            prev = previous_frame_points(target.cpu(), batch["input_to_orig"], noise * tc.feedback_noise * s)
+def _step(run: _Run, batch: dict, gstep: int, last_of_pass: bool) -> bool:
+    """One batch: forward and backward (in `tbptt` chunks), and the optimiser step at the end of every
+    `accumulate` batches (and of the pass). Returns whether the optimiser stepped."""
+    tc, cfg, info, device = run.tc, run.cfg, run.info, run.device
+    world, rank = info.world_size, info.rank
+    local_b = tc.batch_clips // world
+    first_of_group = gstep % tc.accumulate == 0 or gstep % run.steps_per_pass == 0
+    update = (gstep + 1) % tc.accumulate == 0 or last_of_pass
+    for group in run.opt.param_groups:
+        group["lr"] = tc.lr * run.lr_factor(gstep) * run.plateau.lr_factor
+    # uint8 to the device (a quarter of the bytes), float and colour jitter there
+    images = finish_images(batch["image"].to(device), batch.get("colour"))  # (b, T, 3, s, s)
+    target = batch["landmarks"][:, :, list(cfg.point_indices)].to(device)  # (b, T, L, 2) input pixels
+    g = torch.Generator().manual_seed(run.data_seed * 1_000_003 + gstep)
+    noise = torch.randn((tc.batch_clips, *target.shape[1:]), generator=g)[rank * local_b:(rank + 1) * local_b]
+    prev = previous_frame_points(target.cpu(), batch["input_to_orig"], noise * tc.feedback_noise * cfg.input_size)
+    identity = batch["identity"].to(device)
 
-            def forward_backward():
-                with autocast(device):
-                    out = net(images, prev.to(device))
-                    loss, parts = red_loss(out, target, batch["identity"].to(device), cfg, tc.loss)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                return loss, parts
+    def forward_backward():
+        if first_of_group:
+            run.opt.zero_grad(set_to_none=True)
+        return _chunked_backward(run, images, target, prev.to(device), identity, sync=update)
 
-            if flops_per_step is None:  # counted once (the step's shape never changes), on a real step
-                counted = {}
-                flops_per_step = world * count_flops(lambda: counted.update(r=forward_backward()))
-                loss, parts = counted["r"]
-            else:
-                loss, parts = forward_backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            opt.step()
-            spent["frames"] += world * images.shape[0] * images.shape[1]
-            # the global loss and its parts: the mean over ranks of the rank-local means
-            names = sorted(parts)
-            local = torch.tensor([float(loss.detach())] + [parts[k] for k in names], dtype=torch.float64)
-            total = ddp.all_reduce_sum(local, info) / world
-            loss_acc[0] += float(total[0])
-            loss_acc[1] += 1
-            for k, v in zip(names, total[1:].tolist()):
-                part_acc[k] = part_acc.get(k, 0.0) + v
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss_acc[0] / loss_acc[1]:.4f}")
-            end_of_epoch = step == steps_per_pass - 1 and (pass_ + 1) % tc.passes_per_epoch == 0
-            if tc.checkpoint_every and (gstep + 1) % tc.checkpoint_every == 0 and not end_of_epoch:
-                checkpoint(pass_, step + 1, order)
-            if step_hook is not None:
-                step_hook(gstep + 1)
-        if (pass_ + 1) % tc.passes_per_epoch == 0:  # end of an epoch: validate, decide, log, checkpoint
-            action = None
-            if info.is_main:
-                nme = validate(model, val_clips, device, tc.val_frames_per_clip)
-                value = float(nme.mean()) if len(nme) else float("nan")
-                n, steps_done = max(loss_acc[1], 1), (pass_ + 1) * steps_per_pass
-                action = plateau.update(value, steps_done)
-                if action == IMPROVED or best_state is None:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                rows.append({"epoch": epoch + 1, "step": steps_done, "train_loss": loss_acc[0] / n,
-                             **{f"loss_{k}": v / n for k, v in sorted(part_acc.items())},
-                             "val_nme_inter_ocular": value, "lr": opt.param_groups[0]["lr"],
-                             "frames_seen": spent["frames"],
-                             "train_flops": steps_done * flops_per_step,
-                             "wall_s": round(time.perf_counter() - t_start, 1), "stop": action})
-                write_log(out_dir, rows)
-                log.info("epoch %d: train loss %.4f, val NME %.4f (%s)", epoch + 1, rows[-1]["train_loss"], value,
-                         action)
-            action = _broadcast_action(action, info)
-            loss_acc, part_acc = [0.0, 0], {}
-            checkpoint(pass_ + 1, 0, None)  # the next pass draws a fresh order
-            if action == STOP:
-                stopped = "plateau"
-                break
-    bar.close()
+    if run.flops_per_step is None:  # counted once (the step's shape never changes), on a real step
+        counted = {}
+        run.flops_per_step = world * count_flops(lambda: counted.update(r=forward_backward()))
+        loss, parts = counted["r"]
+    else:
+        loss, parts = forward_backward()
+    if update:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), tc.grad_clip)
+        run.opt.step()
+        if run.ema is not None:
+            run.ema.update_parameters(run.model)
+    run.spent["frames"] += world * images.shape[0] * images.shape[1]
+    # the global loss and its parts: the mean over ranks of the rank-local means
+    names = sorted(parts)
+    local = torch.tensor([loss] + [parts[k] for k in names], dtype=torch.float64)
+    total = ddp.all_reduce_sum(local, info) / world
+    run.loss_acc[0] += float(total[0])
+    run.loss_acc[1] += 1
+    for k, v in zip(names, total[1:].tolist()):
+        run.part_acc[k] = run.part_acc.get(k, 0.0) + v
+    return update
+
+
+def _chunked_backward(run: _Run, images, target, prev, identity, sync: bool) -> tuple[float, dict]:
+    """Backward of one batch of windows, `tc.tbptt` frames at a time with the temporal state carried and
+    detached between chunks (truncated back-propagation through time), each chunk weighted by its share of the
+    window and by 1 / accumulate. With no chunking and no accumulation: one plain backward of the loss.
+    Returns the batch's loss and its parts (floats, frame-weighted over the chunks)."""
+    tc, cfg = run.tc, run.cfg
+    t = images.shape[1]
+    chunk = tc.tbptt if 0 < tc.tbptt < t else t
+    state, loss_sum, parts_sum = None, 0.0, {}
+    for t0 in range(0, t, chunk):
+        t1 = min(t, t0 + chunk)
+        share = (t1 - t0) / t
+        weight = share / tc.accumulate
+        no_sync = run.info.distributed and not (sync and t1 == t)  # DDP reduces the gradients once per update
+        with run.net.no_sync() if no_sync else contextlib.nullcontext():
+            with train_autocast(run.device, run.bf16):
+                out = run.net(images[:, t0:t1], prev[:, t0:t1], state)
+                loss, parts = red_loss(out, target[:, t0:t1], identity, cfg, tc.loss)
+            (loss if weight == 1.0 else loss * weight).backward()
+        state = detach_state(out.state) if t1 < t else None
+        loss_sum += share * float(loss.detach())
+        for k, v in parts.items():
+            parts_sum[k] = parts_sum.get(k, 0.0) + share * v
+    return loss_sum, parts_sum
+
+
+def detach_state(state: list) -> list:
+    """RED's per-pass temporal state (RedOutput.state) cut from the graph, values kept."""
+    return [None if s is None else ((s[0][0].detach(), s[0][1].detach()), s[1].detach(), s[2]) for s in state]
+
+
+def _end_of_epoch(run: _Run, val_clips, pass_: int) -> str | None:
+    """Validate (the kept weights), decide by the stop rule, log and checkpoint; returns the rule's action."""
+    tc, info = run.tc, run.info
+    action = None
     if info.is_main:
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        nme = validate(run.kept, val_clips, run.device, tc.val_frames_per_clip)
+        value = float(nme.mean()) if len(nme) else float("nan")
+        n, steps_done = max(run.loss_acc[1], 1), (pass_ + 1) * run.steps_per_pass
+        action = run.plateau.update(value, steps_done)
+        if action == IMPROVED or run.best_state is None:
+            run.best_state = {k: v.detach().clone() for k, v in run.kept.state_dict().items()}
+        run.rows.append({"epoch": pass_ // tc.passes_per_epoch + 1, "step": steps_done,
+                         "train_loss": run.loss_acc[0] / n,
+                         **{f"loss_{k}": v / n for k, v in sorted(run.part_acc.items())},
+                         "val_nme_inter_ocular": value, "lr": run.opt.param_groups[0]["lr"],
+                         "frames_seen": run.spent["frames"],
+                         "train_flops": steps_done * run.flops_per_step,
+                         "wall_s": round(time.perf_counter() - run.t_start, 1), "stop": action})
+        write_log(run.out_dir, run.rows)
+        log.info("epoch %d: train loss %.4f, val NME %.4f (%s)", run.rows[-1]["epoch"], run.rows[-1]["train_loss"],
+                 value, action)
+    action = _broadcast_action(action, info)
+    run.loss_acc, run.part_acc = [0.0, 0], {}
+    _checkpoint(run, pass_ + 1, 0, None)  # the next pass draws a fresh order
+    return action
+
+
+def _checkpoint(run: _Run, pass_: int, step: int, order: torch.Tensor | None) -> None:
+    if run.info.is_main:
+        torch_save_atomic({
+            "model": run.model.state_dict(), "optim": run.opt.state_dict(), "torch_rng": torch.get_rng_state(),
+            "pass": pass_, "step": step, "log": run.rows, "loss_acc": run.loss_acc, "part_acc": run.part_acc,
+            "order": order, "params": run.params, "plateau": run.plateau.state(), "best_model": run.best_state,
+            "spent": {"wall_s": time.perf_counter() - run.t_start, "frames": run.spent["frames"]},
+            "flops_per_step": run.flops_per_step, **({"ema": run.ema.state_dict()} if run.ema is not None else {}),
+        }, run.out_dir / CHECKPOINT)
+    ddp.barrier(run.info)
+
+
+def _finish(run: _Run, val_clips, stopped: str) -> None:
+    """The best evaluation's weights into model.pt, the cost into metrics.json, and (tc.diagnostics) the
+    temporal diagnostics of the kept model on the validation clips."""
+    info, rows = run.info, run.rows
+    if info.is_main:
+        model = run.kept
+        if run.best_state is not None:
+            model.load_state_dict(run.best_state)
         steps = rows[-1]["step"] if rows else 0
         cost = TrainCost(steps=steps, frames_seen=rows[-1]["frames_seen"] if rows else 0,
-                         wall_s=rows[-1]["wall_s"] if rows else 0.0, threads=torch.get_num_threads() * world,
-                         flops=float(steps * (flops_per_step or 0)), device=device.type, stopped=stopped,
+                         wall_s=rows[-1]["wall_s"] if rows else 0.0, threads=torch.get_num_threads() * info.world_size,
+                         flops=float(steps * (run.flops_per_step or 0)), device=run.device.type, stopped=stopped,
                          flops_source="torch.utils.flop_counter: one training step (forward + backward) x steps")
         if rows:
-            write_log(out_dir, rows, cost)
-        save_model(out_dir / MODEL, model)
+            write_log(run.out_dir, rows, cost)
+        if run.tc.diagnostics:
+            diag = temporal_diagnostics(model, val_clips, run.device, run.tc.val_frames_per_clip)
+            write_json_atomic(run.out_dir / DIAGNOSTICS, diag)
+            log.info("temporal diagnostics (validation NME): %s%s", diag,
+                     "" if uses_time(diag) else "; state reset and shuffling cost nothing: RED is not using time")
+        save_model(run.out_dir / MODEL, model)
     ddp.barrier(info)
     ddp.teardown(info)
-    return rows
+
+
+def init_from_static(model: RED, path: Path) -> None:
+    """Start full RED from a trained RED-static's weights (model.pt): every module but the temporal path's,
+    which keeps its fresh initialisation (with temporal_gate, full RED then computes exactly RED-static)."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    except Exception as e:  # a missing, truncated or foreign file
+        raise ValueError(f"{path}: not a readable RED model (methods.red.train.init_from): {e}") from None
+    missing, unexpected = model.load_state_dict(saved, strict=False)
+    foreign = [k for k in missing if not (k.startswith("trnn.") or k == "id_gate")] + list(unexpected)
+    if foreign:
+        raise ValueError(f"{path}: not a RED-static model of this architecture (methods.red.train.init_from): "
+                         f"parameters {foreign[:5]} do not match")
 
 
 ACTIONS = (None, "improved", "wait", DECAY, STOP)
