@@ -8,7 +8,9 @@
 2. inference: frames/s of the frame-by-frame online loop (tracking state, feedback, 3 sRNN passes: what the
    tracking box protocol and a model fed its own output need), of the clip path the gt and detector boxes
    take (OnlineRED.run_clip: chunks of frames in one forward, the LSTM state carried), and of RED-static in
-   batches, vs a bare batched forward of the same model; for the tiny and the paper configs.
+   batches, vs a bare batched forward of the same model; for the tiny and the paper configs;
+3. training precision: the step in fp32 vs under CPU bf16 autocast (methods.red.train.precision) vs with
+   channels_last memory, as speed-ups over fp32 in the same run.
 
     python scripts/bench_red.py [--repeats 3] [--skip-paper] [--threads 1]
 """
@@ -68,6 +70,36 @@ def bench_train_step(cfg, weights, batch_clips: int, clip_len: int, repeats: int
     frames = batch_clips * clip_len
     return {"suite_s": suite, "bare_s": bare, "ratio": suite / bare, "last_pass_s": last,
             "ratio_last_pass": suite / last, "suite_frames_per_s": frames / suite}
+
+
+def bench_precision(cfg, weights, batch_clips: int, clip_len: int, repeats: int) -> dict[str, float]:
+    """The suite's training step in fp32, under CPU bf16 autocast (methods.red.train.precision: bf16), and with
+    channels_last memory, on the same model and batch: seconds per step (best of `repeats`) and ratios to fp32."""
+    from redbench.red.infer import train_autocast
+    from redbench.red.losses import red_loss
+    from redbench.red.model import RED
+    from redbench.red.toy import ToyClips
+
+    torch.manual_seed(0)
+    model = RED(cfg)
+    data = ToyClips(batch_clips, clip_len, cfg.input_size, n_identities=cfg.n_identities)
+    batch = torch.utils.data.default_collate([data[i] for i in range(batch_clips)])
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step(bf16: bool, images: torch.Tensor) -> None:
+        with train_autocast(torch.device("cpu"), bf16):
+            out = model(images)
+            loss, _ = red_loss(out, batch["landmarks"], batch["identity"], cfg, weights)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    fp32 = _best(lambda: step(False, batch["image"]), repeats)
+    bf16 = _best(lambda: step(True, batch["image"]), repeats)
+    model.to(memory_format=torch.channels_last)
+    last = _best(lambda: step(False, batch["image"]), repeats)
+    return {"fp32_s": fp32, "bf16_s": bf16, "channels_last_s": last, "bf16_speedup": fp32 / bf16,
+            "channels_last_speedup": fp32 / last}
 
 
 def bench_inference(cfg, n_frames: int, repeats: int) -> dict[str, float]:
@@ -130,6 +162,11 @@ def main() -> None:
             print(f"[{name}] train step (4 clips x 4 frames): suite {r['suite_s']:.3f} s, bare fwd+bwd of every "
                   f"pass {r['bare_s']:.3f} s, ratio {r['ratio']:.2f} (last pass only: {r['last_pass_s']:.3f} s, "
                   f"ratio {r['ratio_last_pass']:.2f}); {r['suite_frames_per_s']:.1f} frames/s")
+            bf16_ok = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+            p = bench_precision(cfg, method.train.loss, batch_clips=4, clip_len=4, repeats=args.repeats)
+            print(f"[{name}] train step precision (CPU bf16 instructions: {'yes' if bf16_ok else 'no'}): fp32 "
+                  f"{p['fp32_s']:.3f} s, bf16 autocast {p['bf16_s']:.3f} s ({p['bf16_speedup']:.2f}x faster), "
+                  f"channels_last {p['channels_last_s']:.3f} s ({p['channels_last_speedup']:.2f}x)")
         r = bench_inference(cfg, n_frames=args.frames if name == "tiny" else 8, repeats=args.repeats)
         print(f"[{name}] inference: frame by frame {r['online_fps']:.1f} frames/s ({r['online_vs_bare']:.2f}x of bare), "
               f"clip path {r['clip_fps']:.1f} frames/s ({r['clip_vs_bare']:.2f}x), RED-static batched "
