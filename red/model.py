@@ -16,6 +16,9 @@ Choices the paper leaves open (documented, not claims about the paper):
   69-class maps do not sharpen enough to be decoded, so f_REG stays the output (the maps still feed it and
   the sRNN). `decode: soft_argmax` (the maps' expected positions, differentiable, trained by a coordinate
   loss on them, LossWeights.map_coords) is an option, not the default (measurements: docs/red.md).
+- Options (RedConfig): `srnn_feedback: soft` feeds pass k > 0 the previous pass's softmax instead of argmax
+  squares; `temporal_gate` scales f_tRNN's residual and C_id's move to its running mean by per-channel gates
+  that start at zero, so full RED starts as RED-static computing with the same weights.
 """
 
 from __future__ import annotations
