@@ -67,3 +67,13 @@ def rows_markdown(runs: list[dict]) -> str:
         lines.append(f"| {s['row']} | {len(s['seeds'])} | {100 * s['mean']:.2f} [{100 * s['min']:.2f}, "
                      f"{100 * s['max']:.2f}] | {100 * s['range']:.2f} | {d} |")
     return "\n".join(lines) + "\n"
+
+
+def diagnostics_csv(runs: list[dict]) -> str:
+    """method (the row), seed, as_is, state_reset, shuffled: validation NME of every run that has diagnostics."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["method", "seed", "as_is", "state_reset", "shuffled"])
+    w.writerows([r["row"], r["seed"], r["as_is"], r["state_reset"], r["shuffled"]] for r in runs
+                if r["as_is"] is not None)
+    return buf.getvalue()

@@ -29,3 +29,12 @@ def test_runs_group_into_rows_over_seeds(tmp_path):
     assert "| defaults | 2 | 12.00 [10.00, 14.00] | 4.00 | 12.00 | 13.00 | 13.00 |" in md
     assert "| variant-static | 1 | 20.00 [20.00, 20.00] | 0.00 | - | - | - |" in md
     assert runs_csv(runs).splitlines()[1] == "defaults,0,0.1,0.11,12,60.0,0.1,0.12,0.11"
+
+
+def test_diagnostics_csv_lists_runs_with_diagnostics_only(tmp_path):
+    from redbench.red.experiments import diagnostics_csv
+
+    _run(tmp_path, "seed-0", 0, 0.10, {"as_is": 0.1, "state_reset": 0.12, "shuffled": 0.11})
+    _run(tmp_path, "variant-static_seed-0", 0, 0.20)
+    assert diagnostics_csv(read_runs(tmp_path)).splitlines() == ["method,seed,as_is,state_reset,shuffled",
+                                                                 "defaults,0,0.1,0.12,0.11"]
