@@ -9,6 +9,7 @@ which `from_dict` reports with the section name. NaN and inf are refused everywh
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -219,6 +220,30 @@ def _scalar(tp: type, value: Any, where: str) -> Any:
     if not ok:
         raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
     return value
+
+
+def with_overrides(section: dict[str, Any] | None, overrides: Iterable[str], where: str) -> dict[str, Any]:
+    """A copy of params `section` with `key=value` overrides applied (dotted keys reach nested sections; values
+    are read as YAML: `variant=no_cls`, `train.epochs=20`, `train.stop={patience: 3}`). The section is not
+    checked here: `from_dict` names a key it does not know."""
+    out = copy.deepcopy(section or {})
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"{where}: override {item!r} is not key=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{where}.{key}: value {text!r} is not valid YAML: {e}") from None
+        _refuse_non_finite(value, f"{where}.{key}")
+        *path, last = key.split(".")
+        node = out
+        for i, part in enumerate(path):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where}.{'.'.join(path[:i + 1])}: is {node!r}, not a section, in override {item!r}")
+        node[last] = value
+    return out
 
 
 def section(params: dict[str, Any], name: str, cls: type[T]) -> T:
