@@ -1,9 +1,11 @@
 """What the code imports, read statically (ast, imports inside functions included), against what is declared.
 
-- dvc.yaml: each stage lists as code deps exactly the project modules its command imports (from the command's
-  CLI module, plus the method modules the methods table names for its METHOD argument); a folder dep covers
-  the modules below it and must be imported whole. Docstring-only package __init__ files carry no code and
-  are neither required nor counted.
+- dvc.yaml and reference/dvc.yaml: each stage lists as code deps exactly the project modules its command imports
+  (redbench.pipeline.stages.command_modules: the command's CLI module, plus the modules the tables name for its
+  arguments); a foreach / matrix stage the union over its items; a folder dep covers the modules below it and
+  must be imported whole. Docstring-only package __init__ files carry no code and are neither required nor
+  counted. The files are generated (redbench pipeline write): this checks the generator against an independent
+  reading of the files.
 - The layers: nothing in red/ or benchmark/ imports from baselines/; nothing in datasets/ imports a method
   (baselines, red, the methods layer) or the benchmark.
 """
@@ -12,19 +14,19 @@ from __future__ import annotations
 
 import itertools
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 import yaml
 
 from redbench.pipeline.imports import CODE_DIRS, REPO, closure, direct_imports, has_code, module_file
+from redbench.pipeline.stages import command_modules
 
 
 # ---- dvc.yaml ----------------------------------------------------------------------------------------------
 
 def expand_stages(dvc: dict) -> dict[str, dict]:
-    """dvc.yaml's stages with foreach / matrix expanded: name -> {cmd, deps, params}."""
+    """dvc.yaml's stages with foreach / matrix expanded: name -> {group, cmd, deps, params}."""
     out = {}
     for name, stage in dvc["stages"].items():
         if "foreach" in stage:
@@ -43,63 +45,57 @@ def expand_stages(dvc: dict) -> dict[str, dict]:
             deps = [fill(d if isinstance(d, str) else next(iter(d))) for d in body.get("deps", [])]
             params = [fill(k) for p in body.get("params", [])
                       for k in (next(iter(p.values())) if isinstance(p, dict) else [p])]
-            out[f"{name}@{suffix}" if suffix else name] = {"cmd": fill(body["cmd"]), "deps": deps,
+            out[f"{name}@{suffix}" if suffix else name] = {"group": name, "cmd": fill(body["cmd"]), "deps": deps,
                                                            "params": params}
     return out
 
 
-def command_modules(cmd: str) -> list[str]:
-    """The modules a `redbench ...` stage command starts from: the CLI, its command's module and, for
-    train / predict, the modules the methods table names for the METHOD argument."""
-    from redbench.cli import COMMANDS
-    from redbench.methods import get_method
-
-    argv = [a for a in shlex.split(cmd) if not a.startswith("-")]
-    if argv[:1] == ["torchrun"]:
-        argv = argv[argv.index("redbench"):]
-    assert argv[0] == "redbench", f"{cmd}: not a redbench command"
-    modules = ["redbench.cli", "redbench.cli." + COMMANDS[argv[1]].split(":")[0]]
-    if argv[1] in ("train", "predict"):
-        spec = get_method(argv[2])
-        modules.append(spec.module)
-        if spec.smooth_of is not None:
-            modules.append(get_method(spec.smooth_of).module)
-    return modules
-
-
-def declared_code(deps: list[str]) -> set[Path]:
+def declared_code(deps: list[str], folder: Path = REPO) -> set[Path]:
     out: set[Path] = set()
     for dep in deps:
-        path = REPO / dep
-        if Path(dep).parts[0] not in CODE_DIRS:
+        path = (folder / dep).resolve()
+        if path.relative_to(REPO).parts[0] not in CODE_DIRS:
             continue  # data, models, predictions
         out |= set(path.rglob("*.py")) if path.is_dir() else {path}
     return {p for p in out if not p.is_file() or has_code(p)}  # a missing file: declared, not imported
 
 
-def stage_problems(stage: dict) -> list[str]:
-    imported = {p for p in closure(command_modules(stage["cmd"])) if has_code(p)}
-    declared = declared_code(stage["deps"])
+def group_problems(stages: list[dict], folder: Path = REPO) -> list[str]:
+    """A foreach / matrix stage is one definition: it declares the union of what its items' commands import."""
+    imported = {p for s in stages for p in closure(command_modules(s["cmd"])) if has_code(p)}
+    declared = set().union(*(declared_code(s["deps"], folder) for s in stages))
     rel = lambda paths: sorted(str(p.relative_to(REPO)) for p in paths)  # noqa: E731
     return ([f"imported, not declared: {p}" for p in rel(imported - declared)]
             + [f"declared, not imported: {p}" for p in rel(declared - imported)])
 
 
-def _stages() -> dict[str, dict]:
-    return expand_stages(yaml.safe_load((REPO / "dvc.yaml").read_text()))
+def stage_problems(stage: dict) -> list[str]:
+    return group_problems([stage])
 
 
-@pytest.mark.parametrize("name", sorted(_stages()))
-def test_dvc_stage_declares_the_code_it_imports(name: str) -> None:
-    assert stage_problems(_stages()[name]) == []
+DVC_FILES = ("dvc.yaml", "reference/dvc.yaml")
+
+
+def _stages(dvc_file: str = "dvc.yaml") -> dict[str, dict]:
+    return expand_stages(yaml.safe_load((REPO / dvc_file).read_text()))
+
+
+def _groups() -> list[tuple[str, str]]:
+    return [(f, g) for f in DVC_FILES for g in dict.fromkeys(s["group"] for s in _stages(f).values())]
+
+
+@pytest.mark.parametrize("dvc_file, group", _groups())
+def test_dvc_stage_declares_the_code_it_imports(dvc_file: str, group: str) -> None:
+    stages = [s for s in _stages(dvc_file).values() if s["group"] == group]
+    assert group_problems(stages, (REPO / dvc_file).parent) == []
 
 
 def test_the_check_sees_a_missing_and_an_extra_dep() -> None:
-    good = _stages()["fetch@300w"]
+    good = _stages()["train_sdm"]
     assert stage_problems(good) == []
-    deps = [d for d in good["deps"] if d != "datasets/archive.py"] + ["benchmark/metrics.py"]
-    assert stage_problems({**good, "deps": deps}) == ["imported, not declared: datasets/archive.py",
-                                                      "declared, not imported: benchmark/metrics.py"]
+    deps = [d for d in good["deps"] if d != "baselines/_hog.py"] + ["benchmark/compare.py"]
+    assert stage_problems({**good, "deps": deps}) == ["imported, not declared: baselines/_hog.py",
+                                                      "declared, not imported: benchmark/compare.py"]
 
 
 def test_every_predicted_method_is_compared() -> None:

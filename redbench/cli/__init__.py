@@ -29,6 +29,7 @@ COMMANDS = {
     "check": "compare_cmd:check",
     "import": "import_cmd:import_",
     "report": "report_cmd:report",
+    "pipeline": "pipeline_cmd:pipeline",
 }
 
 

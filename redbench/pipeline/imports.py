@@ -77,6 +77,7 @@ def closure(modules: list[str]) -> set[Path]:
     return {module_file(n) for n in seen}
 
 
+@lru_cache(maxsize=None)
 def has_code(path: Path) -> bool:
     body = ast.parse(path.read_text(encoding="utf-8")).body
     return not all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
