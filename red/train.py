@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -27,34 +26,16 @@ from redbench.datasets.loaders import finish_images
 from redbench.red import ddp
 from redbench.red.config import RedConfig
 from redbench.red.infer import autocast, validate
-from redbench.red.losses import LossWeights, red_loss
+from redbench.red.losses import red_loss
 from redbench.red.model import RED
+from redbench.red.checkpoint import CHECKPOINT, MODEL, save_model  # moved there; still importable from here
+from redbench.red.train_config import TrainConfig  # moved there; still importable from here
 from redbench.methods.convergence import METRICS, TRAIN_LOG  # noqa: F401 (file names, re-exported)
-from redbench.methods.convergence import (DECAY, EXTENDING_FIELDS, IMPROVED, STOP, WAIT, Plateau, StopRule,
+from redbench.methods.convergence import (DECAY, EXTENDING_FIELDS, IMPROVED, STOP, WAIT, Plateau,
                                           TrainCost, count_flops, extends, write_log)
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT = "checkpoint.pt"
-MODEL = "model.pt"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 12
-    passes_per_epoch: int = 8  # passes over the training clips per epoch (a fresh random window each pass)
-    batch_clips: int = 4  # global batch in clips (split across ranks)
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 10
-    grad_clip: float = 5.0
-    feedback_noise: float = 0.02  # std of the noise on the previous-frame feedback, in units of the input side
-    checkpoint_every: int = 20  # steps; also at every epoch end
-    val_frames_per_clip: int = 50
-    num_workers: int = 0
-    threads: int = 0  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
-    loss: LossWeights = LossWeights()
-    stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
 
 
 def mean_shape(train_set: Dataset, point_indices: Sequence[int], size: int, n: int = 64) -> torch.Tensor:
@@ -130,11 +111,6 @@ def _stop_rule(params: dict) -> dict:
 
 def _norm(v):
     return list(v) if isinstance(v, tuple) else v
-
-
-def save_model(path: Path, model: RED) -> None:
-    """The trained weights with their architecture config (plain types: loadable with weights_only=True)."""
-    torch_save_atomic({"config": dataclasses.asdict(model.cfg), "state_dict": model.state_dict()}, path)
 
 
 def fit(cfg: RedConfig, tc: TrainConfig, train_set: Dataset, val_clips: Sequence[dict] | Dataset,

@@ -148,7 +148,7 @@ def test_validation_identities_do_not_depend_on_the_training_seed(shards, tmp_pa
     import logging
     import re
 
-    caplog.set_level(logging.INFO, logger="redbench.red.method")
+    caplog.set_level(logging.INFO, logger="redbench.red.method_train")
     cfg = Config(preset="tiny", input_size=32, variant="static", train=FAST)
     held_out = []
     for seed in (0, 3):
