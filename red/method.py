@@ -1,4 +1,5 @@
-"""The `red` and `red_static` methods (redbench.methods table): Config, train and load.
+"""The `red` and `red_static` methods (redbench.methods table): Config and load, the side prediction imports
+(training: red/method_train.py, named by the table's `train_module`).
 
 Both names use this module; params `methods.red_static` sets `variant: static`. Other ablations (no_srnn,
 no_cls, reg_only) are the same method with another variant; their Method name is `red_<variant>`.
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from redbench.red.checkpoint import MODEL, load_model
 from redbench.red.config import RedConfig, make_config
-from redbench.red.train import MODEL, TrainConfig
+from redbench.red.train_config import TrainConfig
 
 VERSION = "1"
 
@@ -94,25 +96,15 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32)).div_(255.0)
 
 
-from redbench.red.method_train import continues, train  # noqa: E402, F401 (moved; re-exported)
-
-
 def load(model_dir: str | Path | None, cfg: Config) -> RedMethod:
-    from redbench.red.model import RED
-
     path = Path(model_dir or ".") / MODEL
     if not path.exists():
         raise FileNotFoundError(f"{path}: no RED model (run `redbench train {method_name(cfg.variant)}`)")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        model_cfg = RedConfig(**saved["config"])
-    except Exception as e:  # a truncated or foreign file
-        raise ValueError(f"{path}: not a readable RED model: {e}") from None
+    model = load_model(path)
+    model_cfg = model.cfg
     if model_cfg.variant != cfg.variant or model_cfg.point_set != cfg.point_set:
         raise ValueError(f"{path}: trained as variant={model_cfg.variant} point_set={model_cfg.point_set}, "
                          f"but the config asks for variant={cfg.variant} point_set={cfg.point_set}")
     if model_cfg.n_landmarks != 68:
         raise ValueError(f"{path}: a {model_cfg.n_landmarks}-point model cannot be scored on 68 points")
-    model = RED(model_cfg)
-    model.load_state_dict(saved["state_dict"])
     return RedMethod(model, cfg.box_scale, torch.device("cuda" if torch.cuda.is_available() else "cpu"))

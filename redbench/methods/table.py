@@ -9,6 +9,9 @@ listing methods never imports torch or dlib. Each method module provides (README
                                                                # trainable methods only; writes train_info.json
     load(model_dir: Path | None, cfg: Config) -> Method        # every method (model_dir None: pretrained)
 
+A method may keep `train` (and `continues`, for resumable ones) in a module of its own, named by the spec's
+`train_module`, so that predicting imports no training code (RED: red/method_train.py).
+
 where `Method` follows `redbench.methods.protocol.Method`. The `<static>+smooth` rows are made by the
 factory (redbench.methods.factory) from their static method and redbench.baselines.smoothing.
 """
@@ -37,9 +40,13 @@ class MethodSpec:
     resumable: bool = False  # keeps a checkpoint that `redbench train --resume` continues from
     # Config defaults of this row where it shares its module's Config with another row (params override them)
     defaults: tuple[tuple[str, object], ...] = ()
+    train_module: str | None = None  # the module with `train` (and `continues`) when it is not `module`
 
     def load_module(self) -> ModuleType:
         return importlib.import_module(self.module)
+
+    def load_train_module(self) -> ModuleType:
+        return importlib.import_module(self.train_module or self.module)
 
 
 def _specs() -> list[MethodSpec]:
@@ -60,9 +67,10 @@ def _specs() -> list[MethodSpec]:
                    "small stacked-hourglass heatmap network with sub-pixel decoding"),
         MethodSpec("red_static", "redbench.red.method", False, True, shards,
                    "RED with the temporal LSTM off (one frame at a time)", resumable=True,
-                   defaults=(("variant", "static"),)),
+                   defaults=(("variant", "static"),), train_module="redbench.red.method_train"),
         MethodSpec("red", "redbench.red.method", True, True, shards,
-                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True),
+                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True,
+                   train_module="redbench.red.method_train"),
     ]
     smoothed = [
         MethodSpec(f"{s.name}+smooth", "redbench.baselines.smoothing", True, False, s.trained_on,

@@ -38,6 +38,8 @@ def command_modules(cmd: str) -> list[str]:
     if argv[1] in ("train", "predict"):
         spec = get_method(argv[2])
         modules.append(spec.module)
+        if argv[1] == "train" and spec.train_module:
+            modules.append(spec.train_module)
         if spec.smooth_of is not None:
             modules.append(get_method(spec.smooth_of).module)
     return modules

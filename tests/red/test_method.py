@@ -11,7 +11,8 @@ from redbench.methods.protocol import Method
 from redbench.config import from_dict
 from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.shards import ShardReader
-from redbench.red.method import Config, load, method_name, train
+from redbench.red.method import Config, load, method_name
+from redbench.red.method_train import train
 from redbench.red.model import RED
 from redbench.red.train import TrainConfig
 
