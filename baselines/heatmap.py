@@ -44,7 +44,7 @@ class Config:
     decoding: str = "soft_argmax"  # soft_argmax | argmax_quadratic
     sigma: float = 1.0  # target Gaussian std in heatmap px (argmax_quadratic)
     max_frames: int = 2000
-    loop: TrainLoop = field(default_factory=lambda: TrainLoop(epochs=12, lr=3e-3))  # params.yaml's
+    loop: TrainLoop = field(default_factory=lambda: TrainLoop(epochs=12, lr=3e-3))  # more epochs than the CNN
 
 
 class Residual(nn.Module):

@@ -132,3 +132,14 @@ def test_with_overrides_names_a_bad_override(item: str, message: str) -> None:
     with pytest.raises(ConfigError) as e:
         with_overrides({"variant": "full"}, [item], "methods.red")
     assert str(e.value) == message
+
+
+def test_a_nested_section_missing_keys_take_the_fields_own_default() -> None:
+    """heatmap's loop trains 12 epochs at lr 0.003 by default, a bare TrainLoop 8 at 0.002: a section that
+    gives only `epochs` keeps heatmap's lr."""
+    from redbench.baselines.heatmap import Config
+
+    cfg = from_dict(Config, {"loop": {"epochs": 60}}, where="methods.heatmap")
+    assert cfg.loop.epochs == 60 and cfg.loop.lr == Config().loop.lr == 0.003
+    assert from_dict(Config, {"loop": None}).loop == Config().loop
+    assert from_dict(Config, {}).loop.epochs == 12

@@ -41,6 +41,7 @@ class MethodSpec:
     # Config defaults of this row where it shares its module's Config with another row (params override them)
     defaults: tuple[tuple[str, object], ...] = ()
     train_module: str | None = None  # the module with `train` (and `continues`) when it is not `module`
+    compared: bool = True  # a row of the default comparison (params compare.methods' default)
 
     def load_module(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -72,9 +73,12 @@ def _specs() -> list[MethodSpec]:
                    "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True,
                    train_module="redbench.red.method_train"),
     ]
+    # The default comparison smooths the static methods trained on its frames, not the mean shape (it moves
+    # only with its box).
     smoothed = [
         MethodSpec(f"{s.name}+smooth", "redbench.baselines.smoothing", True, False, s.trained_on,
-                   f"{s.name} followed by temporal smoothing within the clip", smooth_of=s.name)
+                   f"{s.name} followed by temporal smoothing within the clip", smooth_of=s.name,
+                   compared=s.trainable and s.name != "mean_shape")
         for s in base
         if not s.temporal
     ]
@@ -84,6 +88,11 @@ def _specs() -> list[MethodSpec]:
 def method_table() -> dict[str, MethodSpec]:
     """Name -> spec for every method the suite knows (built on call, not at import)."""
     return {s.name: s for s in _specs()}
+
+
+def compared_methods() -> tuple[str, ...]:
+    """The rows of the default comparison, in table order."""
+    return tuple(name for name, spec in method_table().items() if spec.compared)
 
 
 def get_method(name: str) -> MethodSpec:

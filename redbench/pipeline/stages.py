@@ -134,17 +134,18 @@ def _groups(names: list[str], key) -> list[list[str]]:
 
 
 def _rows(params: dict) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(compared rows, their trainable base methods, compared datasets, training datasets) from params, the
-    datasets in the order of the fetch section."""
-    from redbench.methods import get_method
+    """(compared rows, their trainable base methods, compared datasets, training datasets) from params (through
+    their dataclasses: a profile's missing keys take the defaults), the datasets in the order fetched."""
+    from redbench.benchmark.compare import CompareConfig
+    from redbench.config import section
+    from redbench.methods import TrainParams, get_method
 
-    compare, train = params.get("compare") or {}, params.get("train") or {}
-    rows = list(compare["methods"])
+    compare, train = section(params, "compare", CompareConfig), section(params, "train", TrainParams)
+    rows = list(compare.methods)
     bases = list(dict.fromkeys(get_method(m).smooth_of or m for m in rows))
     trainable = [m for m in bases if get_method(m).trainable]
-    order = list(params.get("fetch") or compare["datasets"])  # the order they are fetched in
-    datasets = [d for d in order if d in compare["datasets"]]
-    return rows, trainable, datasets, list(train["datasets"])
+    order = list(params.get("fetch") or compare.datasets)
+    return rows, trainable, [d for d in order if d in compare.datasets], list(train.datasets)
 
 
 def _model_files(method: str, resumable: bool) -> list[str]:
@@ -210,7 +211,7 @@ def default_stages(params: dict) -> dict[str, Stage]:
         stages[f"predict_{_stage_name(name)}"] = Stage(
             cmd, cmds, [*models, f"data/shards/{dataset}"], keys, [f"predictions/{method}/{dataset}.h5"],
             foreach=None if many else datasets, matrix=matrix)
-    stages["compare"] = _compare("redbench compare", "", list(params["compare"]["datasets"]))
+    stages["compare"] = _compare("redbench compare", "", datasets)
     stages["compare"].params.append("train.seed")
     return stages
 
@@ -258,7 +259,7 @@ def reference_stages(params: dict) -> dict[str, Stage]:
                          ["models", "../data/shards/${item.dataset}"], ["methods", "predict", "smoothing"],
                          ["predictions/${item.method}/${item.dataset}.h5"],
                          matrix={"method": rows, "dataset": datasets}),
-        "compare": _compare("redbench compare", "../", list(params["compare"]["datasets"])),
+        "compare": _compare("redbench compare", "../", datasets),
         "predict_seeds": Stage(
             f"redbench predict ${{item.method}} 300vw --models-dir models/seed${{item.seed}} {data} "
             f"--out predictions_seed${{item.seed}}/${{item.method}}/300vw.h5", [],

@@ -1,6 +1,7 @@
 """`redbench pipeline write | check`: the generated files of the repository, as text.
 
-dvc.yaml and reference/dvc.yaml come from the stages of redbench.pipeline.stages and each folder's params.yaml.
+params.yaml comes from the config dataclasses (redbench.pipeline.params), dvc.yaml and reference/dvc.yaml from
+the stages of redbench.pipeline.stages and each folder's params file, in that order.
 The YAML is written by a small emitter of the few shapes dvc.yaml uses, so that the files read like hand-written
 ones (flow lists for foreach and matrix axes, comments, folded long commands).
 """
@@ -37,7 +38,7 @@ def _mapping(body: dict[str, Any], indent: int) -> list[str]:
         if key == "#":
             continue
         if key == "cmd" and isinstance(value, str) and len(value) + indent + 5 > WIDTH:
-            lines += [f"{pad}cmd: >-", *(f"{pad}  {line}" for line in _fold(value, WIDTH - indent - 2))]
+            lines += [f"{pad}cmd: >-", *(f"{pad}  {line}" for line in fold(value, WIDTH - indent - 2))]
         elif isinstance(value, dict):
             lines += [f"{pad}{key}:", *_mapping(value, indent + 2)]
         elif isinstance(value, list) and key in ("foreach", "method", "dataset", "seed", "variant"):
@@ -57,7 +58,7 @@ def _mapping(body: dict[str, Any], indent: int) -> list[str]:
     return lines
 
 
-def _fold(text: str, width: int) -> list[str]:
+def fold(text: str, width: int) -> list[str]:
     out, line = [], ""
     for word in text.split(" "):
         if line and len(line) + 1 + len(word) > width:
@@ -69,7 +70,7 @@ def _fold(text: str, width: int) -> list[str]:
 
 
 def _comment(text: str, indent: int) -> list[str]:
-    return [" " * indent + "# " + line for line in _fold(text, WIDTH - indent - 2)]
+    return [" " * indent + "# " + line for line in fold(text, WIDTH - indent - 2)]
 
 
 def dvc_yaml(stages: dict[str, Any], root: str, params: str) -> str:
@@ -82,26 +83,30 @@ def dvc_yaml(stages: dict[str, Any], root: str, params: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _params(folder: Path) -> dict:
-    return yaml.safe_load((folder / "params.yaml").read_text(encoding="utf-8"))
-
-
-def generated(repo: Path = REPO) -> dict[Path, Callable[[], str]]:
-    """Repository path -> a function making that file's text."""
+def generated(repo: Path = REPO) -> dict[Path, Callable[[dict[Path, str]], str]]:
+    """Repository path -> a function making that file's text from the texts made before it (in this order:
+    a dvc.yaml reads the params.yaml made in the same run)."""
+    from redbench.pipeline.params import params_yaml
     from redbench.pipeline.stages import default_stages, reference_stages
 
+    def params(made: dict[Path, str], rel: Path) -> dict:
+        return yaml.safe_load(made[rel] if rel in made else (repo / rel).read_text(encoding="utf-8")) or {}
+
     return {
-        Path("dvc.yaml"): lambda: dvc_yaml(default_stages(_params(repo)), "", "params.yaml"),
-        Path("reference/dvc.yaml"): lambda: dvc_yaml(reference_stages(_params(repo / "reference")), "../",
-                                                     "reference/params.yaml (the reference profile)"),
+        Path("params.yaml"): lambda made: params_yaml(),
+        Path("dvc.yaml"): lambda made: dvc_yaml(default_stages(params(made, Path("params.yaml"))), "", "params.yaml"),
+        Path("reference/dvc.yaml"): lambda made: dvc_yaml(
+            reference_stages(params(made, Path("reference/params.yaml"))), "../",
+            "reference/params.yaml (the reference profile)"),
     }
 
 
 def stale(repo: Path = REPO) -> dict[Path, str]:
     """The generated files whose committed text differs from the generator's: path -> the text it should be."""
+    made: dict[Path, str] = {}
     out = {}
     for path, make in generated(repo).items():
-        text = make()
+        made[path] = text = make(made)
         current = (repo / path).read_text(encoding="utf-8") if (repo / path).is_file() else None
         if current != text:
             out[path] = text
