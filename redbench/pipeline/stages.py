@@ -24,9 +24,11 @@ CLI = "redbench.cli"
 
 
 def command_modules(cmd: str) -> list[str]:
-    """The modules a `redbench ...` command starts from: the CLI, its command's module and, for train /
-    predict, the modules the methods table names for the METHOD argument."""
+    """The modules a `redbench ...` command starts from: the CLI, its command's module, the module the datasets
+    table names for fetch's / preprocess's DATASET (its synthetic writer / its reader) and, for train / predict,
+    those the methods table names for the METHOD argument."""
     from redbench.cli import COMMANDS
+    from redbench.datasets.table import get_dataset
     from redbench.methods import get_method
 
     argv = [a for a in shlex.split(cmd) if not a.startswith("-")]
@@ -35,6 +37,9 @@ def command_modules(cmd: str) -> list[str]:
     if argv[:1] != ["redbench"] or len(argv) < 2 or argv[1] not in COMMANDS:
         raise ValueError(f"{cmd}: not a redbench command")
     modules = [CLI, f"{CLI}.{COMMANDS[argv[1]].split(':')[0]}"]
+    if argv[1] in ("fetch", "preprocess"):  # the dataset's synthetic writer, or its reader
+        spec = get_dataset(argv[2])
+        modules.append(spec.synthetic.partition(":")[0] if argv[1] == "fetch" and spec.synthetic else spec.reader)
     if argv[1] in ("train", "predict"):
         spec = get_method(argv[2])
         modules.append(spec.module)
@@ -135,17 +140,17 @@ def _groups(names: list[str], key) -> list[list[str]]:
 
 def _rows(params: dict) -> tuple[list[str], list[str], list[str], list[str]]:
     """(compared rows, their trainable base methods, compared datasets, training datasets) from params (through
-    their dataclasses: a profile's missing keys take the defaults), the datasets in the order fetched."""
+    their dataclasses: a profile's missing keys take the defaults), the datasets in the datasets table's order."""
     from redbench.benchmark.compare import CompareConfig
     from redbench.config import section
+    from redbench.datasets.table import dataset_names
     from redbench.methods import TrainParams, get_method
 
     compare, train = section(params, "compare", CompareConfig), section(params, "train", TrainParams)
     rows = list(compare.methods)
     bases = list(dict.fromkeys(get_method(m).smooth_of or m for m in rows))
     trainable = [m for m in bases if get_method(m).trainable]
-    order = list(params.get("fetch") or compare.datasets)
-    return rows, trainable, [d for d in order if d in compare.datasets], list(train.datasets)
+    return rows, trainable, [d for d in dataset_names() if d in compare.datasets], list(train.datasets)
 
 
 def _model_files(method: str, resumable: bool) -> list[str]:
