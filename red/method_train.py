@@ -23,7 +23,7 @@ def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os
           *, seed: int, val_fraction: float = 0.2, resume: bool = False, progress: bool = False) -> list[dict]:
     """Train on the `train` split of the given shard folder(s), validating on the identities that
     `val_fraction` holds out from it (params `train.val_fraction`, passed by redbench.methods.train)."""
-    from redbench.methods.convergence import read_cost
+    from redbench.methods.train_log import read_cost
     from redbench.methods.protocol import TrainInfo, as_manifest_dirs, train_data_hash
     from redbench.datasets.loaders import AugmentConfig, ClipDataset, split_by_identity
     from redbench.datasets.shards import load_manifest

@@ -30,9 +30,9 @@ from redbench.red.losses import red_loss
 from redbench.red.model import RED
 from redbench.red.checkpoint import CHECKPOINT, MODEL, save_model  # moved there; still importable from here
 from redbench.red.train_config import TrainConfig  # moved there; still importable from here
-from redbench.methods.convergence import METRICS, TRAIN_LOG  # noqa: F401 (file names, re-exported)
-from redbench.methods.convergence import (DECAY, EXTENDING_FIELDS, IMPROVED, STOP, WAIT, Plateau,
-                                          TrainCost, count_flops, extends, write_log)
+from redbench.methods.convergence import DECAY, EXTENDING_FIELDS, IMPROVED, STOP, WAIT, Plateau, extends
+from redbench.methods.cost import TrainCost, count_flops
+from redbench.methods.train_log import METRICS, TRAIN_LOG, write_log  # noqa: F401 (file names, re-exported)
 
 log = logging.getLogger(__name__)
 

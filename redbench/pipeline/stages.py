@@ -166,7 +166,7 @@ def _model_files(method: str, resumable: bool) -> list[str]:
 def default_stages(params: dict) -> dict[str, Stage]:
     """The default pipeline: fetch -> preprocess -> train -> predict -> compare."""
     from redbench.methods import get_method
-    from redbench.methods.convergence import METRICS, TRAIN_LOG
+    from redbench.methods.train_log import METRICS, TRAIN_LOG
     from redbench.methods.protocol import CHECKPOINT, TRAIN_INFO, WEIGHTS
 
     rows, trainable, datasets, train_data = _rows(params)
