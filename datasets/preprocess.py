@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from redbench._io import staged_dir
 from redbench.config import param
-from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
+from redbench.datasets.boxes import BoxConfig, clip_rng, detector_boxes, gt_boxes, jitter_boxes
+from redbench.datasets.detector import HogDetector
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
 from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
 from redbench.datasets.raw import RawFrame, RawVideo
@@ -55,7 +56,7 @@ class PreprocessConfig:
     @property
     def face_px(self) -> float:
         """The stored face: the GT landmark box's longer side in the crop, px (methods warn when their input
-        upsamples it by more than redbench.datasets.boxes.MAX_UPSAMPLE; README, real data)."""
+        upsamples it by more than redbench.datasets.input_crop.MAX_UPSAMPLE; README, real data)."""
         return self.crop_size / self.context_scale
 
     def shard_format(self) -> ShardFormat:

@@ -68,7 +68,7 @@ class RedMethod:
 
     def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool, *,
                      gt_box_scale: float = 1.0) -> np.ndarray:
-        from redbench.datasets.boxes import square_crop, to_crop
+        from redbench.datasets.input_crop import square_crop, to_crop
         from redbench.methods.tracking import track
         from redbench.red.infer import OnlineRED, predict_static_batch
 

@@ -78,7 +78,7 @@ def test_static_batch_path_equals_frame_by_frame(trained, shards):
 def test_clip_chunks_equal_frame_by_frame_steps(trained, shards, frame_feedback):
     """run_clip's batched chunks carry the LSTM state and C_id's running mean as single steps do; a model fed
     its previous output (frame_feedback) is stepped frame by frame whatever the chunk."""
-    from redbench.datasets.boxes import square_crop
+    from redbench.datasets.input_crop import square_crop
     from redbench.red.infer import OnlineRED
 
     cfg, model_dir = trained["full"]
