@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from redbench.baselines._model_io import save_state
-from redbench.benchmark import metrics
+from redbench import metrics
 from redbench.landmarks import mirror_points
 from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
 from redbench.config import params_hash

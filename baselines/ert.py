@@ -23,7 +23,7 @@ import numpy as np
 from redbench._io import atomic_path
 from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
 from redbench.baselines.train_frames import VAL_FRAMES, iter_train_clips, validation_split
-from redbench.benchmark import metrics
+from redbench import metrics
 from redbench.datasets.boxes import flip_boxes
 from redbench.datasets.input_crop import to_input
 from redbench.methods.cost import TrainCost

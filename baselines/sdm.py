@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
-from redbench.benchmark import metrics
+from redbench import metrics
 from redbench.methods.convergence import STOP, Plateau, StopRule
 from redbench.methods.cost import TrainCost
 from redbench.methods.train_log import write_log

@@ -16,7 +16,7 @@ from typing import Any
 
 from redbench import __version__
 from redbench._io import read_json
-from redbench.benchmark.metrics import NORM_LABELS
+from redbench.metrics import NORM_LABELS
 from redbench.benchmark.stability import FHR_KEYS, fhr_layout
 
 SCHEMA_VERSION = 1

@@ -6,8 +6,7 @@
   must be imported whole. Docstring-only package __init__ files carry no code and are neither required nor
   counted. The files are generated (redbench pipeline write): this checks the generator against an independent
   reading of the files.
-- The layers: nothing in red/ or benchmark/ imports from baselines/; nothing in datasets/ imports a method
-  (baselines, red, the methods layer) or the benchmark.
+(The floors and cycles of the import graph: tests/test_import_graph.py.)
 """
 
 from __future__ import annotations
@@ -131,25 +130,7 @@ def test_the_params_check_sees_a_missing_key(tmp_path: Path) -> None:
     assert missing_params(tmp_path / "dvc.yaml") == ["s: c"]
 
 
-# ---- layers ------------------------------------------------------------------------------------------------
-
-def _files(folder: str) -> list[Path]:
-    return sorted((REPO / folder).rglob("*.py"))
-
-
-def _imports_into(path: Path, prefixes: tuple[str, ...]) -> list[str]:
-    return sorted(m for m in direct_imports(path) if m.startswith(prefixes))
-
-
-@pytest.mark.parametrize("folder, forbidden", [
-    ("red", ("redbench.baselines",)),
-    ("benchmark", ("redbench.baselines",)),
-    ("datasets", ("redbench.baselines", "redbench.red", "redbench.methods", "redbench.benchmark")),
-])
-def test_layers(folder: str, forbidden: tuple[str, ...]) -> None:
-    bad = {str(p.relative_to(REPO)): _imports_into(p, forbidden) for p in _files(folder)}
-    assert {k: v for k, v in bad.items() if v} == {}
-
+# ---- the import reader ---------------------------------------------------------------------------------------
 
 def test_the_import_reader_follows_function_level_and_relative_imports() -> None:
     # redbench.cli.train_cmd imports the methods layer inside its command body only

@@ -16,7 +16,7 @@ import tokenize
 from functools import lru_cache
 from typing import Any
 
-import yaml
+from redbench.pipeline.yaml_text import fold, scalar
 
 WIDTH = 116
 
@@ -106,16 +106,12 @@ def field_comments(cls: type) -> dict[str, tuple[list[str], str]]:
     return out
 
 
-def _scalar(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("\n...").strip()
-
-
 def _flow(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return _scalar(value)
+    return scalar(value)
 
 
 def _flat(value: Any) -> bool:
@@ -124,8 +120,6 @@ def _flat(value: Any) -> bool:
 
 
 def _comment(text: str, indent: int) -> list[str]:
-    from redbench.pipeline.write import fold
-
     return [" " * indent + "# " + line for line in fold(text, WIDTH - indent - 2)]
 
 
