@@ -5,8 +5,9 @@ and the paired tests, all generated from the run's files (training logs, train_i
         --results-seed 1 results_seed1 --results-seed 2 results_seed2 [--into ../docs/reference_run.md]
 
 Writes under --out: equal_compute.png (validation NME against training FLOPs, every learned method on the same
-axes), equal_compute.csv, convergence.md, ablations.md, leaderboard.md and paired.md (RED against every row,
-and against RED-static for the other training seeds given). With --into, the text between
+axes), equal_compute.csv, convergence.md, ablations.md, leaderboard.md, paired.md (RED against every row,
+and against RED-static for the other training seeds given) and headline.md (the README's table, from
+metrics.json alone); a table whose inputs are absent is left out. With --into, the text between
 `<!-- reference:NAME -->` and `<!-- /reference:NAME -->` in that Markdown file is replaced by the block NAME.
 Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (synthetic data).
 Convergence: redbench.methods.convergence.converged.
@@ -164,7 +165,7 @@ def ablation_table(runs: dict[tuple[str, int], dict]) -> str:
 
 
 def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
-    """The README's leaderboard: 300-VW-style categories, AUC / FR at 0.08, jitter, FHR's sta2, other datasets,
+    """The reference run's leaderboard: 300-VW-style categories, AUC / FR at 0.08, jitter, FHR's sta2, other datasets,
     and each learned row's training cost."""
     vw = metrics["datasets"]["300vw"]
     groups = vw["breakdowns"]["subset"]["groups"]
@@ -184,6 +185,26 @@ def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
                    for d in metrics["datasets"] if d != "300vw" and m in metrics["datasets"][d]["methods"]],
                  f"{cost['flops']:.1e}" if cost.get("flops") else "-",
                  f"{cost['wall_s']:.0f}" if cost.get("wall_s") else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def headline_table(metrics: dict) -> str:
+    """The README's table, from a metrics.json alone: each row's NME on the 300-VW-style test frames (all and
+    category 3), AUC and failure rate at 0.08, jitter, NME on 300-W, and its training FLOPs."""
+    vw = metrics["datasets"]["300vw"]
+    cat3 = vw["breakdowns"]["subset"]["groups"].get("category3", {}).get("methods", {})
+    others = [d for d in metrics["datasets"] if d != "300vw"]
+    head = ["method", "300vw NME % [95 % CI]", "cat. 3", "AUC@0.08", "FR@0.08 %", "jitter %",
+            *[f"{d} NME %" for d in others], "training FLOPs"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for m in sorted(vw["methods"], key=lambda m: vw["methods"][m]["metrics"]["nme"]["value"]):
+        mm, flops = vw["methods"][m]["metrics"], vw["methods"][m]["prediction"].get("train_flops")
+        cells = [m, _pct(mm["nme"]), _pct(cat3[m]["nme"], ci=False) if m in cat3 else "-",
+                 f"{mm['auc@0.08']['value']:.3f}", f"{100 * mm['fr@0.08']['value']:.1f}", _pct(mm["jitter"], ci=False),
+                 *[_pct(metrics["datasets"][d]["methods"][m]["metrics"]["nme"], ci=False)
+                   if m in metrics["datasets"][d]["methods"] else "-" for d in others],
+                 f"{flops:.1e}" if flops else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -255,13 +276,19 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
     others = {**abl, **red_seed_runs(models)}
     everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in others.items()
                              if s or v not in RED_METHODS}}
-    blocks = {"convergence": convergence_table(everything), "ablations": ablation_table(abl)}
+    blocks = {}  # only the tables whose inputs are there (the models folder need not be)
+    if everything:
+        blocks["convergence"] = convergence_table(everything)
+    if abl:
+        blocks["ablations"] = ablation_table(abl)
     if metrics is not None:
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
         blocks["paired"] = paired_table(metrics, seed_metrics)
+        blocks["headline"] = headline_table(metrics)
     docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
     with staged_dir(out, lambda rel: rel in REPORT_FILES, "redbench report") as stage:
-        equal_compute(everything, stage / "equal_compute.png")
+        if everything:
+            equal_compute(everything, stage / "equal_compute.png")
         for name, body in blocks.items():
             (stage / f"{name}.md").write_text(body, encoding="utf-8")
     for doc, text in docs.items():
@@ -270,4 +297,4 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
 
 
 REPORT_FILES = ("equal_compute.png", "equal_compute.csv", "convergence.md", "ablations.md", "leaderboard.md",
-                "paired.md")
+                "paired.md", "headline.md")

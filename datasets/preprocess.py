@@ -56,7 +56,7 @@ class PreprocessConfig:
     @property
     def face_px(self) -> float:
         """The stored face: the GT landmark box's longer side in the crop, px (methods warn when their input
-        upsamples it by more than redbench.datasets.input_crop.MAX_UPSAMPLE; README, real data)."""
+        upsamples it by more than redbench.datasets.input_crop.MAX_UPSAMPLE; docs/real_data.md)."""
         return self.crop_size / self.context_scale
 
     def shard_format(self) -> ShardFormat:

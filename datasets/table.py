@@ -4,7 +4,7 @@ writer (the methods table's twin: redbench/methods/table.py).
 Nothing registers itself at import time, and this module imports no other: a reader or writer module is
 imported only when its dataset is read or generated. Fetch, preprocess, the CLI's dataset arguments, the
 default comparison and the pipeline generator all take their datasets from here. Each module it names
-provides (README, "Adding a dataset"):
+provides (docs/extending.md, "Adding a dataset"):
 
     iter_videos(root: Path) -> Iterator[RawVideo]              # the reader (redbench.datasets.raw's records)
     <writer>(root: Path, cfg: SyntheticConfig, progress: bool) # the synthetic stand-in, in the same layout

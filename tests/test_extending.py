@@ -1,4 +1,4 @@
-"""Adding a method and a dataset touches the places the README's "Adding a method / a dataset" name, and no
+"""Adding a method and a dataset touches the places docs/extending.md names, and no
 others: in a copy of the code, a toy method (its module + one row of the methods table) and a toy dataset (its
 reader and synthetic writer + one row of the datasets table) go through `redbench pipeline write`, fetch,
 preprocess, train, predict and compare, run from that copy as the pipeline's stages run them.

@@ -30,5 +30,5 @@ def report(models: Path, results: Path, seeds: tuple[tuple[int, Path], ...], out
 
     with user_errors(ValueError, ForeignFilesError):
         blocks = write_report(models, results, out, dict(seeds), into)
-    click.echo(f"wrote {out}: {', '.join(f'{name}.md' for name in blocks)}, equal_compute.png"
-               + (f"; blocks in {', '.join(map(str, into))}" if into else ""))
+    click.echo(f"wrote {out}: {', '.join(sorted(p.name for p in out.iterdir()))}"
+               + (f"; blocks {', '.join(blocks)} into {', '.join(map(str, into))}" if into else ""))

@@ -1,7 +1,7 @@
 """The method table: a plain dict from method name to a spec naming where its code lives.
 
 Nothing registers itself at import time; a method's module is imported only when the method is used, so
-listing methods never imports torch or dlib. Each method module provides (README, "Adding a method"):
+listing methods never imports torch or dlib. Each method module provides (docs/extending.md):
 
     VERSION: str                                               # bumped when its outputs change
     Config                                                     # frozen dataclass, from params methods.<name>

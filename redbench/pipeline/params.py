@@ -27,7 +27,7 @@ HEADER = ("Every knob of the pipeline with its default; the default runs on the 
 SECTION_NOTES = {
     "fetch": "Where each dataset's raw files come from: synthetic (generated here, the default) | path (a local "
              "archive or folder) | url; sha256 is checked for archives when given. Real sets need a licence: "
-             "download them by hand (README, real data).",
+             "download them by hand (docs/real_data.md).",
     "preprocess": "Raw layout -> HDF5 clip shards: a context crop per frame, the GT landmark box's longer side x "
                   "context_scale resized to crop_size px (stored face = crop_size / context_scale px, the "
                   "manifest's preprocess.face_px).",

@@ -120,3 +120,16 @@ def test_the_report_command_writes_the_folder_and_the_blocks(tmp_path):
         "ablations.md", "convergence.md", "equal_compute.csv", "equal_compute.png"]
     text = doc.read_text()
     assert "old" not in text and "| reg_only | maps, f_CLS, f_sRNN (f_REG alone) | 0.2000 | not run |" in text
+
+
+def test_the_readme_headline_and_the_reference_page_are_the_committed_results(report):
+    """The README's table and docs/reference_run.md's paired table are what `redbench report --into` writes
+    from the committed reference results."""
+    repo = Path(__file__).resolve().parents[2]
+    metrics = json.loads((repo / "reference" / "results" / "metrics.json").read_text())
+    seeds = {s: json.loads((repo / "reference" / f"results_seed{s}" / "metrics.json").read_text()) for s in (1, 2)}
+    readme, page = repo / "README.md", repo / "docs" / "reference_run.md"
+    assert report.rewrite_blocks(readme, {"headline": report.headline_table(metrics)}) == readme.read_text()
+    assert report.rewrite_blocks(page, {"paired": report.paired_table(metrics, seeds)}) == page.read_text()
+    heatmap = next(line for line in report.headline_table(metrics).splitlines() if line.startswith("| heatmap |"))
+    assert heatmap.startswith("| heatmap | 6.68 [4.7, 8.8] | 11.15 | 0.359 | 23.5 |")
