@@ -131,12 +131,9 @@ def interval_method(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, object]:
 
 
 def _weighted(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """w (B, C) @ x (C, K) -> (B, K) with NumPy's own single-threaded loop, not BLAS.
-
-    Measured on the shared 2-core machine: OpenBLAS's threaded dgemm on these long-and-thin shapes spun for
-    40 s of a 1000-resample bootstrap over 100k clips that takes 0.5 s single-threaded; einsum (without
-    optimize, so no BLAS) is as fast as single-threaded BLAS here and never oversubscribes the cores.
-    """
+    """w (B, C) @ x (C, K) -> (B, K) with NumPy's own single-threaded loop, not BLAS: OpenBLAS's threaded dgemm
+    oversubscribes the cores on these long-and-thin shapes, and einsum (without optimize, so no BLAS) is as
+    fast as single-threaded BLAS here (docs/speed.md)."""
     return np.einsum("bc,ck->bk", w, x)
 
 

@@ -70,12 +70,10 @@ def _centre_and_radius(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class HogDetector:
     """dlib's HOG frontal face detector on context crops. Returns the highest-scoring box or None.
 
-    Measured on this project's machines: 0.9 ms at 128 px, 2.2 ms at 192 px, 3.6 ms at 256 px per image
-    (upsample 0); HOG's 80 px window misses faces smaller than ~80 px, hence the resize to `detector_size`
-    (the context crop holds the face at about half its side). Running on the crop rather than the frame
-    keeps the cost independent of the video's resolution. On 130 synthetic 300-VW context crops the found
-    rate was 73.8% at 160 px, 74.6% at 192, 73.8% at 256 and 77.7% at 128 px with upsample 1 (3.5, 4.9,
-    9.5, 7.9 ms per crop): 160 px is the default. `size=None` runs on the image as it is (any shape).
+    HOG's 80 px window misses faces smaller than about 80 px, hence the resize to `detector_size` (the context
+    crop holds the face at about half its side; 160 px found as many faces as larger sizes, for less time:
+    docs/speed.md). Running on the crop rather than the frame keeps the cost independent of the video's
+    resolution. `size=None` runs on the image as it is (any shape).
     """
 
     def __init__(self, size: int | None = 160, upsample: int = 0):

@@ -15,7 +15,7 @@ import numpy as np
 
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, square_box, warp
 
-# A method's input may magnify the stored face by at most this much before it is warned (issue 13): at the
+# A method's input may magnify the stored face by at most this much before it is warned: at the
 # synthetic default (64 px faces) the paper RED preset's 128 px input of the box x 1.25 is 1.6x, the CPU
 # methods 0.8-1.04x.
 MAX_UPSAMPLE = 1.5

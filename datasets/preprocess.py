@@ -43,7 +43,7 @@ LANDMARK_MARGIN = 0.25
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    crop_size: int = param(128, min=8)  # context crop side in px (128: RED's input size; small enough for CPU training)
+    crop_size: int = param(128, min=8)  # context crop side in px (the stored face: crop_size / context_scale px)
     context_scale: float = param(2.0, min=0, exclusive_min=True)  # context crop side = this x the longer side of the GT landmark box
     block_frames: int = param(32, min=1)  # frames processed and written at a time (bounds peak memory)
     compression: str = param("none", choices=("none", "gzip", "lzf"))  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)

@@ -34,7 +34,7 @@ class Config:
     map_points: str | None = "demo7"
     label_square: int = 5  # side in px of each map point's square in the label-map target
     norm: str = "group"  # group | batch (group: training and eval normalise alike; red/config.py says why)
-    frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (red/model.py: off, why)
+    frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (off: docs/red.md says why)
     decode: str = "reg"  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
     input_size: int | None = None  # overrides the preset's
     box: str = "gt"  # training box from the shards: gt | gt_jitter | detector

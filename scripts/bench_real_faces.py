@@ -1,5 +1,5 @@
 """Methods with a native input convention, under redbench's `gt` protocol against their own native pipeline,
-on real annotated photographs (issue 13).
+on real annotated photographs.
 
 Today that is `ert_pretrained` (dlib's public 68-point model), whose native input is dlib's HOG detector box on
 the full image. The other methods are trained here on the shards' boxes, so the `gt` box is their native input.

@@ -112,7 +112,7 @@ class Plateau:
 
 def converged(steps: Sequence[float], values: Sequence[float], tail: float = 0.2, rel: float = 0.02) -> bool:
     """Whether the best validation value of the last `tail` of training (by step) improved on the best before
-    it by less than `rel` relative: the convergence test of the reference run (issue 12's criterion)."""
+    it by less than `rel` relative: the convergence test of the reference run (docs/reference_run.md)."""
     assert len(steps) == len(values) and len(steps) >= 2, "need at least two evaluations"
     cut = steps[-1] - tail * (steps[-1] - steps[0])
     before = [v for s, v in zip(steps, values) if s < cut] or [values[0]]
