@@ -24,7 +24,7 @@ repro: setup
 # The reference profile (reference/params.yaml): the default pipeline's shards, then every learned method to a
 # validation plateau, RED's ablations, predictions, compare and the report. Its trainings run at one thread
 # each and sum to about 3.5 hours; scripts/dvc_queues.py runs them in two queues side by side (balanced by the
-# committed run's wall seconds, README), about 1.75 hours on 2 cores; the final `dvc repro` does the rest.
+# committed run's wall seconds, docs/reference_run.md), about 1.75 hours on 2 cores; the final `dvc repro` does the rest.
 REFERENCE_QUEUE_A := ablations train@red train@red_static train@heatmap
 REFERENCE_QUEUE_B := train_seeds@red_static-2 train_seeds@red-2 train_seeds@red_static-1 train_seeds@red-1 \
 	train@cnn_regression train@sdm train@ert train@mean_shape

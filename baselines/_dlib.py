@@ -12,7 +12,7 @@ import numpy as np
 
 from redbench.baselines._hog import to_gray
 from redbench.methods.protocol import StaticMethod
-from redbench.datasets.boxes import crop_affine, to_crop, to_input
+from redbench.datasets.input_crop import crop_affine, to_crop, to_input
 from redbench.datasets.geometry import warp
 
 RectFn = Callable[[np.ndarray], np.ndarray]  # face box (4,) -> the rectangle dlib expects (4,), crop coords

@@ -21,11 +21,13 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from redbench.baselines._model_io import save_state
-from redbench.benchmark import metrics
+from redbench import metrics
 from redbench.landmarks import mirror_points
 from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
 from redbench.config import params_hash
-from redbench.methods.convergence import IMPROVED, STOP, Plateau, StopRule, TrainCost, count_flops, write_log
+from redbench.methods.convergence import IMPROVED, STOP, Plateau, StopRule
+from redbench.methods.cost import TrainCost, count_flops
+from redbench.methods.train_log import write_log
 from redbench.methods.protocol import TrainInfo, train_data_hash
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from torch import nn
 
 from redbench.baselines._torch_train import (TrainLoop, Validation, fit, from_unit, images_to_tensor, load_model,
                                              to_unit, train_network)
-from redbench.datasets.boxes import square_crop, to_crop
+from redbench.datasets.input_crop import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod
 
 VERSION = "1"

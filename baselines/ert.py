@@ -23,9 +23,11 @@ import numpy as np
 from redbench._io import atomic_path
 from redbench.baselines._dlib import DlibShapeMethod, dlib_rect, resample
 from redbench.baselines.train_frames import VAL_FRAMES, iter_train_clips, validation_split
-from redbench.benchmark import metrics
-from redbench.datasets.boxes import flip_boxes, to_input
-from redbench.methods.convergence import TrainCost, write_log
+from redbench import metrics
+from redbench.datasets.boxes import flip_boxes
+from redbench.datasets.input_crop import to_input
+from redbench.methods.cost import TrainCost
+from redbench.methods.train_log import write_log
 from redbench.methods.protocol import TrainInfo, train_data_hash
 from redbench.config import params_hash
 from redbench.landmarks import flip_points

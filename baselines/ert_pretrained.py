@@ -5,7 +5,7 @@ notes), so its numbers on 300-W test images are contaminated (and on synthetic d
 
 Box adapter: the model was trained on dlib HOG-detector boxes, whose centre moves sideways with yaw by up to
 +-0.2 of the landmark box's width, which the tight landmark box we are given cannot tell. So the adapter
-(redbench.datasets.boxes.DlibBoxModel, calibrated on real faces) tries detector-style boxes at several such
+(redbench.datasets.detector.DlibBoxModel, calibrated on real faces) tries detector-style boxes at several such
 shifts, refines each once from its own prediction's landmarks (the rule that follows yaw), and keeps the
 prediction whose tight box best matches the given box. The region of 1.6 x the first detector-style box is
 resampled once per frame to 192 px gray so dlib's integer outputs are fine-grained. On the developers' 15 real
@@ -23,7 +23,8 @@ import numpy as np
 
 from redbench.baselines._dlib import dlib_rect_of_edges, shape_points
 from redbench.baselines._hog import to_gray
-from redbench.datasets.boxes import DlibBoxModel, check_upsampling, crop_affine, to_crop, to_input
+from redbench.datasets.detector import DlibBoxModel
+from redbench.datasets.input_crop import check_upsampling, crop_affine, to_crop, to_input
 from redbench.datasets.geometry import landmark_box, warp
 from redbench.methods.protocol import StaticMethod
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from redbench.baselines._torch_train import (TrainLoop, Validation, fit, from_unit, images_to_tensor, load_model,
                                              train_network)
-from redbench.datasets.boxes import square_crop, to_crop
+from redbench.datasets.input_crop import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod
 
 VERSION = "1"
@@ -44,7 +44,7 @@ class Config:
     decoding: str = "soft_argmax"  # soft_argmax | argmax_quadratic
     sigma: float = 1.0  # target Gaussian std in heatmap px (argmax_quadratic)
     max_frames: int = 2000
-    loop: TrainLoop = field(default_factory=lambda: TrainLoop(epochs=12, lr=3e-3))  # params.yaml's
+    loop: TrainLoop = field(default_factory=lambda: TrainLoop(epochs=12, lr=3e-3))  # more epochs than the CNN
 
 
 class Residual(nn.Module):

@@ -23,11 +23,13 @@ import numpy as np
 from tqdm import tqdm
 
 from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
-from redbench.benchmark import metrics
-from redbench.methods.convergence import STOP, Plateau, StopRule, TrainCost, write_log
+from redbench import metrics
+from redbench.methods.convergence import STOP, Plateau, StopRule
+from redbench.methods.cost import TrainCost
+from redbench.methods.train_log import write_log
 from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
 from redbench.baselines._model_io import load_arrays, save_arrays
-from redbench.datasets.boxes import square_crop, to_crop
+from redbench.datasets.input_crop import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
 from redbench.config import params_hash
 from redbench.landmarks import flip_points

@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from redbench.datasets.boxes import square_crop, to_input
+from redbench.datasets.input_crop import square_crop, to_input
 from redbench.methods.protocol import PathLike, as_manifest_dirs
 
 log = logging.getLogger(__name__)

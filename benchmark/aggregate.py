@@ -17,28 +17,9 @@ from typing import Sequence
 
 import numpy as np
 
-from redbench.config import param
+from redbench.benchmark.bootstrap_config import BootstrapConfig  # moved there; still importable from here
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class BootstrapConfig:
-    resamples: int = param(1000, min=1)
-    ci: float = param(0.95, min=0, max=1, exclusive_min=True, exclusive_max=True)
-    seed: int = param(0, min=0)
-    block: int = param(0, min=0)  # resamples per block; 0 = about 2e6 clip weights per block (16 MB as float64)
-    # Fewer clips than this: moving-block bootstrap of frames within each clip. 5 clips give 126 distinct
-    # clip resamples; fewer leave the percentile interval to a handful of resamples (1 clip: zero width).
-    min_clips: int = param(5, min=1)
-    frame_block_length: int = param(0, min=0)  # block length in frames; 0 = Politis & White's rule per quantity
-
-    def __post_init__(self) -> None:
-        if not 0 < self.ci < 1:
-            raise ValueError(f"ci must be in (0, 1), got {self.ci}")
-        if self.min_clips < 1 or self.frame_block_length < 0:
-            raise ValueError(f"min_clips must be >= 1 and frame_block_length >= 0, got {self.min_clips}, "
-                             f"{self.frame_block_length}")
 
 
 @dataclass(frozen=True)
@@ -150,12 +131,9 @@ def interval_method(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, object]:
 
 
 def _weighted(w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """w (B, C) @ x (C, K) -> (B, K) with NumPy's own single-threaded loop, not BLAS.
-
-    Measured on the shared 2-core machine: OpenBLAS's threaded dgemm on these long-and-thin shapes spun for
-    40 s of a 1000-resample bootstrap over 100k clips that takes 0.5 s single-threaded; einsum (without
-    optimize, so no BLAS) is as fast as single-threaded BLAS here and never oversubscribes the cores.
-    """
+    """w (B, C) @ x (C, K) -> (B, K) with NumPy's own single-threaded loop, not BLAS: OpenBLAS's threaded dgemm
+    oversubscribes the cores on these long-and-thin shapes, and einsum (without optimize, so no BLAS) is as
+    fast as single-threaded BLAS here (docs/speed.md)."""
     return np.einsum("bc,ck->bk", w, x)
 
 

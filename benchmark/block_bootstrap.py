@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from redbench.benchmark.aggregate import BootstrapConfig
+from redbench.benchmark.bootstrap_config import BootstrapConfig
 
 
 def _clip_rows(codes: np.ndarray) -> list[np.ndarray]:

@@ -28,6 +28,8 @@ from redbench.benchmark.scoring import (ScoringConfig, clip_blocks, ground_truth
                                         threshold_key)
 from redbench.benchmark.store import PredictionMeta, read_keys, read_landmarks
 from redbench.config import param
+from redbench.datasets.table import synthetic_datasets
+from redbench.methods.table import compared_methods
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,8 @@ class CompareError(ValueError):
 
 @dataclass(frozen=True)
 class CompareConfig:
-    methods: tuple[str, ...] = ()
-    datasets: tuple[str, ...] = ("300vw",)
+    methods: tuple[str, ...] = field(default_factory=compared_methods)  # the default run's rows, table order
+    datasets: tuple[str, ...] = field(default_factory=synthetic_datasets)  # those the default run generates
     predictions_dir: str = param("predictions", path=True)
     shards_dir: str = param("data/shards", path=True)
     out_dir: str = param("results", path=True)

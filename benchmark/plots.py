@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from redbench import __version__
 from redbench._io import read_json
-from redbench.benchmark.metrics import NORM_LABELS
+from redbench.metrics import NORM_LABELS
 from redbench.benchmark.stability import FHR_KEYS, fhr_layout
 
 SCHEMA_VERSION = 1
@@ -28,14 +28,20 @@ class ResultsError(ValueError):
     """A metrics.json that does not follow the schema; the message names the file and the field."""
 
 
+# What "-dirty" looks at: the code (the package's folders and pyproject.toml), not the pipeline's own records,
+# which `dvc repro` rewrites while it runs (dvc.lock, results/): a run of committed code records a clean commit.
+CODE_PATHS = ("redbench", "datasets", "red", "baselines", "benchmark", "pyproject.toml")
+
+
 def git_commit(cwd: str | os.PathLike = ".") -> str:
-    """HEAD's commit with "-dirty" when the tree has changes, or "unknown" outside a git checkout."""
+    """HEAD's commit with "-dirty" when the code differs from it, or "unknown" outside a git checkout."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=10)
         if head.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                *(f":(top){p}" for p in CODE_PATHS)],
+                               cwd=cwd, capture_output=True, text=True, timeout=10)
         return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.benchmark.ground_truth import GroundTruth, GroundTruthError
 from redbench.benchmark.stability import face_size
 from redbench.config import param

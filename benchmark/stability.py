@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from redbench.benchmark.metrics import landmark_box_size
+from redbench.metrics import landmark_box_size
 
 FHR_KEYS = ("fhr_rmse", "fhr_delay", "fhr_sta1", "fhr_sta2")
 

@@ -1,6 +1,7 @@
 """Put a dataset's raw layout under data/raw/<name>/ from one source: synthetic, a local path, or a URL.
 
-- synthetic: `redbench.datasets.synthetic.write_dataset` generates it (the embedded default).
+- synthetic: the dataset's synthetic writer (the datasets table; redbench.datasets.synthetic.generate) generates
+  it (the embedded default).
 - path: a local zip/tar archive (checked against `sha256` when given, extracted safely) or a folder, which is
   copied, not symlinked: DVC tracks data/raw/<name> as a stage output and must own real files.
   A relative path is relative to the working directory (the repository root under `dvc repro`).
@@ -169,10 +170,10 @@ def _build(
 ) -> dict[str, Any]:
     """Write the raw layout into `data` (not existing yet); returns extra marker fields."""
     if cfg.source == "synthetic":
-        from redbench.datasets import synthetic  # the generator is only needed for this source
+        from redbench.datasets.synthetic.generate import write_dataset  # only needed for this source
 
         data.mkdir()
-        synthetic.write_dataset(dataset, data, synthetic_cfg, progress)
+        write_dataset(dataset, data, synthetic_cfg, progress)
         return {}
     if cfg.source == "path" and Path(cfg.path).is_dir():
         log.info("copying %s into place", cfg.path)

@@ -18,7 +18,8 @@ from typing import Any, Collection, Sequence
 import numpy as np
 import torch
 
-from redbench.datasets.boxes import crop_affines, require_boxes
+from redbench.datasets.boxes import require_boxes
+from redbench.datasets.input_crop import crop_affines
 from redbench.datasets.geometry import apply_affine, compose_affine, invert_affine, warp
 from redbench.datasets.shards import BOX_NAMES, ShardReader
 from redbench.landmarks import flip_permutation, flip_points
@@ -174,7 +175,7 @@ class _ShardSamples(torch.utils.data.Dataset):
         a = reader.read_clip(ci, start, stop, fields=(*self._FIELDS, f"boxes/{self.box}"))
         require_boxes(a[f"boxes/{self.box}"], self.box, f"{reader.path}: clip {reader.clips[ci].clip_id!r}")
         s = self.input_size
-        # the crop adapter of the methods' prediction (boxes.square_crop), so training sees the same inputs
+        # the crop adapter of the methods' prediction (input_crop.square_crop), so training sees the same inputs
         to_input = crop_affines(a[f"boxes/{self.box}"], self.box_scale, s)
         landmarks = apply_affine(a["landmarks"], to_input)  # (T, 68, 2)
         occluded = a["occluded"]

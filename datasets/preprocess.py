@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from redbench._io import staged_dir
 from redbench.config import param
-from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
+from redbench.datasets.boxes import BoxConfig, clip_rng, detector_boxes, gt_boxes, jitter_boxes
+from redbench.datasets.detector import HogDetector
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
 from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
 from redbench.datasets.raw import RawFrame, RawVideo
@@ -42,7 +43,7 @@ LANDMARK_MARGIN = 0.25
 
 @dataclass(frozen=True)
 class PreprocessConfig:
-    crop_size: int = param(128, min=8)  # context crop side in px (128: RED's input size; small enough for CPU training)
+    crop_size: int = param(128, min=8)  # context crop side in px (the stored face: crop_size / context_scale px)
     context_scale: float = param(2.0, min=0, exclusive_min=True)  # context crop side = this x the longer side of the GT landmark box
     block_frames: int = param(32, min=1)  # frames processed and written at a time (bounds peak memory)
     compression: str = param("none", choices=("none", "gzip", "lzf"))  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)
@@ -55,7 +56,7 @@ class PreprocessConfig:
     @property
     def face_px(self) -> float:
         """The stored face: the GT landmark box's longer side in the crop, px (methods warn when their input
-        upsamples it by more than redbench.datasets.boxes.MAX_UPSAMPLE; README, real data)."""
+        upsamples it by more than redbench.datasets.input_crop.MAX_UPSAMPLE; docs/real_data.md)."""
         return self.crop_size / self.context_scale
 
     def shard_format(self) -> ShardFormat:

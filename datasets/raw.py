@@ -23,8 +23,6 @@ from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("300w", "300vw", "tf")
-
 # Still-image formats OpenCV decodes that the 300-W mirrors use (afw/helen/ibug .jpg, lfpw .png) and friends.
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -134,13 +132,7 @@ def list_image_files(folder: Path) -> dict[str, Path]:
 
 
 def iter_raw_videos(dataset: str, root: str | os.PathLike) -> Iterator[RawVideo]:
-    """Every video of `dataset` ("300w" | "300vw" | "tf") in its raw layout under `root`."""
-    if dataset == "300w":
-        from redbench.datasets.w300 import iter_videos
-    elif dataset == "300vw":
-        from redbench.datasets.vw300 import iter_videos
-    elif dataset == "tf":
-        from redbench.datasets.talking_face import iter_videos
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-    return iter_videos(Path(root))
+    """Every video of `dataset` in its raw layout under `root`, read by the reader the datasets table names."""
+    from redbench.datasets.table import get_dataset
+
+    return get_dataset(dataset).iter_videos(root)

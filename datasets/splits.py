@@ -26,7 +26,6 @@ VW300_CATEGORIES: dict[int, tuple[str, ...]] = {
     # Category 3: arbitrary conditions (the hardest).
     3: tuple("410 411 516 517 526 528 529 530 531 533 557 558 559 562".split()),
 }
-VW300_SUBSETS = ("train", "category1", "category2", "category3")
 
 
 class UnknownVideoError(RawDataError):
@@ -63,7 +62,6 @@ W300_FOLDERS: tuple[W300Folder, ...] = (
     W300Folder("lfpw/testset", "common", 224),
     W300Folder("ibug", "challenging", 135),
 )
-W300_SUBSETS = ("train", "common", "challenging")
 # Reporting sets made of subsets: "full" is the whole public test set.
 W300_EVAL_SETS: dict[str, tuple[str, ...]] = {
     "train": ("train",),

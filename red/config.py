@@ -51,7 +51,7 @@ class RedConfig:
     label_square: int = 3  # side of the per-landmark square of the training label map
     # Pass 0 of frame t fed frame t-1's prediction (RED's own tracking feedback). Off by default: trained on
     # noisy ground truth it taught the model to copy the feedback, and at inference its own errors then
-    # compounded (validation NME 0.11 -> 0.22 while the training loss fell; docs in red/model.py).
+    # compounded (docs/red.md).
     frame_feedback: bool = False
     # The landmarks RED outputs: "reg" = f_REG's regression (the paper's); "soft_argmax" = the expected
     # position under each landmark map's spatial softmax (red/srnn.py), a decoding of the maps as the released

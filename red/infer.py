@@ -18,7 +18,7 @@ import logging
 import numpy as np
 import torch
 
-from redbench.benchmark import metrics
+from redbench import metrics
 from redbench.datasets.geometry import apply_affine, invert_affine
 from redbench.datasets.loaders import finish_images
 from redbench.landmarks import N_POINTS, OUTER_EYE_CORNERS
@@ -110,7 +110,7 @@ def predict_static_batch(model: RED, images: torch.Tensor, device: torch.device)
 
 def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, point_indices: tuple[int, ...]) -> np.ndarray:
     """Per-frame NME over the model's points: pred, gt (N, L, 2) -> (N,), by the scorer's own function
-    (benchmark.metrics.nme: mean point error / outer-eye-corner distance), the L points placed in 68."""
+    (redbench.metrics.nme: mean point error / outer-eye-corner distance), the L points placed in 68."""
     missing = set(OUTER_EYE_CORNERS) - set(point_indices)
     if missing:
         raise ValueError(f"point set {point_indices} lacks the outer eye corners {sorted(missing)}")

@@ -1,4 +1,5 @@
-"""The `red` and `red_static` methods (redbench.methods table): Config, train and load.
+"""The `red` and `red_static` methods (redbench.methods table): Config and load, the side prediction imports
+(training: red/method_train.py, named by the table's `train_module`).
 
 Both names use this module; params `methods.red_static` sets `variant: static`. Other ablations (no_srnn,
 no_cls, reg_only) are the same method with another variant; their Method name is `red_<variant>`.
@@ -11,22 +12,15 @@ on the same people.
 
 from __future__ import annotations
 
-import dataclasses
-import logging
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from redbench.config import params_hash
+from redbench.red.checkpoint import MODEL, load_model
 from redbench.red.config import RedConfig, make_config
-from redbench.red.train import MODEL, TrainConfig, fit
-
-log = logging.getLogger(__name__)
+from redbench.red.train_config import TrainConfig
 
 VERSION = "1"
 
@@ -40,7 +34,7 @@ class Config:
     map_points: str | None = "demo7"
     label_square: int = 5  # side in px of each map point's square in the label-map target
     norm: str = "group"  # group | batch (group: training and eval normalise alike; red/config.py says why)
-    frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (red/model.py: off, why)
+    frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (off: docs/red.md says why)
     decode: str = "reg"  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
     srnn_feedback: str = "hard"  # hard (the paper's argmax squares) | soft (the previous pass's softmax; red/config.py)
     temporal_gate: bool = False  # zero-initialised gates on f_tRNN and C_id: full RED starts as RED-static
@@ -63,60 +57,6 @@ def method_name(variant: str) -> str:
     return {"full": "red", "static": "red_static"}.get(variant, f"red_{variant}")
 
 
-def train(cfg: Config, train_manifest_dir: str | os.PathLike | Sequence[str | os.PathLike], out_dir: str | Path,
-          *, seed: int, val_fraction: float = 0.2, resume: bool = False, progress: bool = False) -> list[dict]:
-    """Train on the `train` split of the given shard folder(s), validating on the identities that
-    `val_fraction` holds out from it (params `train.val_fraction`, passed by redbench.methods.train)."""
-    from redbench.methods.convergence import read_cost
-    from redbench.methods.protocol import TrainInfo, as_manifest_dirs, train_data_hash
-    from redbench.datasets.loaders import AugmentConfig, ClipDataset, split_by_identity
-    from redbench.datasets.shards import load_manifest
-
-    t0 = time.perf_counter()
-    dirs = as_manifest_dirs(train_manifest_dir)
-    paths = [p for d in dirs for p in load_manifest(d).paths("train")]
-    if not paths:
-        raise ValueError(f"no training shards in {[str(d) for d in dirs]}")
-    size = cfg.model_config().input_size
-    data_seed = seed if cfg.train.data_seed is None else cfg.train.data_seed  # windows and augmentation
-    common = dict(clip_len=cfg.clip_len, input_size=size, box=cfg.box, box_scale=cfg.box_scale, seed=data_seed)
-    everyone = ClipDataset(paths, train=False, **common)
-    # split seed fixed: the same held-out identities whatever the training seed, so seeds compare on one set
-    train_ids, val_ids = split_by_identity(everyone.identity_names, val_fraction, seed=0)
-    train_set = ClipDataset(paths, train=True, augment=AugmentConfig() if cfg.augment else None,
-                            identities=train_ids, **common)
-    val_set = ClipDataset(paths, train=False, identities=val_ids, **common)
-    log.info("RED training: %d clips of %d identities, validation: %d clips of %d identities (%s)",
-             len(train_set), len(train_ids), len(val_set), len(val_ids), ", ".join(sorted(val_ids)))
-    model_cfg = cfg.model_config(n_identities=len(everyone.identity_names))
-    rows = fit(model_cfg, cfg.train, train_set, val_set, out_dir, seed, resume=resume, progress=progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        cost = read_cost(out_dir)  # what fit spent (metrics.json), for the equal-compute view
-        n_frames = cost["frames_seen"] if cost else 0
-        TrainInfo(method_name(cfg.variant), VERSION, params_hash(dataclasses.asdict(cfg)), train_data_hash(dirs),
-                  n_frames, time.perf_counter() - t0, seed, cost).write(out_dir)
-    return rows
-
-
-def continues(out_dir: str | Path, cfg: Config, seed: int) -> bool:
-    """Whether out_dir's checkpoint may go on as the run `cfg` asks for (red/train.py check_resumable: made with
-    these params, or with a stop rule that lacks only the convergence condition)."""
-    from redbench.red.train import CHECKPOINT, check_resumable, run_params
-
-    path = Path(out_dir) / CHECKPOINT
-    if not path.is_file():
-        return False
-    saved = torch.load(path, map_location="cpu", weights_only=True).get("params")
-    if saved is None:
-        return False
-    now = run_params(cfg.model_config(n_identities=saved.get("model.n_identities", 1)), cfg.train, seed)
-    try:
-        check_resumable(path, saved, now)
-    except ValueError:
-        return False
-    return True
-
-
 class RedMethod:
     """RED behind the method protocol: a clip of context crops in order -> (T, 68, 2) crop coords."""
 
@@ -131,7 +71,7 @@ class RedMethod:
 
     def predict_clip(self, crops: np.ndarray, boxes: np.ndarray, tracking: bool, *,
                      gt_box_scale: float = 1.0) -> np.ndarray:
-        from redbench.datasets.boxes import square_crop, to_crop
+        from redbench.datasets.input_crop import square_crop, to_crop
         from redbench.methods.tracking import track
         from redbench.red.infer import OnlineRED, predict_static_batch
 
@@ -160,21 +100,14 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 
 
 def load(model_dir: str | Path | None, cfg: Config) -> RedMethod:
-    from redbench.red.model import RED
-
     path = Path(model_dir or ".") / MODEL
     if not path.exists():
         raise FileNotFoundError(f"{path}: no RED model (run `redbench train {method_name(cfg.variant)}`)")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        model_cfg = RedConfig(**saved["config"])
-    except Exception as e:  # a truncated or foreign file
-        raise ValueError(f"{path}: not a readable RED model: {e}") from None
+    model = load_model(path)
+    model_cfg = model.cfg
     if model_cfg.variant != cfg.variant or model_cfg.point_set != cfg.point_set:
         raise ValueError(f"{path}: trained as variant={model_cfg.variant} point_set={model_cfg.point_set}, "
                          f"but the config asks for variant={cfg.variant} point_set={cfg.point_set}")
     if model_cfg.n_landmarks != 68:
         raise ValueError(f"{path}: a {model_cfg.n_landmarks}-point model cannot be scored on 68 points")
-    model = RED(model_cfg)
-    model.load_state_dict(saved["state_dict"])
     return RedMethod(model, cfg.box_scale, torch.device("cuda" if torch.cuda.is_available() else "cpu"))

@@ -1,5 +1,8 @@
 """Load params (safe YAML) into frozen dataclasses. Only the CLI calls this; library code takes configs.
 
+The dataclasses hold every default: a params file may leave out sections and keys, which take them
+(params.yaml is written from them: redbench.pipeline.params).
+
 Value ranges: a config dataclass declares them per field with `param(...)` (dataclass field metadata), e.g.
 `context_scale: float = param(2.0, min=0, exclusive_min=True)`; `from_dict` checks them after building the
 object and names the key (`preprocess.context_scale: must be > 0, got 0.0`). A range on a tuple field
@@ -9,6 +12,7 @@ which `from_dict` reports with the section name. NaN and inf are refused everywh
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -16,7 +20,6 @@ import math
 import os
 import types
 import typing
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, TypeVar
 
@@ -26,8 +29,6 @@ T = TypeVar("T")
 
 # Top-level sections of a params file; a misspelt one (`compre:`) is an error, not silently ignored.
 KNOWN_SECTIONS = ("fetch", "preprocess", "train", "methods", "smoothing", "predict", "synthetic", "compare")
-# The packaged copy of the repository's params.yaml, so that `redbench` works outside a project folder.
-DEFAULTS_RESOURCE = "defaults.yaml"
 PROJECT_PARAMS = "params.yaml"
 
 
@@ -53,17 +54,14 @@ def param(default: Any = dataclasses.MISSING, *, min: float | None = None, max: 
 
 
 def load_params(path: str | Path | None = None) -> dict[str, Any]:
-    """The packaged defaults, each top-level section replaced by the one of the params file when it has it.
+    """The sections of the params file; what it leaves out takes the dataclass defaults where it is loaded.
 
-    `path=None` reads ./params.yaml when present (a project folder) and the defaults alone otherwise; a
-    given path must exist. A section replaces the default one whole: missing keys inside it take the
-    dataclass defaults, as they always did, so a section's params hash is that of the file's text.
+    `path=None` reads ./params.yaml when present (a project folder) and nothing otherwise (every default); a
+    given path must exist. A section's params hash is that of the file's text.
     """
-    defaults = _parse(resources.files("redbench").joinpath(DEFAULTS_RESOURCE).read_text(encoding="utf-8"),
-                      f"redbench/{DEFAULTS_RESOURCE}")
     if path is None:
         if not Path(PROJECT_PARAMS).exists():
-            return defaults
+            return {}
         path = PROJECT_PARAMS
     path = Path(path).expanduser()
     if not path.exists():
@@ -72,7 +70,7 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the params file: {e}") from None
-    return {**defaults, **_parse(text, str(path))}
+    return _parse(text, str(path))
 
 
 def _parse(text: str, name: str) -> dict[str, Any]:
@@ -111,11 +109,13 @@ def params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def from_dict(cls: type[T], data: Any, where: str = "") -> T:
+def from_dict(cls: type[T], data: Any, where: str = "", base: Any = None) -> T:
     """Build dataclass `cls` from a mapping, recursing into nested dataclass fields.
 
     Unknown keys are an error (a typo in params.yaml must not be silently ignored); missing keys take the
-    dataclass defaults. Ranges declared with `param` are checked. `where` names the section in errors.
+    defaults: `base`'s values when given, else the dataclass's. A nested section's missing keys take the
+    field's own default (heatmap's `loop` trains 12 epochs, a bare TrainLoop 8). Ranges declared with `param`
+    are checked. `where` names the section in errors.
     """
     where = where or cls.__name__
     if data is None:
@@ -129,18 +129,28 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
-        value = _coerce(hints[name], value, f"{where}.{name}")
+        if dataclasses.is_dataclass(hints[name]) and (isinstance(value, dict) or value is None):
+            inner = getattr(base, name) if base is not None else _field_default(fields[name])
+            value = from_dict(hints[name], value, f"{where}.{name}", base=inner)
+        else:
+            value = _coerce(hints[name], value, f"{where}.{name}")
         if fields[name].metadata.get("path") and isinstance(value, str):
             value = os.path.expanduser(value)
         kwargs[name] = value
     try:
-        obj = cls(**kwargs)
+        obj = cls(**kwargs) if base is None else dataclasses.replace(base, **kwargs)
     except (TypeError, ValueError) as e:
         if isinstance(e, ConfigError):
             raise
         raise ConfigError(f"{where}: {e}") from None
     check_ranges(obj, where)
     return obj
+
+
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else None
 
 
 def check_ranges(obj: Any, where: str) -> None:
@@ -219,6 +229,30 @@ def _scalar(tp: type, value: Any, where: str) -> Any:
     if not ok:
         raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
     return value
+
+
+def with_overrides(section: dict[str, Any] | None, overrides: Iterable[str], where: str) -> dict[str, Any]:
+    """A copy of params `section` with `key=value` overrides applied (dotted keys reach nested sections; values
+    are read as YAML: `variant=no_cls`, `train.epochs=20`, `train.stop={patience: 3}`). The section is not
+    checked here: `from_dict` names a key it does not know."""
+    out = copy.deepcopy(section or {})
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"{where}: override {item!r} is not key=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{where}.{key}: value {text!r} is not valid YAML: {e}") from None
+        _refuse_non_finite(value, f"{where}.{key}")
+        *path, last = key.split(".")
+        node = out
+        for i, part in enumerate(path):
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where}.{'.'.join(path[:i + 1])}: is {node!r}, not a section, in override {item!r}")
+        node[last] = value
+    return out
 
 
 def section(params: dict[str, Any], name: str, cls: type[T]) -> T:

@@ -25,7 +25,7 @@ from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.geometry import invert_affine
 from redbench.datasets.loaders import AugmentConfig, ClipDataset, finish_images
 from redbench.datasets.shards import load_manifest
-from redbench.methods.convergence import count_flops
+from redbench.methods.cost import count_flops
 from redbench.red.config import RedConfig
 from redbench.red.infer import OnlineRED, autocast, predict_static_batch
 from redbench.red.losses import red_loss

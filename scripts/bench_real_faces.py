@@ -1,5 +1,5 @@
 """Methods with a native input convention, under redbench's `gt` protocol against their own native pipeline,
-on real annotated photographs (issue 13).
+on real annotated photographs.
 
 Today that is `ert_pretrained` (dlib's public 68-point model), whose native input is dlib's HOG detector box on
 the full image. The other methods are trained here on the shards' boxes, so the `gt` box is their native input.
@@ -7,7 +7,7 @@ Per face: the native NME (dlib's detector with upsample 1 on the full image, the
 through the project's path (the context crop that preprocessing stores, its gt box, `predict_clip`, mapped back
 to the image), both inter-ocular (outer eye corners) against the human annotation, and their ratio.
 
-The adapter's detector-box model (redbench.datasets.boxes.DlibBoxModel) is calibrated on these same faces, so
+The adapter's detector-box model (redbench.datasets.detector.DlibBoxModel) is calibrated on these same faces, so
 each face is scored with a model fitted leave-one-out on the other faces' detections; the shipped defaults
 (fitted on all of them) are shown beside, marked in-sample. Faces are shown at two stored resolutions: the
 synthetic default's 64 px (crop_size 128 / context_scale 2) and 128 px (crop_size 256).
@@ -83,7 +83,7 @@ def main(folder: str = "../shared/data/real_faces") -> int:
     from skimage.data import astronaut
 
     from redbench.baselines import ert_pretrained
-    from redbench.datasets.boxes import DlibBoxModel
+    from redbench.datasets.detector import DlibBoxModel
     from redbench.datasets.geometry import landmark_box
 
     predictor = dlib.shape_predictor(str(ert_pretrained.model_path()))

@@ -46,7 +46,8 @@ def _encode_fps(cfg, n: int, folder: Path) -> float:
 
 def main() -> None:
     from redbench.config import from_dict, load_params
-    from redbench.datasets.synthetic import SyntheticConfig, write_dataset
+    from redbench.datasets.synthetic.config import SyntheticConfig
+from redbench.datasets.synthetic.generate import write_dataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)

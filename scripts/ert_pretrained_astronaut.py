@@ -18,7 +18,7 @@ def main(out: str = "docs/ert_pretrained_astronaut.png") -> int:
     from skimage.data import astronaut
 
     from redbench.baselines import ert_pretrained
-    from redbench.datasets.boxes import DlibBoxModel
+    from redbench.datasets.detector import DlibBoxModel
 
     image = astronaut()
     method = ert_pretrained.load(None, ert_pretrained.Config())

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# RED's GPU check in one command (issue 16):
+# RED's GPU check in one command (docs/gpu.md):
 #   bash scripts/gpu_check.sh [OUT_DIR] [options of scripts/gpu_check.py, e.g. --steps 300 --time-budget 400]
 # Finds the machine's Python ($PYTHON, else /opt/torch/.venv/bin/python, else python3) and makes this checkout
 # importable without touching that Python's torch: `pip install --no-deps --no-build-isolation -e .`, or, where pip

@@ -105,3 +105,41 @@ def test_repository_fetch_params_build_fetch_configs():
     for dataset in ("300w", "300vw", "tf"):
         cfg = from_dict(FetchConfig, params["fetch"][dataset], where=f"fetch.{dataset}")
         assert cfg.source in ("synthetic", "path", "url")
+
+
+def test_with_overrides_sets_nested_keys_as_yaml_values_on_a_copy() -> None:
+    from redbench.config import with_overrides
+
+    section = {"variant": "full", "train": {"epochs": 12, "stop": {"patience": 0}}}
+    out = with_overrides(section, ["variant=no_cls", "train.epochs=20", "train.stop.patience=3", "box_scale=1.5",
+                                   "map_points=null"], "methods.red")
+    assert out == {"variant": "no_cls", "train": {"epochs": 20, "stop": {"patience": 3}}, "box_scale": 1.5,
+                   "map_points": None}
+    assert section == {"variant": "full", "train": {"epochs": 12, "stop": {"patience": 0}}}  # not mutated
+    assert with_overrides(None, ["train.lr=0.01"], "methods.red") == {"train": {"lr": 0.01}}
+
+
+@pytest.mark.parametrize("item, message", [
+    ("variant", "methods.red: override 'variant' is not key=value"),
+    ("=3", "methods.red: override '=3' is not key=value"),
+    ("train..lr=1", "methods.red: override 'train..lr=1' is not key=value"),
+    ("variant.x=1", "methods.red.variant: is 'full', not a section, in override 'variant.x=1'"),
+    ("lr=.nan", "methods.red.lr: must be finite, got nan"),
+])
+def test_with_overrides_names_a_bad_override(item: str, message: str) -> None:
+    from redbench.config import ConfigError, with_overrides
+
+    with pytest.raises(ConfigError) as e:
+        with_overrides({"variant": "full"}, [item], "methods.red")
+    assert str(e.value) == message
+
+
+def test_a_nested_section_missing_keys_take_the_fields_own_default() -> None:
+    """heatmap's loop trains 12 epochs at lr 0.003 by default, a bare TrainLoop 8 at 0.002: a section that
+    gives only `epochs` keeps heatmap's lr."""
+    from redbench.baselines.heatmap import Config
+
+    cfg = from_dict(Config, {"loop": {"epochs": 60}}, where="methods.heatmap")
+    assert cfg.loop.epochs == 60 and cfg.loop.lr == Config().loop.lr == 0.003
+    assert from_dict(Config, {"loop": None}).loop == Config().loop
+    assert from_dict(Config, {}).loop.epochs == 12

@@ -1,4 +1,4 @@
-"""Params values: declared ranges, finiteness, known sections, `~` paths and the packaged defaults."""
+"""Params values: declared ranges, finiteness, known sections, `~` paths and the defaults of what a file leaves out."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import yaml
 
-from redbench.config import KNOWN_SECTIONS, ConfigError, from_dict, load_params, param
-
-REPO = Path(__file__).resolve().parents[1]
+from redbench.config import ConfigError, from_dict, load_params, param, section
 
 
 @dataclass(frozen=True)
@@ -92,20 +89,17 @@ def test_load_params_refuses_unknown_sections_and_non_finite_values(tmp_path, te
     assert message in str(e.value), str(e.value)
 
 
-def test_params_file_sections_replace_the_packaged_defaults(tmp_path, monkeypatch):
+def test_a_params_file_gives_its_sections_and_the_dataclasses_the_rest(tmp_path, monkeypatch):
+    from redbench.benchmark.compare import CompareConfig
+    from redbench.datasets.preprocess import PreprocessConfig
+
     monkeypatch.chdir(tmp_path)
-    defaults = load_params()  # no params.yaml here: the packaged defaults alone
-    assert set(defaults) == set(KNOWN_SECTIONS) and defaults["compare"]["out_dir"] == "results"
+    assert load_params() == {}  # no params.yaml here: every default
     _write(tmp_path / "params.yaml", "compare: {out_dir: elsewhere}\n")
-    params = load_params()  # ./params.yaml is found and overrides its sections only
-    assert params["compare"] == {"out_dir": "elsewhere"}
-    assert params["preprocess"] == defaults["preprocess"]
+    params = load_params()  # ./params.yaml is found
+    assert params == {"compare": {"out_dir": "elsewhere"}}
+    compare = section(params, "compare", CompareConfig)
+    assert compare.out_dir == "elsewhere" and compare.methods == CompareConfig().methods
+    assert section(params, "preprocess", PreprocessConfig) == PreprocessConfig()
     with pytest.raises(ConfigError, match="params file not found"):
         load_params(tmp_path / "missing.yaml")
-
-
-def test_the_packaged_defaults_are_the_repository_params():
-    packaged = yaml.safe_load((REPO / "redbench" / "defaults.yaml").read_text())
-    assert packaged == yaml.safe_load((REPO / "params.yaml").read_text()), (
-        "redbench/defaults.yaml differs from params.yaml: copy params.yaml there")
-    assert set(packaged) <= set(KNOWN_SECTIONS)

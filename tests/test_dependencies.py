@@ -1,100 +1,31 @@
 """What the code imports, read statically (ast, imports inside functions included), against what is declared.
 
-- dvc.yaml: each stage lists as code deps exactly the project modules its command imports (from the command's
-  CLI module, plus the method modules the methods table names for its METHOD argument); a folder dep covers
-  the modules below it and must be imported whole. Docstring-only package __init__ files carry no code and
-  are neither required nor counted.
-- The layers: nothing in red/ or benchmark/ imports from baselines/; nothing in datasets/ imports a method
-  (baselines, red, the methods layer) or the benchmark.
+- dvc.yaml and reference/dvc.yaml: each stage lists as code deps exactly the project modules its command imports
+  (redbench.pipeline.stages.command_modules: the command's CLI module, plus the modules the tables name for its
+  arguments); a foreach / matrix stage the union over its items; a folder dep covers the modules below it and
+  must be imported whole. Docstring-only package __init__ files carry no code and are neither required nor
+  counted. The files are generated (redbench pipeline write): this checks the generator against an independent
+  reading of the files.
+(The floors and cycles of the import graph: tests/test_import_graph.py.)
 """
 
 from __future__ import annotations
 
-import ast
 import itertools
 import re
-import shlex
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-# installed name -> folder (pyproject.toml's package-dir; redbench's own subpackages live under redbench/)
-ROOTS = {"redbench.datasets": "datasets", "redbench.red": "red", "redbench.baselines": "baselines",
-         "redbench.benchmark": "benchmark", "redbench": "redbench"}
-CODE_DIRS = ("datasets", "red", "baselines", "benchmark", "redbench")
-
-
-def module_file(name: str) -> Path | None:
-    """The file of project module `name` (a package's __init__.py), or None when it is not the project's."""
-    for prefix, folder in ROOTS.items():
-        if name == prefix or name.startswith(prefix + "."):
-            base = REPO / folder / Path(*name[len(prefix) + 1:].split(".")) if name != prefix else REPO / folder
-            for path in (base.with_suffix(".py"), base / "__init__.py"):
-                if path.is_file():
-                    return path
-            return None
-    return None
-
-
-def module_name(path: Path) -> str:
-    rel = path.relative_to(REPO)
-    for prefix, folder in ROOTS.items():
-        if rel.parts[0] == folder:
-            parts = [*prefix.split("."), *rel.with_suffix("").parts[1:]]
-            return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-    raise ValueError(path)
-
-
-def _parents(name: str) -> list[str]:
-    parts = name.split(".")
-    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-
-
-@lru_cache(maxsize=None)
-def direct_imports(path: Path) -> frozenset[str]:
-    """Project modules that executing `path` may import (every import statement in it, at any depth)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                out.update(_parents(alias.name))
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            out.update(_parents(base))
-            out.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import submodule`
-    return frozenset(n for n in out if module_file(n) is not None)
-
-
-def closure(modules: list[str]) -> set[Path]:
-    """Files of every project module executed when `modules` are imported (their parents included)."""
-    seen: set[str] = set()
-    todo = [p for m in modules for p in _parents(m)]
-    while todo:
-        name = todo.pop()
-        if name in seen or module_file(name) is None:
-            continue
-        seen.add(name)
-        todo.extend(direct_imports(module_file(name)))
-    return {module_file(n) for n in seen}
-
-
-def has_code(path: Path) -> bool:
-    body = ast.parse(path.read_text(encoding="utf-8")).body
-    return not all(isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) for s in body)
+from redbench.pipeline.imports import CODE_DIRS, REPO, closure, direct_imports, has_code, module_file
+from redbench.pipeline.stages import command_modules
 
 
 # ---- dvc.yaml ----------------------------------------------------------------------------------------------
 
 def expand_stages(dvc: dict) -> dict[str, dict]:
-    """dvc.yaml's stages with foreach / matrix expanded: name -> {cmd, deps, params}."""
+    """dvc.yaml's stages with foreach / matrix expanded: name -> {group, cmd, deps, params}."""
     out = {}
     for name, stage in dvc["stages"].items():
         if "foreach" in stage:
@@ -113,63 +44,57 @@ def expand_stages(dvc: dict) -> dict[str, dict]:
             deps = [fill(d if isinstance(d, str) else next(iter(d))) for d in body.get("deps", [])]
             params = [fill(k) for p in body.get("params", [])
                       for k in (next(iter(p.values())) if isinstance(p, dict) else [p])]
-            out[f"{name}@{suffix}" if suffix else name] = {"cmd": fill(body["cmd"]), "deps": deps,
+            out[f"{name}@{suffix}" if suffix else name] = {"group": name, "cmd": fill(body["cmd"]), "deps": deps,
                                                            "params": params}
     return out
 
 
-def command_modules(cmd: str) -> list[str]:
-    """The modules a `redbench ...` stage command starts from: the CLI, its command's module and, for
-    train / predict, the modules the methods table names for the METHOD argument."""
-    from redbench.cli import COMMANDS
-    from redbench.methods import get_method
-
-    argv = [a for a in shlex.split(cmd) if not a.startswith("-")]
-    if argv[:1] == ["torchrun"]:
-        argv = argv[argv.index("redbench"):]
-    assert argv[0] == "redbench", f"{cmd}: not a redbench command"
-    modules = ["redbench.cli", "redbench.cli." + COMMANDS[argv[1]].split(":")[0]]
-    if argv[1] in ("train", "predict"):
-        spec = get_method(argv[2])
-        modules.append(spec.module)
-        if spec.smooth_of is not None:
-            modules.append(get_method(spec.smooth_of).module)
-    return modules
-
-
-def declared_code(deps: list[str]) -> set[Path]:
+def declared_code(deps: list[str], folder: Path = REPO) -> set[Path]:
     out: set[Path] = set()
     for dep in deps:
-        path = REPO / dep
-        if Path(dep).parts[0] not in CODE_DIRS:
+        path = (folder / dep).resolve()
+        if path.relative_to(REPO).parts[0] not in CODE_DIRS:
             continue  # data, models, predictions
         out |= set(path.rglob("*.py")) if path.is_dir() else {path}
     return {p for p in out if not p.is_file() or has_code(p)}  # a missing file: declared, not imported
 
 
-def stage_problems(stage: dict) -> list[str]:
-    imported = {p for p in closure(command_modules(stage["cmd"])) if has_code(p)}
-    declared = declared_code(stage["deps"])
+def group_problems(stages: list[dict], folder: Path = REPO) -> list[str]:
+    """A foreach / matrix stage is one definition: it declares the union of what its items' commands import."""
+    imported = {p for s in stages for p in closure(command_modules(s["cmd"])) if has_code(p)}
+    declared = set().union(*(declared_code(s["deps"], folder) for s in stages))
     rel = lambda paths: sorted(str(p.relative_to(REPO)) for p in paths)  # noqa: E731
     return ([f"imported, not declared: {p}" for p in rel(imported - declared)]
             + [f"declared, not imported: {p}" for p in rel(declared - imported)])
 
 
-def _stages() -> dict[str, dict]:
-    return expand_stages(yaml.safe_load((REPO / "dvc.yaml").read_text()))
+def stage_problems(stage: dict) -> list[str]:
+    return group_problems([stage])
 
 
-@pytest.mark.parametrize("name", sorted(_stages()))
-def test_dvc_stage_declares_the_code_it_imports(name: str) -> None:
-    assert stage_problems(_stages()[name]) == []
+DVC_FILES = ("dvc.yaml", "reference/dvc.yaml")
+
+
+def _stages(dvc_file: str = "dvc.yaml") -> dict[str, dict]:
+    return expand_stages(yaml.safe_load((REPO / dvc_file).read_text()))
+
+
+def _groups() -> list[tuple[str, str]]:
+    return [(f, g) for f in DVC_FILES for g in dict.fromkeys(s["group"] for s in _stages(f).values())]
+
+
+@pytest.mark.parametrize("dvc_file, group", _groups())
+def test_dvc_stage_declares_the_code_it_imports(dvc_file: str, group: str) -> None:
+    stages = [s for s in _stages(dvc_file).values() if s["group"] == group]
+    assert group_problems(stages, (REPO / dvc_file).parent) == []
 
 
 def test_the_check_sees_a_missing_and_an_extra_dep() -> None:
-    good = _stages()["fetch@300w"]
+    good = _stages()["train_sdm"]
     assert stage_problems(good) == []
-    deps = [d for d in good["deps"] if d != "datasets/archive.py"] + ["benchmark/metrics.py"]
-    assert stage_problems({**good, "deps": deps}) == ["imported, not declared: datasets/archive.py",
-                                                      "declared, not imported: benchmark/metrics.py"]
+    deps = [d for d in good["deps"] if d != "baselines/_hog.py"] + ["benchmark/compare.py"]
+    assert stage_problems({**good, "deps": deps}) == ["imported, not declared: baselines/_hog.py",
+                                                      "declared, not imported: benchmark/compare.py"]
 
 
 def test_every_predicted_method_is_compared() -> None:
@@ -205,25 +130,7 @@ def test_the_params_check_sees_a_missing_key(tmp_path: Path) -> None:
     assert missing_params(tmp_path / "dvc.yaml") == ["s: c"]
 
 
-# ---- layers ------------------------------------------------------------------------------------------------
-
-def _files(folder: str) -> list[Path]:
-    return sorted((REPO / folder).rglob("*.py"))
-
-
-def _imports_into(path: Path, prefixes: tuple[str, ...]) -> list[str]:
-    return sorted(m for m in direct_imports(path) if m.startswith(prefixes))
-
-
-@pytest.mark.parametrize("folder, forbidden", [
-    ("red", ("redbench.baselines",)),
-    ("benchmark", ("redbench.baselines",)),
-    ("datasets", ("redbench.baselines", "redbench.red", "redbench.methods", "redbench.benchmark")),
-])
-def test_layers(folder: str, forbidden: tuple[str, ...]) -> None:
-    bad = {str(p.relative_to(REPO)): _imports_into(p, forbidden) for p in _files(folder)}
-    assert {k: v for k, v in bad.items() if v} == {}
-
+# ---- the import reader ---------------------------------------------------------------------------------------
 
 def test_the_import_reader_follows_function_level_and_relative_imports() -> None:
     # redbench.cli.train_cmd imports the methods layer inside its command body only

@@ -142,7 +142,7 @@ def test_a_failed_train_leaves_the_previous_model(shards: Path, tmp_path: Path, 
 
 def test_resume_continues_in_the_staging_folder(shards: Path, tmp_path: Path, monkeypatch) -> None:
     """An interrupted RED run's checkpoint stays in <out>.partial/ and the resumed run starts from it."""
-    import redbench.red.method as red_method
+    import redbench.red.method_train as red_method
 
     seen = []
     real = red_method.train
@@ -167,7 +167,7 @@ def test_resume_continues_a_model_stopped_before_the_convergence_condition(shard
     import copy
     import csv
 
-    import redbench.red.method as red_method
+    import redbench.red.method_train as red_method
 
     seen = []
     real = red_method.train

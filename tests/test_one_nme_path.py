@@ -1,12 +1,12 @@
 """One NME: the scorer (benchmark/scoring.py) and RED's validation (red/infer.py) give what
-benchmark.metrics.nme gives, for every normaliser and point set they report."""
+redbench.metrics.nme gives, for every normaliser and point set they report."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.benchmark.ground_truth import make_ground_truth
 from redbench.benchmark.scoring import ScoringConfig, frame_values
 from redbench.landmarks import COARSE_GROUPS, RED_DEMO_POINTS

@@ -114,7 +114,8 @@ def test_backgrounds_do_not_depend_on_ipps_cpu_kernels():
 
 
 def _train_red(shards: Path, out: Path, seed: int = 0) -> str:
-    from redbench.red.method import Config, train
+    from redbench.red.method import Config
+    from redbench.red.method_train import train
     from redbench.red.train import MODEL, TrainConfig
 
     tc = TrainConfig(epochs=2, passes_per_epoch=1, batch_clips=2, checkpoint_every=0, val_frames_per_clip=3,

@@ -1,4 +1,5 @@
-"""write_dataset: generate one synthetic stand-in dataset (300w, 300vw or tf) in its real raw layout.
+"""write_dataset: generate one synthetic stand-in dataset in its real raw layout, with the writer the datasets
+table names for it (write_300vw, write_300w, write_tf below).
 
 Everything is drawn from numpy generators seeded by (cfg.seed, a stable hash of the item's name), so one
 item's content does not depend on which other items are generated, and the same seed gives the same
@@ -26,7 +27,6 @@ from redbench.datasets.synthetic.scene import make_script, render_script
 
 log = logging.getLogger(__name__)
 
-DATASETS = ("300w", "300vw", "tf")
 TF_CATEGORY = 1  # Talking Face: one person talking to the camera, well lit
 
 
@@ -73,7 +73,7 @@ def _face_height(cfg: SyntheticConfig, rng: np.random.Generator) -> float:
     return float(rng.uniform(cfg.face_height_min, cfg.face_height_max))
 
 
-def _write_300vw(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
+def write_300vw(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
     items = vw_items(cfg)
     n_frames = cfg.scaled(cfg.vw_frames)
     for it in tqdm(items, desc="300vw", unit="video", disable=not progress):
@@ -104,7 +104,7 @@ def w300_items(cfg: SyntheticConfig) -> list[tuple[str, str, str, str, int | Non
     return out
 
 
-def _write_300w(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
+def write_300w(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
     mix = np.asarray(cfg.train_mix, float) / sum(cfg.train_mix)
     for folder, stem, ext, split, forced in tqdm(w300_items(cfg), desc="300w", unit="image", disable=not progress):
         rng = item_rng(cfg.seed, f"300w/{folder}/{stem}")
@@ -121,7 +121,7 @@ def _write_300w(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
         writers.write_still(root / folder, stem, ext, frame, cfg.jpeg_quality, cfg.seed, ident.name, cat)
 
 
-def _write_tf(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
+def write_tf(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
     rng = item_rng(cfg.seed, "tf/" + layouts.TF_NAME)
     name = f"synthetic/tf-{layouts.TF_NAME}"
     ident = sample_identity(item_rng(cfg.seed, "identity/" + name), name)
@@ -132,19 +132,17 @@ def _write_tf(root: Path, cfg: SyntheticConfig, progress: bool) -> None:
     writers.write_tf(root, frames, cfg.jpeg_quality, cfg.seed, ident.name)
 
 
-_WRITERS = {"300vw": _write_300vw, "300w": _write_300w, "tf": _write_tf}
-
-
 def write_dataset(dataset: str, out_dir: Path, cfg: SyntheticConfig, progress: bool = False) -> None:
-    """Generate `dataset` ("300w" | "300vw" | "tf") into out_dir, replacing it atomically (complete or absent)."""
-    if dataset not in _WRITERS:
-        raise ValueError(f"unknown dataset {dataset!r}; expected one of {list(DATASETS)}")
+    """Generate `dataset` into out_dir, replacing it atomically (complete or absent)."""
+    from redbench.datasets.table import get_dataset
+
+    writer = get_dataset(dataset).synthetic_writer()
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
         with writers.portable_opencv():  # the same pixels on every CPU (docs/reproducibility.md)
-            _WRITERS[dataset](tmp, cfg, progress)
+            writer(tmp, cfg, progress)
         old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
         try:
             replace_dir(tmp, out_dir, old / out_dir.name)

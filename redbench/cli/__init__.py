@@ -3,7 +3,7 @@
 Each command parses its options, loads config into dataclasses and calls one library function. Heavy imports
 (torch, h5py, cv2) happen inside command bodies so that `redbench --help` stays instant. A command's module is
 imported only when that command runs (or help lists it), so a DVC stage depends on its own command's code
-only (tests/test_dvc_deps.py).
+only (tests/test_dependencies.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ COMMANDS = {
     "check": "compare_cmd:check",
     "import": "import_cmd:import_",
     "control": "control_cmd:control",
+    "report": "report_cmd:report",
+    "pipeline": "pipeline_cmd:pipeline",
 }
 
 

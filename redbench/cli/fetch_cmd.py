@@ -7,12 +7,11 @@ from pathlib import Path
 import click
 
 from redbench.cli._common import params_of, show_progress, user_errors
-
-DATASETS = ("300w", "300vw", "tf")
+from redbench.datasets.table import dataset_names
 
 
 @click.command("fetch")
-@click.argument("dataset", type=click.Choice(DATASETS))
+@click.argument("dataset", type=click.Choice(dataset_names()))
 @click.option(
     "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Where the raw layout goes.  [default: data/raw/DATASET]",
@@ -29,6 +28,7 @@ def fetch(ctx: click.Context, dataset: str, out_dir: Path | None) -> None:
     from redbench.datasets.archive import ArchiveError
     from redbench.datasets.download import DownloadError
     from redbench.datasets.fetch import FetchConfig, FetchError, fetch_dataset
+    from redbench.datasets.table import get_dataset
 
     params = params_of(ctx)
     out_dir = out_dir if out_dir is not None else Path("data/raw") / dataset
@@ -36,11 +36,12 @@ def fetch(ctx: click.Context, dataset: str, out_dir: Path | None) -> None:
         cfg = from_dict(FetchConfig, (params.get("fetch") or {}).get(dataset), where=f"fetch.{dataset}")
         synthetic_cfg = None
         if cfg.source == "synthetic":
-            from redbench.datasets import synthetic
+            from redbench.datasets.synthetic.config import SyntheticConfig
 
-            if not hasattr(synthetic, "SyntheticConfig"):
-                raise FetchError("the synthetic generator (redbench.datasets.synthetic) is not in this install")
-            synthetic_cfg = from_dict(synthetic.SyntheticConfig, params.get("synthetic"), where="synthetic")
+            if get_dataset(dataset).synthetic is None:
+                raise FetchError(f"fetch.{dataset}: {dataset} has no synthetic stand-in (the datasets table): "
+                                 "set source to path or url")
+            synthetic_cfg = from_dict(SyntheticConfig, params.get("synthetic"), where="synthetic")
         result = fetch_dataset(dataset, cfg, out_dir, synthetic_cfg=synthetic_cfg, progress=show_progress(ctx))
     state = "already complete" if result.skipped else "fetched"
     click.echo(f"{dataset}: {state} in {result.out_dir} (source: {cfg.source})")

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from redbench.cli._common import params_of, show_progress, user_errors
+from redbench.datasets.table import dataset_names
 
 
 @click.command("preprocess")
-@click.argument("dataset", type=click.Choice(["300w", "300vw", "tf"]))
+@click.argument("dataset", type=click.Choice(dataset_names()))
 @click.option("--raw-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Raw layout to read [default: data/raw/DATASET].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from redbench.cli._common import user_errors
+from redbench.datasets.table import dataset_names
 
-DATASETS = ("300w", "300vw", "tf")
+DATASETS = dataset_names()
 
 
 def _root(dataset: str, root: str | None) -> Path:

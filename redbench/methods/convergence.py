@@ -1,4 +1,4 @@
-"""One training protocol for every learned method: the stopping rule, the convergence test and the cost record.
+"""One training protocol for every learned method: the stopping rule and the convergence test.
 
 Every learned method validates on the same held-out people (params `train.val_fraction`, split seed 0), at
 the end of each of its epochs (RED, the CNNs) or stages (SDM). With `patience` > 0 training stops on a
@@ -11,17 +11,14 @@ stops on the rule has converged by the test the reference run reports. The weigh
 the ones kept. With `patience` 0 the method trains its fixed budget (the CPU default run) and still keeps its
 best evaluation.
 
-Training cost is recorded for the equal-compute view: steps, frames seen, wall seconds, threads and training
-FLOPs, counted with torch.utils.flop_counter for networks (forward + backward of one training step, times the
-steps; validation is not counted) and estimated from the algorithm's operation counts where there is no
-network (SDM, ERT: each method's module says how).
+The cost record is cost.py's, the training log (train_log.csv, metrics.json) train_log.py's.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Sequence
 
 IMPROVED, WAIT, DECAY, STOP = "improved", "wait", "decay", "stop"
 
@@ -115,76 +112,8 @@ class Plateau:
 
 def converged(steps: Sequence[float], values: Sequence[float], tail: float = 0.2, rel: float = 0.02) -> bool:
     """Whether the best validation value of the last `tail` of training (by step) improved on the best before
-    it by less than `rel` relative: the convergence test of the reference run (issue 12's criterion)."""
+    it by less than `rel` relative: the convergence test of the reference run (docs/reference_run.md)."""
     assert len(steps) == len(values) and len(steps) >= 2, "need at least two evaluations"
     cut = steps[-1] - tail * (steps[-1] - steps[0])
     before = [v for s, v in zip(steps, values) if s < cut] or [values[0]]
     return min(values) >= min(before) * (1 - rel)
-
-
-@dataclass(frozen=True)
-class TrainCost:
-    """What one training run cost. flops: training FLOPs; flops_source says how they were obtained."""
-
-    steps: int
-    frames_seen: int
-    wall_s: float
-    threads: int
-    flops: float
-    flops_source: str
-    device: str = "cpu"
-    stopped: str = "budget"  # budget (fixed number of epochs) | plateau (the stopping rule) | cap (max epochs)
-    extra: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def count_flops(step: Callable[[], object]) -> float:
-    """FLOPs of one call of `step` (e.g. one forward + backward), counted by torch.utils.flop_counter."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter:
-        step()
-    return float(counter.get_total_flops())
-
-
-TRAIN_LOG = "train_log.csv"
-METRICS = "metrics.json"
-
-
-def write_log(out_dir, rows: list[dict], cost: TrainCost | None = None) -> None:
-    """train_log.csv (one row per evaluation) and metrics.json (last and best validation NME, whether it
-    converged by `converged`, the cost) under out_dir, atomically. Rows need epoch, step, train_loss and
-    val_nme_inter_ocular."""
-    import csv
-    import io
-    from pathlib import Path
-
-    from redbench._io import write_json_atomic, write_text_atomic
-
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(Path(out_dir) / TRAIN_LOG, buf.getvalue())
-    vals = [r["val_nme_inter_ocular"] for r in rows]
-    finite = [i for i, v in enumerate(vals) if math.isfinite(v)]
-    metrics = {"epochs": rows[-1]["epoch"], "train_loss": rows[-1]["train_loss"], "val_nme_inter_ocular": vals[-1]}
-    if finite:
-        best = min(finite, key=vals.__getitem__)
-        metrics.update(best_val_nme_inter_ocular=vals[best], best_epoch=rows[best]["epoch"])
-    if len(finite) >= 2:
-        metrics["converged"] = converged([rows[i]["step"] for i in finite], [vals[i] for i in finite])
-    if cost is not None:
-        metrics["cost"] = cost.as_dict()
-    write_json_atomic(Path(out_dir) / METRICS, metrics)
-
-
-def read_cost(out_dir) -> dict | None:
-    """The cost record `write_log` left in out_dir's metrics.json (None when there is none)."""
-    import json
-    from pathlib import Path
-
-    path = Path(out_dir) / METRICS
-    return json.loads(path.read_text(encoding="utf-8")).get("cost") if path.is_file() else None

@@ -140,8 +140,8 @@ def train(name: str, params: dict[str, Any], out_dir: PathLike, shards_dir: Path
     go_on = resume and earlier_stop(out_dir, spec, cfg, seed, train_dirs)
     main = int(os.environ.get("RANK", "0")) == 0  # DDP (torchrun): rank 0 owns the output folder
     stage = _prepare_staging(out_dir, resume, go_on) if main else staging_dir(out_dir)
-    spec.load_module().train(cfg, train_dirs, stage, seed=seed,
-                             val_fraction=tp.val_fraction, resume=resume, progress=progress)
+    spec.load_train_module().train(cfg, train_dirs, stage, seed=seed,
+                                   val_fraction=tp.val_fraction, resume=resume, progress=progress)
     if not main:
         return None
     info = TrainInfo.read(stage)
@@ -171,12 +171,12 @@ def earlier_stop(out_dir: Path, spec: MethodSpec, cfg: Any, seed: int, train_dir
     against its checkpoint). Such a model is continued from its checkpoint, not trained again."""
     from redbench.methods.protocol import train_data_hash
 
-    module = spec.load_module()
-    if not (out_dir / "train_info.json").is_file() or not hasattr(module, "continues"):
+    trainer = spec.load_train_module()
+    if not (out_dir / "train_info.json").is_file() or not hasattr(trainer, "continues"):
         return False
     info = TrainInfo.read(out_dir)
-    return (info.method_version == module.VERSION and info.seed == seed
-            and info.train_data_hash == train_data_hash(train_dirs) and module.continues(out_dir, cfg, seed))
+    return (info.method_version == spec.load_module().VERSION and info.seed == seed
+            and info.train_data_hash == train_data_hash(train_dirs) and trainer.continues(out_dir, cfg, seed))
 
 
 def _prepare_staging(out_dir: Path, resume: bool, go_on: bool = False) -> Path:

@@ -23,6 +23,9 @@ from redbench.methods.tracking import track
 # "tracking" gives only frame 0's gt box, later boxes come from the method's own predictions (tracking.py).
 BOX_PROTOCOLS = (*BOX_NAMES, "tracking")
 TRAIN_INFO = "train_info.json"
+# A resumable method's files in its model folder (MethodSpec.resumable): its weights, and the checkpoint that
+# `redbench train --resume` continues from
+WEIGHTS, CHECKPOINT = "model.pt", "checkpoint.pt"
 
 PathLike = str | os.PathLike
 

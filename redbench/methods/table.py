@@ -1,13 +1,16 @@
 """The method table: a plain dict from method name to a spec naming where its code lives.
 
 Nothing registers itself at import time; a method's module is imported only when the method is used, so
-listing methods never imports torch or dlib. Each method module provides (README, "Adding a method"):
+listing methods never imports torch or dlib. Each method module provides (docs/extending.md):
 
     VERSION: str                                               # bumped when its outputs change
     Config                                                     # frozen dataclass, from params methods.<name>
     train(cfg, train_dirs, out_dir, *, seed, val_fraction, resume, progress) -> None
                                                                # trainable methods only; writes train_info.json
     load(model_dir: Path | None, cfg: Config) -> Method        # every method (model_dir None: pretrained)
+
+A method may keep `train` (and `continues`, for resumable ones) in a module of its own, named by the spec's
+`train_module`, so that predicting imports no training code (RED: red/method_train.py).
 
 where `Method` follows `redbench.methods.protocol.Method`. The `<static>+smooth` rows are made by the
 factory (redbench.methods.factory) from their static method and redbench.baselines.smoothing.
@@ -37,9 +40,14 @@ class MethodSpec:
     resumable: bool = False  # keeps a checkpoint that `redbench train --resume` continues from
     # Config defaults of this row where it shares its module's Config with another row (params override them)
     defaults: tuple[tuple[str, object], ...] = ()
+    train_module: str | None = None  # the module with `train` (and `continues`) when it is not `module`
+    compared: bool = True  # a row of the default comparison (params compare.methods' default)
 
     def load_module(self) -> ModuleType:
         return importlib.import_module(self.module)
+
+    def load_train_module(self) -> ModuleType:
+        return importlib.import_module(self.train_module or self.module)
 
 
 def _specs() -> list[MethodSpec]:
@@ -60,13 +68,17 @@ def _specs() -> list[MethodSpec]:
                    "small stacked-hourglass heatmap network with sub-pixel decoding"),
         MethodSpec("red_static", "redbench.red.method", False, True, shards,
                    "RED with the temporal LSTM off (one frame at a time)", resumable=True,
-                   defaults=(("variant", "static"),)),
+                   defaults=(("variant", "static"),), train_module="redbench.red.method_train"),
         MethodSpec("red", "redbench.red.method", True, True, shards,
-                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True),
+                   "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True,
+                   train_module="redbench.red.method_train"),
     ]
+    # The default comparison smooths the static methods trained on its frames, not the mean shape (it moves
+    # only with its box).
     smoothed = [
         MethodSpec(f"{s.name}+smooth", "redbench.baselines.smoothing", True, False, s.trained_on,
-                   f"{s.name} followed by temporal smoothing within the clip", smooth_of=s.name)
+                   f"{s.name} followed by temporal smoothing within the clip", smooth_of=s.name,
+                   compared=s.trainable and s.name != "mean_shape")
         for s in base
         if not s.temporal
     ]
@@ -76,6 +88,11 @@ def _specs() -> list[MethodSpec]:
 def method_table() -> dict[str, MethodSpec]:
     """Name -> spec for every method the suite knows (built on call, not at import)."""
     return {s.name: s for s in _specs()}
+
+
+def compared_methods() -> tuple[str, ...]:
+    """The rows of the default comparison, in table order."""
+    return tuple(name for name, spec in method_table().items() if spec.compared)
 
 
 def get_method(name: str) -> MethodSpec:

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from redbench.datasets.boxes import (DlibBoxModel, FaceResolutionWarning, crop_affine, flip_boxes, gt_boxes,
-                                     square_crop, to_crop, to_input, tracking_box)
+from redbench.datasets.boxes import flip_boxes, gt_boxes, tracking_box
+from redbench.datasets.detector import DlibBoxModel
+from redbench.datasets.input_crop import FaceResolutionWarning, crop_affine, square_crop, to_crop, to_input
 from redbench.landmarks import flip_points, mirror_points
 
 

@@ -65,7 +65,7 @@ def test_ert_pretrained_warns_when_the_stored_face_is_too_small(native_astronaut
     image, predictor, (_, ref) = native_astronaut
     method = ert_pretrained.PretrainedERT(predictor, ert_pretrained.Config())
     crop = np.zeros((1, 128, 128, 3), np.uint8)
-    from redbench.datasets.boxes import FaceResolutionWarning
+    from redbench.datasets.input_crop import FaceResolutionWarning
 
     with pytest.warns(FaceResolutionWarning, match=r"ert_pretrained: the input holds the face at 120 px but "
                                                    r"the shard crop at 69 px"):

@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.benchmark.aggregate import BootstrapConfig
 from redbench.benchmark.compare import CompareConfig, CompareError, run_compare
 

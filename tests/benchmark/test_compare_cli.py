@@ -137,3 +137,28 @@ def test_compare_reports_bad_params_and_missing_files(world, fake_shards):
     assert r.exit_code == 1 and "norm 'face' unknown" in r.output
     r = _run("--params", _params(root, fake_shards, methods=("good", "absent")), "compare")
     assert r.exit_code == 1 and "absent/300vw.h5" in r.output
+
+
+def test_the_commit_is_dirty_only_when_the_code_differs(tmp_path):
+    """`dvc repro` rewrites dvc.lock and results/ while it runs: a run of committed code is still clean."""
+    import shutil
+    import subprocess
+
+    from redbench.benchmark.results import CODE_PATHS, git_commit
+    from redbench.pipeline.imports import CODE_DIRS
+
+    assert set(CODE_PATHS) == {*CODE_DIRS, "pyproject.toml"}
+    if shutil.which("git") is None:
+        pytest.skip("needs git")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    (tmp_path / "redbench").mkdir()
+    for rel in ("redbench/a.py", "dvc.lock", "pyproject.toml"):
+        (tmp_path / rel).write_text("x\n")
+    subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], cwd=tmp_path, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True).stdout.strip()
+    (tmp_path / "dvc.lock").write_text("rewritten by dvc\n")
+    assert git_commit(tmp_path / "redbench") == head
+    (tmp_path / "pyproject.toml").write_text("changed\n")
+    assert git_commit(tmp_path / "redbench") == head + "-dirty"

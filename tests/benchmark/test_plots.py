@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.benchmark.aggregate import BootstrapConfig
 from redbench.benchmark.compare import CompareConfig, score_dataset, summarise_dataset
 from redbench.benchmark.ground_truth import make_ground_truth

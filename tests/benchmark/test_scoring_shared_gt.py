@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.benchmark import stability as S
 from redbench.benchmark.compare import CompareConfig, score_dataset
 from redbench.benchmark.ground_truth import make_ground_truth

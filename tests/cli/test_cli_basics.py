@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from redbench import __version__
 from redbench.cli import main
-from redbench.datasets import synthetic
+from redbench.datasets.synthetic import config as synthetic_config, generate
 from redbench.datasets.fetch import MARKER
 from redbench.datasets.pts import write_pts
 from redbench.methods import method_table
@@ -138,8 +138,8 @@ def test_fetch_synthetic_builds_the_config_from_params(tmp_path, monkeypatch):
         calls.append((dataset, cfg))
         (out_dir / "franck_00000.pts").write_text("synthetic")
 
-    monkeypatch.setattr(synthetic, "SyntheticConfig", FakeSyntheticConfig, raising=False)
-    monkeypatch.setattr(synthetic, "write_dataset", write_dataset, raising=False)
+    monkeypatch.setattr(synthetic_config, "SyntheticConfig", FakeSyntheticConfig)
+    monkeypatch.setattr(generate, "write_dataset", write_dataset)
     params = _params(tmp_path, {"tf": {"source": "synthetic"}}, {"seed": 5, "tf_frames": 2})
     result = _run("--params", params, "fetch", "tf", "--out", str(tmp_path / "tf"))
     assert result.exit_code == 0, result.output

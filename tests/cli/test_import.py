@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.benchmark.ground_truth import load_ground_truth
 from redbench.benchmark.importers import fhr_to_image, gt_rows
 from redbench.benchmark.store import read_predictions

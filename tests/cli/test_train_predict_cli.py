@@ -107,7 +107,7 @@ def test_red_holds_out_train_val_fraction(workdir: Path, tmp_path: Path, caplog,
     params = {"train": {"datasets": ["300vw"], "val_fraction": val_fraction},
               "methods": {"red": {"input_size": 32, "train": train}}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    caplog.set_level(logging.INFO, logger="redbench.red.method")
+    caplog.set_level(logging.INFO, logger="redbench.red.method_train")
     r = CliRunner().invoke(main, ["-q", "--params", str(tmp_path / "params.yaml"), "train", "red",
                                   "--shards-dir", str(workdir / "shards"), "--out", str(tmp_path / "red")])
     assert r.exit_code == 0, r.output

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes, scale_box
+from redbench.datasets.boxes import BoxConfig, clip_rng, detector_boxes, gt_boxes, jitter_boxes, scale_box
+from redbench.datasets.detector import HogDetector
 
 
 def test_scale_box_by_hand():

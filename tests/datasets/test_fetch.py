@@ -16,7 +16,8 @@ import pytest
 
 from redbench.datasets import archive as archive_mod
 from redbench.datasets import fetch as fetch_mod
-from redbench.datasets import synthetic
+from redbench.datasets.synthetic import generate
+from redbench.datasets.synthetic.config import SyntheticConfig
 from redbench.datasets.archive import ArchiveError, ChecksumError
 from redbench.datasets.fetch import MARKER, FetchConfig, FetchError, fetch_dataset, is_complete
 
@@ -171,7 +172,7 @@ def test_synthetic_source_calls_the_generator_once_per_config(tmp_path, monkeypa
         for k in range(cfg.n):
             (out_dir / f"franck_{k:05d}.pts").write_text(f"seed {cfg.seed}")
 
-    monkeypatch.setattr(synthetic, "write_dataset", write_dataset, raising=False)
+    monkeypatch.setattr(generate, "write_dataset", write_dataset)
     out = tmp_path / "raw" / "tf"
     fetch_dataset("tf", FetchConfig(), out, synthetic_cfg=FakeSyntheticConfig())
     assert calls == [("tf", FakeSyntheticConfig(), False)]
@@ -216,7 +217,7 @@ def test_synthetic_fetch_is_read_back_by_the_raw_readers(tmp_path):
     """The generator writes the real layouts: the same readers serve synthetic and real data."""
     from redbench.datasets.raw import iter_raw_videos
 
-    cfg = synthetic.SyntheticConfig(
+    cfg = SyntheticConfig(
         vw_train_videos=1, vw_test_videos_per_category=1, vw_frames=3, w300_afw=1, w300_helen_train=1,
         w300_lfpw_train=1, w300_helen_test=1, w300_lfpw_test=1, w300_ibug=1, tf_frames=2,
         n_identities_train=2, n_identities_test=2,

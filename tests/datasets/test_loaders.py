@@ -166,8 +166,8 @@ def test_split_by_identity_is_a_disjoint_partition(names, frac, seed):
 
 @pytest.mark.parametrize("box, scale, size", [("gt", 1.25, 64), ("gt_jitter", 1.0, 48), ("detector", 1.4, 40)])
 def test_loader_crops_are_the_prediction_adapter_crops(shards, box, scale, size):
-    # RED trains on these samples and predicts through boxes.square_crop: both must give the same pixels.
-    from redbench.datasets.boxes import square_crop, to_input
+    # RED trains on these samples and predicts through input_crop.square_crop: both must give the same pixels.
+    from redbench.datasets.input_crop import square_crop, to_input
 
     ds = ClipDataset(shards.paths("test"), 4, size, box=box, box_scale=scale, train=False)
     s = ds[0]

@@ -1,12 +1,13 @@
-"""The shared stopping rule, the convergence test and the FLOP counter (redbench/methods/convergence.py)."""
+"""The shared stopping rule, the convergence test (redbench/methods/convergence.py) and the FLOP counter
+(redbench/methods/cost.py)."""
 
 import dataclasses
 
 import pytest
 import torch
 
-from redbench.methods.convergence import (DECAY, IMPROVED, STOP, WAIT, Plateau, StopRule, converged,
-                                          count_flops, extends)
+from redbench.methods.convergence import DECAY, IMPROVED, STOP, WAIT, Plateau, StopRule, converged, extends
+from redbench.methods.cost import count_flops
 
 
 def test_plateau_decays_then_stops_and_keeps_the_best():

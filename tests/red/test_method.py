@@ -11,7 +11,8 @@ from redbench.methods.protocol import Method
 from redbench.config import from_dict
 from redbench.datasets.fake import make_fake_shards
 from redbench.datasets.shards import ShardReader
-from redbench.red.method import Config, load, method_name, train
+from redbench.red.method import Config, load, method_name
+from redbench.red.method_train import train
 from redbench.red.model import RED
 from redbench.red.train import TrainConfig
 
@@ -77,7 +78,7 @@ def test_static_batch_path_equals_frame_by_frame(trained, shards):
 def test_clip_chunks_equal_frame_by_frame_steps(trained, shards, frame_feedback):
     """run_clip's batched chunks carry the LSTM state and C_id's running mean as single steps do; a model fed
     its previous output (frame_feedback) is stepped frame by frame whatever the chunk."""
-    from redbench.datasets.boxes import square_crop
+    from redbench.datasets.input_crop import square_crop
     from redbench.red.infer import OnlineRED
 
     cfg, model_dir = trained["full"]
@@ -148,7 +149,7 @@ def test_validation_identities_do_not_depend_on_the_training_seed(shards, tmp_pa
     import logging
     import re
 
-    caplog.set_level(logging.INFO, logger="redbench.red.method")
+    caplog.set_level(logging.INFO, logger="redbench.red.method_train")
     cfg = Config(preset="tiny", input_size=32, variant="static", train=FAST)
     held_out = []
     for seed in (0, 3):

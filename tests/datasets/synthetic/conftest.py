@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from redbench.datasets.synthetic import SyntheticConfig, write_dataset
+from redbench.datasets.synthetic.config import SyntheticConfig
+from redbench.datasets.synthetic.generate import write_dataset
 
 
 @pytest.fixture(scope="session")

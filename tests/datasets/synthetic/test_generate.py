@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from redbench.datasets.pts import read_pts
-from redbench.datasets.synthetic import SyntheticConfig, generate, write_dataset
+from redbench.datasets.synthetic import generate
+from redbench.datasets.synthetic.config import SyntheticConfig
+from redbench.datasets.synthetic.generate import write_dataset
 from redbench.datasets.synthetic.layouts import VW_CATEGORY, VW_TRAIN
 
 LABEL_SUFFIXES = (".pts", ".json")

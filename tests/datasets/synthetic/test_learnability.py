@@ -17,7 +17,8 @@ from skimage.feature import hog
 
 from redbench.datasets import raw
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box, warp
-from redbench.datasets.synthetic import SyntheticConfig, write_dataset
+from redbench.datasets.synthetic.config import SyntheticConfig
+from redbench.datasets.synthetic.generate import write_dataset
 
 SIZE = 48
 

@@ -5,7 +5,7 @@ import pytest
 
 from redbench.datasets import raw
 from redbench.datasets.pts import read_pts, to_zero_based
-from redbench.datasets.synthetic import SyntheticConfig
+from redbench.datasets.synthetic.config import SyntheticConfig
 
 
 

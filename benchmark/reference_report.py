@@ -1,22 +1,20 @@
-"""The reference run's report: the equal-compute view, the convergence table, RED's ablations and the README's
-leaderboard, all generated from the run's files (training logs, train_info.json, results/metrics.json).
+"""The reference run's report: the equal-compute view, the convergence table, RED's ablations, the leaderboard
+and the paired tests, all generated from the run's files (training logs, train_info.json, results/metrics.json).
 
-    python scripts/reference_report.py --models reference/models --results reference/results --out reference/report \
-        --results-seed 1 reference/results_seed1 --results-seed 2 reference/results_seed2
-    python scripts/reference_report.py ... --readme README.md    # also rewrite the README's generated blocks
+    redbench report --models models --results results --out report \
+        --results-seed 1 results_seed1 --results-seed 2 results_seed2 [--into ../docs/reference_run.md]
 
 Writes under --out: equal_compute.png (validation NME against training FLOPs, every learned method on the same
-axes), equal_compute.csv, convergence.md, ablations.md, leaderboard.md and paired.md (RED against every row,
-and against RED-static for the other training seeds given). With --readme, the text between
-`<!-- reference:NAME -->` and `<!-- /reference:NAME -->` in the README is replaced by the file NAME.md.
+axes), equal_compute.csv, convergence.md, ablations.md, leaderboard.md, paired.md (RED against every row,
+and against RED-static for the other training seeds given) and headline.md (the README's table, from
+metrics.json alone); a table whose inputs are absent is left out. With --into, the text between
+`<!-- reference:NAME -->` and `<!-- /reference:NAME -->` in that Markdown file is replaced by the block NAME.
 Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (synthetic data).
-Convergence (issue 12's criterion): the best validation NME of the last 20 % of training steps improved on the
-best before it by less than 2 % relative (redbench.methods.convergence.converged).
+Convergence: redbench.methods.convergence.converged.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -130,6 +128,11 @@ def red_seed_runs(models: Path) -> dict[tuple[str, int], dict]:
             if (run := read_run(folder / method)) is not None}
 
 
+def ablation_folder(variant: str, seed: int) -> str:
+    """The folder under models/ablations of one ablation row (the reference pipeline's `ablations` stages)."""
+    return f"{variant}-seed{seed}"
+
+
 def ablation_runs(models: Path) -> dict[tuple[str, int], dict]:
     """(variant, seed) -> run for ABLATION_SEEDS: full / static from red_seed_runs, the rest from
     models/ablations."""
@@ -137,7 +140,7 @@ def ablation_runs(models: Path) -> dict[tuple[str, int], dict]:
     runs = {}
     for variant in ABLATIONS:
         for seed in ABLATION_SEEDS:
-            folder = models / "ablations" / (f"variant-{variant}" + (f"_seed-{seed}" if seed else ""))
+            folder = models / "ablations" / ablation_folder(variant, seed)
             run = red.get((variant, seed)) if variant in RED_METHODS else read_run(folder)
             if run is not None:
                 runs[variant, seed] = run
@@ -162,7 +165,7 @@ def ablation_table(runs: dict[tuple[str, int], dict]) -> str:
 
 
 def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
-    """The README's leaderboard: 300-VW-style categories, AUC / FR at 0.08, jitter, FHR's sta2, other datasets,
+    """The reference run's leaderboard: 300-VW-style categories, AUC / FR at 0.08, jitter, FHR's sta2, other datasets,
     and each learned row's training cost."""
     vw = metrics["datasets"]["300vw"]
     groups = vw["breakdowns"]["subset"]["groups"]
@@ -182,6 +185,26 @@ def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
                    for d in metrics["datasets"] if d != "300vw" and m in metrics["datasets"][d]["methods"]],
                  f"{cost['flops']:.1e}" if cost.get("flops") else "-",
                  f"{cost['wall_s']:.0f}" if cost.get("wall_s") else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def headline_table(metrics: dict) -> str:
+    """The README's table, from a metrics.json alone: each row's NME on the 300-VW-style test frames (all and
+    category 3), AUC and failure rate at 0.08, jitter, NME on 300-W, and its training FLOPs."""
+    vw = metrics["datasets"]["300vw"]
+    cat3 = vw["breakdowns"]["subset"]["groups"].get("category3", {}).get("methods", {})
+    others = [d for d in metrics["datasets"] if d != "300vw"]
+    head = ["method", "300vw NME % [95 % CI]", "cat. 3", "AUC@0.08", "FR@0.08 %", "jitter %",
+            *[f"{d} NME %" for d in others], "training FLOPs"]
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for m in sorted(vw["methods"], key=lambda m: vw["methods"][m]["metrics"]["nme"]["value"]):
+        mm, flops = vw["methods"][m]["metrics"], vw["methods"][m]["prediction"].get("train_flops")
+        cells = [m, _pct(mm["nme"]), _pct(cat3[m]["nme"], ci=False) if m in cat3 else "-",
+                 f"{mm['auc@0.08']['value']:.3f}", f"{100 * mm['fr@0.08']['value']:.1f}", _pct(mm["jitter"], ci=False),
+                 *[_pct(metrics["datasets"][d]["methods"][m]["metrics"]["nme"], ci=False)
+                   if m in metrics["datasets"][d]["methods"] else "-" for d in others],
+                 f"{flops:.1e}" if flops else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -218,54 +241,60 @@ def paired_table(metrics: dict, seeds: dict[int, dict] | None = None) -> str:
 
 def read_metrics(path: Path) -> dict:
     if not path.is_file():
-        raise SystemExit(f"{path}: no such metrics file (run `redbench compare` for it first)")
-    return json.loads(path.read_text())
+        raise FileNotFoundError(f"{path}: no such metrics file (run `redbench compare` for it first)")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
-def rewrite_readme(readme: Path, blocks: dict[str, str]) -> None:
-    text = readme.read_text(encoding="utf-8")
+def rewrite_blocks(doc: Path, blocks: dict[str, str]) -> str:
+    """`doc`'s text with each `<!-- reference:NAME -->` block it holds replaced by blocks[NAME] (a file that
+    holds none of them is an error: the wrong file)."""
+    text = doc.read_text(encoding="utf-8")
+    found = 0
     for name, body in blocks.items():
         pattern = re.compile(rf"(<!-- reference:{name} -->\n).*?(<!-- /reference:{name} -->)", re.S)
-        if not pattern.search(text):
-            raise SystemExit(f"{readme}: no <!-- reference:{name} --> ... <!-- /reference:{name} --> block")
-        text = pattern.sub(lambda m: m.group(1) + body + m.group(2), text)
-    readme.write_text(text, encoding="utf-8")
+        text, n = pattern.subn(lambda m: m.group(1) + body + m.group(2), text)
+        found += n
+    if not found:
+        raise ValueError(f"{doc}: holds no <!-- reference:NAME --> ... <!-- /reference:NAME --> block "
+                         f"(NAME: {', '.join(blocks)})")
+    return text
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", type=Path, default=Path("reference/models"))
-    ap.add_argument("--results", type=Path, default=Path("reference/results"))
-    ap.add_argument("--out", type=Path, default=Path("reference/report"))
-    ap.add_argument("--results-seed", nargs=2, action="append", default=[], metavar=("SEED", "DIR"),
-                    help="a compare output of RED and RED-static trained with SEED (repeatable)")
-    ap.add_argument("--readme", type=Path, default=None)
-    args = ap.parse_args()
-    # every input is read before anything is written
-    metrics_path = args.results / "metrics.json"
+def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] | None = None,
+                 into: tuple[Path, ...] = ()) -> dict[str, str]:
+    """Write the report under `out` (replaced whole) and its blocks into the Markdown files `into`; every input
+    is read before anything is written. `seeds`: seed -> the compare output folder of RED and RED-static
+    trained with that seed. Returns the blocks."""
+    from redbench._io import staged_dir, write_text_atomic
+
+    metrics_path = results / "metrics.json"
     metrics = read_metrics(metrics_path) if metrics_path.exists() else None
-    for seed, _ in args.results_seed:
-        if not seed.isdigit():
-            ap.error(f"--results-seed {seed}: the seed must be a non-negative integer")
-    seeds = {int(seed): read_metrics(Path(folder) / "metrics.json") for seed, folder in args.results_seed}
-    runs = {m: r for m in LEARNED if (r := read_run(args.models / m)) is not None}
-    abl = ablation_runs(args.models)
+    seed_metrics = {seed: read_metrics(Path(folder) / "metrics.json") for seed, folder in (seeds or {}).items()}
+    runs = {m: r for m in LEARNED if (r := read_run(models / m)) is not None}
+    abl = ablation_runs(models)
     # every RED run once: seed 0 of full / static is in runs, then the ablations, then the other seeds
-    others = {**abl, **red_seed_runs(args.models)}
+    others = {**abl, **red_seed_runs(models)}
     everything = {**runs, **{f"red_{v}" + (f" seed {s}" if s else ""): r for (v, s), r in others.items()
                              if s or v not in RED_METHODS}}
-    blocks = {"convergence": convergence_table(everything), "ablations": ablation_table(abl)}
+    blocks = {}  # only the tables whose inputs are there (the models folder need not be)
+    if everything:
+        blocks["convergence"] = convergence_table(everything)
+    if abl:
+        blocks["ablations"] = ablation_table(abl)
     if metrics is not None:
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
-        blocks["paired"] = paired_table(metrics, seeds)
-    args.out.mkdir(parents=True, exist_ok=True)
-    equal_compute(everything, args.out / "equal_compute.png")
-    for name, body in blocks.items():
-        (args.out / f"{name}.md").write_text(body, encoding="utf-8")
-    if args.readme:
-        rewrite_readme(args.readme, blocks)
-    print("\n\n".join(f"## {k}\n{v}" for k, v in blocks.items()))
+        blocks["paired"] = paired_table(metrics, seed_metrics)
+        blocks["headline"] = headline_table(metrics)
+    docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
+    with staged_dir(out, lambda rel: rel in REPORT_FILES, "redbench report") as stage:
+        if everything:
+            equal_compute(everything, stage / "equal_compute.png")
+        for name, body in blocks.items():
+            (stage / f"{name}.md").write_text(body, encoding="utf-8")
+    for doc, text in docs.items():
+        write_text_atomic(doc, text)
+    return blocks
 
 
-if __name__ == "__main__":
-    main()
+REPORT_FILES = ("equal_compute.png", "equal_compute.csv", "convergence.md", "ablations.md", "leaderboard.md",
+                "paired.md", "headline.md")

@@ -1,21 +1,19 @@
-"""scripts/reference_report.py: the convergence and ablation tables and the README blocks, from hand-made logs."""
+"""`redbench report` (redbench.benchmark.reference_report): the convergence and ablation tables and the
+Markdown blocks, from hand-made logs."""
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "reference_report.py"
+from redbench.benchmark import reference_report
 
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("reference_report", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return reference_report
 
 
 def _run(folder: Path, vals: list[float], flops_per_step: float = 10.0, steps_per_eval: int = 10) -> None:
@@ -42,8 +40,8 @@ def test_tables_and_readme_blocks(report, tmp_path):
     models = tmp_path / "models"
     _run(models / "red", [0.3, 0.2, 0.15, 0.149, 0.1495])
     _run(models / "sdm", [0.2, 0.12, 0.1, 0.0999], flops_per_step=1e3, steps_per_eval=1)
-    _run(models / "ablations" / "variant-no_srnn", [0.3, 0.25, 0.2])
-    _run(models / "ablations" / "variant-no_srnn_seed-1", [0.3, 0.22, 0.21])
+    _run(models / "ablations" / "no_srnn-seed0", [0.3, 0.25, 0.2])
+    _run(models / "ablations" / "no_srnn-seed1", [0.3, 0.22, 0.21])
     runs = {m: report.read_run(models / m) for m in ("red", "sdm")}
     table = report.convergence_table(runs)
     red_line = next(line for line in table.splitlines() if line.startswith("| red |"))
@@ -52,12 +50,13 @@ def test_tables_and_readme_blocks(report, tmp_path):
     no_srnn = next(line for line in abl.splitlines() if line.startswith("| no_srnn |"))
     assert "| 0.2000 | 0.2100 | 0.2050 [0.2000, 0.2100] |" in no_srnn
     assert "not run" in next(line for line in abl.splitlines() if line.startswith("| no_cls |"))
-    readme = tmp_path / "README.md"
-    readme.write_text("a\n<!-- reference:ablations -->\nold\n<!-- /reference:ablations -->\nb\n")
-    report.rewrite_readme(readme, {"ablations": abl})
-    assert readme.read_text() == f"a\n<!-- reference:ablations -->\n{abl}<!-- /reference:ablations -->\nb\n"
-    with pytest.raises(SystemExit, match="reference:convergence"):
-        report.rewrite_readme(readme, {"convergence": table})
+    doc = tmp_path / "reference_run.md"
+    doc.write_text("a\n<!-- reference:ablations -->\nold\n<!-- /reference:ablations -->\nb\n")
+    # the blocks the file holds are replaced; the others are not its business
+    assert report.rewrite_blocks(doc, {"ablations": abl, "convergence": table}) == \
+        f"a\n<!-- reference:ablations -->\n{abl}<!-- /reference:ablations -->\nb\n"
+    with pytest.raises(ValueError, match="holds no <!-- reference:NAME -->.*NAME: convergence"):
+        report.rewrite_blocks(doc, {"convergence": table})
     report.equal_compute(runs, tmp_path / "ec.png")
     with open(tmp_path / "ec.csv", newline="") as f:
         assert sum(1 for _ in csv.DictReader(f)) == 5 + 4
@@ -87,20 +86,50 @@ def test_seed_1_of_full_and_static_comes_from_the_seed1_models(report, tmp_path)
     models = tmp_path / "models"
     _run(models / "red", [0.3, 0.25, 0.2])
     _run(models / "seed1" / "red", [0.3, 0.28, 0.25])
-    _run(models / "ablations" / "variant-full_seed-1", [0.9, 0.85, 0.8])  # an old layout's row: not read
+    _run(models / "ablations" / "full-seed1", [0.9, 0.85, 0.8])  # full and static are not ablation rows: not read
     abl = report.ablation_table(report.ablation_runs(models))
     full = next(line for line in abl.splitlines() if line.startswith("| full |"))
     assert "| 0.2000 | 0.2500 | 0.2250 [0.2000, 0.2500] |" in full
 
 
 def test_a_missing_seed_metrics_file_is_named_and_nothing_is_written(tmp_path):
-    import subprocess
-    import sys
+    from redbench.cli import main
 
-    out = tmp_path / "report"
-    proc = subprocess.run([sys.executable, str(SCRIPT), "--models", str(tmp_path / "models"), "--results",
-                           str(tmp_path / "results"), "--results-seed", "1", str(tmp_path / "seed1"),
-                           "--out", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert f"{tmp_path / 'seed1' / 'metrics.json'}: no such metrics file" in proc.stderr
-    assert "Traceback" not in proc.stderr and not out.exists()
+    out, doc = tmp_path / "report", tmp_path / "doc.md"
+    doc.write_text("<!-- reference:ablations -->\nold\n<!-- /reference:ablations -->\n")
+    result = CliRunner().invoke(main, ["report", "--models", str(tmp_path / "models"), "--results",
+                                       str(tmp_path / "results"), "--results-seed", "1", str(tmp_path / "seed1"),
+                                       "--out", str(out), "--into", str(doc)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'seed1' / 'metrics.json'}: no such metrics file" in result.output
+    assert not out.exists() and "old" in doc.read_text()
+
+
+def test_the_report_command_writes_the_folder_and_the_blocks(tmp_path):
+    from redbench.cli import main
+
+    models = tmp_path / "models"
+    _run(models / "red", [0.3, 0.2, 0.15, 0.149, 0.1495])
+    _run(models / "ablations" / "reg_only-seed0", [0.3, 0.25, 0.2])
+    doc = tmp_path / "doc.md"
+    doc.write_text("x\n<!-- reference:ablations -->\nold\n<!-- /reference:ablations -->\n")
+    result = CliRunner().invoke(main, ["report", "--models", str(models), "--results", str(tmp_path / "none"),
+                                       "--out", str(tmp_path / "report"), "--into", str(doc)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [
+        "ablations.md", "convergence.md", "equal_compute.csv", "equal_compute.png"]
+    text = doc.read_text()
+    assert "old" not in text and "| reg_only | maps, f_CLS, f_sRNN (f_REG alone) | 0.2000 | not run |" in text
+
+
+def test_the_readme_headline_and_the_reference_page_are_the_committed_results(report):
+    """The README's table and docs/reference_run.md's paired table are what `redbench report --into` writes
+    from the committed reference results."""
+    repo = Path(__file__).resolve().parents[2]
+    metrics = json.loads((repo / "reference" / "results" / "metrics.json").read_text())
+    seeds = {s: json.loads((repo / "reference" / f"results_seed{s}" / "metrics.json").read_text()) for s in (1, 2)}
+    readme, page = repo / "README.md", repo / "docs" / "reference_run.md"
+    assert report.rewrite_blocks(readme, {"headline": report.headline_table(metrics)}) == readme.read_text()
+    assert report.rewrite_blocks(page, {"paired": report.paired_table(metrics, seeds)}) == page.read_text()
+    heatmap = next(line for line in report.headline_table(metrics).splitlines() if line.startswith("| heatmap |"))
+    assert heatmap.startswith("| heatmap | 6.68 [4.7, 8.8] | 11.15 | 0.359 | 23.5 |")

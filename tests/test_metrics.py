@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from redbench.benchmark import metrics as M
+from redbench import metrics as M
 from redbench.landmarks import COARSE_GROUPS
 
 

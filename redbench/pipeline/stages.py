@@ -1,0 +1,290 @@
+"""The DVC stages of the default pipeline (dvc.yaml) and of the reference profile (reference/dvc.yaml), derived.
+
+Each stage's deps are its data, its params keys and the code it really imports: the closure of the imports of
+`redbench`'s CLI, the command's module and the modules the tables name for its arguments (`command_modules`),
+folded into a folder where every file with code in that folder is imported. A foreach / matrix stage is one
+definition, so it declares the union of its items' imports. What runs is the run's choice in its params file:
+`compare.methods` (the rows), `compare.datasets` and `train.datasets` (the training data).
+
+The default pipeline keeps one train and one predict stage per method module (RED and RED-static share one), as
+the committed dvc.lock names them. The reference profile trains every learned method to convergence with
+`--resume`, RED and RED-static with more seeds, and RED's ablations as a matrix over `redbench train red --set`.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from redbench.pipeline.imports import CODE_DIRS, REPO, closure, has_code
+
+CLI = "redbench.cli"
+
+
+def command_modules(cmd: str) -> list[str]:
+    """The modules a `redbench ...` command starts from: the CLI, its command's module, the module the datasets
+    table names for fetch's / preprocess's DATASET (its synthetic writer / its reader) and, for train / predict,
+    those the methods table names for the METHOD argument."""
+    from redbench.cli import COMMANDS
+    from redbench.datasets.table import get_dataset
+    from redbench.methods import get_method
+
+    argv = [a for a in shlex.split(cmd) if not a.startswith("-")]
+    if argv[:1] == ["torchrun"]:
+        argv = argv[argv.index("redbench"):]
+    if argv[:1] != ["redbench"] or len(argv) < 2 or argv[1] not in COMMANDS:
+        raise ValueError(f"{cmd}: not a redbench command")
+    modules = [CLI, f"{CLI}.{COMMANDS[argv[1]].split(':')[0]}"]
+    if argv[1] in ("fetch", "preprocess"):  # the dataset's synthetic writer, or its reader
+        spec = get_dataset(argv[2])
+        modules.append(spec.synthetic.partition(":")[0] if argv[1] == "fetch" and spec.synthetic else spec.reader)
+    if argv[1] in ("train", "predict"):
+        spec = get_method(argv[2])
+        modules.append(spec.module)
+        if argv[1] == "train" and spec.train_module:
+            modules.append(spec.train_module)
+        if spec.smooth_of is not None:
+            modules.append(get_method(spec.smooth_of).module)
+    return modules
+
+
+def code_files(cmds: list[str]) -> set[Path]:
+    """The files with code that the commands import (their union)."""
+    return {p for cmd in cmds for p in closure(command_modules(cmd)) if has_code(p)}
+
+
+def fold(files: set[Path]) -> list[str]:
+    """Repository-relative deps for `files`: a folder where every file with code below it is in `files`."""
+    out: list[str] = []
+
+    def visit(folder: Path) -> None:
+        below = {p for p in folder.rglob("*.py") if "__pycache__" not in p.parts and has_code(p)}
+        if below and below <= files and folder != REPO / "redbench":  # never the whole CLI package
+            out.append(folder.relative_to(REPO).as_posix())
+            return
+        for p in sorted(folder.iterdir()):
+            if p.is_dir() and p.name != "__pycache__":
+                visit(p)
+            elif p in files:
+                out.append(p.relative_to(REPO).as_posix())
+
+    for top in CODE_DIRS:
+        visit(REPO / top)
+    return sorted(out)
+
+
+@dataclass
+class Stage:
+    """One dvc.yaml stage: `cmds` are its expanded commands (one per foreach / matrix item)."""
+
+    cmd: str
+    cmds: list[str]
+    deps: list[str]  # data and models, before the code
+    params: list[str]
+    outs: list[Any]
+    foreach: list[str] | None = None
+    matrix: dict[str, list] | None = None
+    metrics: list[Any] = field(default_factory=list)
+    plots: list[Any] = field(default_factory=list)
+    comment: str = ""
+
+    def as_dict(self, root: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"cmd": self.cmd,
+                                "deps": [*self.deps, *(root + d for d in fold(code_files(self.cmds)))]}
+        if self.params:
+            body["params"] = self.params
+        body["outs"] = self.outs
+        if self.metrics:
+            body["metrics"] = self.metrics
+        if self.plots:
+            body["plots"] = self.plots
+        if self.foreach is not None:
+            return {"foreach": self.foreach, "do": body}
+        if self.matrix is not None:
+            return {"matrix": self.matrix, **body}
+        return body
+
+
+def _each(template: str, items: list[str]) -> list[str]:
+    return [template.replace("${item}", str(i)) for i in items]
+
+
+def _grid(template: str, matrix: dict[str, list]) -> list[str]:
+    import itertools
+
+    out = []
+    for combo in itertools.product(*matrix.values()):
+        cmd = template
+        for key, value in zip(matrix, combo):
+            cmd = cmd.replace("${item.%s}" % key, str(value))
+        out.append(cmd)
+    return out
+
+
+def _stage_name(method: str) -> str:
+    return method.replace("+", "_")
+
+
+def _groups(names: list[str], key) -> list[list[str]]:
+    """`names` grouped by key(name), groups in order of first appearance; each group's own row (a method
+    without row defaults: RED before RED-static) first."""
+    from redbench.methods import get_method
+
+    groups: dict[Any, list[str]] = {}
+    for n in names:
+        groups.setdefault(key(n), []).append(n)
+    return [sorted(g, key=lambda n: bool(get_method(n).defaults)) for g in groups.values()]
+
+
+def _rows(params: dict) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(compared rows, their trainable base methods, compared datasets, training datasets) from params (through
+    their dataclasses: a profile's missing keys take the defaults), the datasets in the datasets table's order."""
+    from redbench.benchmark.compare import CompareConfig
+    from redbench.config import section
+    from redbench.datasets.table import dataset_names
+    from redbench.methods import TrainParams, get_method
+
+    compare, train = section(params, "compare", CompareConfig), section(params, "train", TrainParams)
+    rows = list(compare.methods)
+    bases = list(dict.fromkeys(get_method(m).smooth_of or m for m in rows))
+    trainable = [m for m in bases if get_method(m).trainable]
+    return rows, trainable, [d for d in dataset_names() if d in compare.datasets], list(train.datasets)
+
+
+def _model_files(method: str, resumable: bool) -> list[str]:
+    """What `redbench predict` reads of a trained method: a resumable one's weights and record (not its
+    checkpoint), else its model folder."""
+    from redbench.methods.protocol import TRAIN_INFO, WEIGHTS
+
+    if resumable:
+        return [f"models/{method}/{WEIGHTS}", f"models/{method}/{TRAIN_INFO}"]
+    return [f"models/{method}"]
+
+
+def default_stages(params: dict) -> dict[str, Stage]:
+    """The default pipeline: fetch -> preprocess -> train -> predict -> compare."""
+    from redbench.methods import get_method
+    from redbench.methods.train_log import METRICS, TRAIN_LOG
+    from redbench.methods.protocol import CHECKPOINT, TRAIN_INFO, WEIGHTS
+
+    rows, trainable, datasets, train_data = _rows(params)
+    fetched = datasets
+    stages = {
+        "fetch": Stage("redbench fetch ${item}", _each("redbench fetch ${item}", fetched), [],
+                       ["fetch.${item}", "synthetic"], ["data/raw/${item}"], foreach=fetched),
+        "preprocess": Stage("redbench preprocess ${item}", _each("redbench preprocess ${item}", fetched),
+                            ["data/raw/${item}"], ["preprocess"], ["data/shards/${item}"], foreach=fetched),
+    }
+    shards = [f"data/shards/{d}" for d in train_data]
+    for group in _groups(trainable, lambda m: get_method(m).module):
+        name, many = group[0], len(group) > 1
+        item = "${item}" if many else name
+        spec = get_method(name)
+        if spec.resumable:
+            outs: list[Any] = [f"models/{item}/{WEIGHTS}", f"models/{item}/{TRAIN_INFO}",
+                               {f"models/{item}/{CHECKPOINT}": {
+                                   "persist": True,
+                                   "#": f"for `redbench train {item} --resume` (an interrupted run resumes from "
+                                        f"models/{item}.partial/)"}}]
+            metrics = [{f"models/{item}/{METRICS}": {"cache": False}}]
+            plots = [{f"models/{item}/{TRAIN_LOG}": {"cache": False, "x": "epoch", "y": "val_nme_inter_ocular"}}]
+        else:
+            outs, metrics, plots = [f"models/{item}"], [], []
+        cmd = f"redbench train {item}"
+        stages[f"train_{_stage_name(name)}"] = Stage(
+            cmd, _each(cmd, group), shards, [f"methods.{item}", "train"], outs, foreach=group if many else None,
+            metrics=metrics, plots=plots,
+            comment=f"DDP: torchrun --nproc_per_node=N --no-python redbench train {item}" if spec.resumable else "")
+    code_of = lambda m: (get_method(m).module, get_method(m).smooth_of and get_method(get_method(m).smooth_of).module)  # noqa: E731
+    for group in _groups(rows, code_of):
+        name, many = group[0], len(group) > 1
+        spec = get_method(name)
+        base = spec.smooth_of or name
+        if many:  # one matrix over the rows that run the same code
+            method, dataset = "${item.method}", "${item.dataset}"
+            matrix = {"method": group, "dataset": datasets}
+        else:
+            method, dataset, matrix = name, "${item}", None
+        trained = get_method(base)
+        models = _model_files(method if spec.smooth_of is None else base, trained.resumable) if trained.trainable else []
+        keys = [f"methods.{method if spec.smooth_of is None else base}", *(["smoothing"] if spec.smooth_of else []),
+                "predict"]
+        cmd = f"redbench predict {method} {dataset}"
+        cmds = _grid(cmd, matrix) if many else _each(cmd, datasets)
+        stages[f"predict_{_stage_name(name)}"] = Stage(
+            cmd, cmds, [*models, f"data/shards/{dataset}"], keys, [f"predictions/{method}/{dataset}.h5"],
+            foreach=None if many else datasets, matrix=matrix)
+    stages["compare"] = _compare("redbench compare", "", datasets)
+    stages["compare"].params.append("train.seed")
+    return stages
+
+
+def _compare(cmd: str, data: str, datasets: list[str], predictions: str = "predictions",
+             results: str = "results") -> Stage:
+    outs: list[Any] = [{f"{results}/leaderboard.{ext}": {"cache": False}} for ext in ("md", "csv", "tex", "html")]
+    return Stage(cmd, [cmd], [predictions, *(f"{data}data/shards/{d}/manifest.json" for d in datasets)], ["compare"],
+                 [{f"{results}/metrics.json": {"cache": False}}, *outs, {f"{results}/plots": {"cache": False}}],
+                 metrics=[{f"{results}/summary.json": {"cache": False}}],
+                 plots=[{f"{results}/ced.csv": {"cache": False, "x": "threshold", "y": "ced"}}])
+
+
+# The reference profile's extra runs: RED and RED-static with more training seeds, and RED's ablations
+# (redbench.benchmark.reference_report reads them back: models/seed<N>/<method>, models/ablations/<row>)
+SEED_RUNS = (1, 2)
+
+
+def reference_stages(params: dict) -> dict[str, Stage]:
+    """The reference profile (run in reference/, on the default pipeline's shards in ../data/shards)."""
+    from redbench.benchmark.reference_report import ABLATION_SEEDS, ABLATIONS, RED_METHODS, ablation_folder
+
+    rows, trainable, datasets, train_data = _rows(params)
+    shards, data = [f"../data/shards/{d}" for d in train_data], "--shards-dir ../data/shards"
+    seeded = {"method": list(RED_METHODS.values()), "seed": list(SEED_RUNS)}
+    variants = {"variant": [v for v in ABLATIONS if v not in RED_METHODS], "seed": list(ABLATION_SEEDS)}
+    row = ablation_folder("${item.variant}", "${item.seed}")
+    stages = {
+        "train": Stage(f"redbench train ${{item}} {data} --resume",
+                       _each(f"redbench train ${{item}} {data} --resume", trainable), shards,
+                       ["methods.${item}", "train"], [{"models/${item}": {"persist": True}}], foreach=trainable,
+                       comment="every learned method to convergence; `--resume` keeps a finished model of the "
+                               "same method version, params, seed and data, and continues an interrupted one"),
+        "train_seeds": Stage(
+            f"redbench train ${{item.method}} --seed ${{item.seed}} --out models/seed${{item.seed}}/${{item.method}} "
+            f"{data} --resume", [], shards, ["methods.${item.method}", "train"],
+            [{"models/seed${item.seed}/${item.method}": {"persist": True}}], matrix=seeded,
+            comment="RED and RED-static with more training seeds: does the temporal model's gain outlast the seed?"),
+        "ablations": Stage(
+            f"redbench train red --set variant=${{item.variant}} --seed ${{item.seed}} --out models/ablations/{row} "
+            f"{data} --resume", [], shards, ["methods.red", "train"],
+            [{f"models/ablations/{row}": {"persist": True}}], matrix=variants,
+            comment="RED's ablations at convergence (full and static are the train and train_seeds stages' rows)"),
+        "predict": Stage(f"redbench predict ${{item.method}} ${{item.dataset}} {data}", [],
+                         ["models", "../data/shards/${item.dataset}"], ["methods", "predict", "smoothing"],
+                         ["predictions/${item.method}/${item.dataset}.h5"],
+                         matrix={"method": rows, "dataset": datasets}),
+        "compare": _compare("redbench compare", "../", datasets),
+        "predict_seeds": Stage(
+            f"redbench predict ${{item.method}} 300vw --models-dir models/seed${{item.seed}} {data} "
+            f"--out predictions_seed${{item.seed}}/${{item.method}}/300vw.h5", [],
+            ["models/seed${item.seed}/${item.method}", "../data/shards/300vw"], ["methods.${item.method}", "predict"],
+            ["predictions_seed${item.seed}/${item.method}/300vw.h5"], matrix=seeded),
+        "compare_seeds": Stage(
+            "redbench compare -m red -m red_static -d 300vw --predictions predictions_seed${item} "
+            "--shards ../data/shards --out results_seed${item} --no-plots", [],
+            ["predictions_seed${item}", "../data/shards/300vw/manifest.json"], ["compare"],
+            [{"results_seed${item}": {"cache": False}}], foreach=list(SEED_RUNS)),
+        "report": Stage(
+            "redbench report --models models --results results "
+            + " ".join(f"--results-seed {s} results_seed{s}" for s in SEED_RUNS) + " --out report", [],
+            ["models", "results/metrics.json", *(f"results_seed{s}/metrics.json" for s in SEED_RUNS)], [],
+            [{"report": {"cache": False}}],
+            comment="the equal-compute view and the convergence, ablation, leaderboard and paired tables"),
+    }
+    stages["compare"].params.append("train.seed")
+    for stage in stages.values():  # the expanded commands of the stages above that did not list them
+        if not stage.cmds:
+            stage.cmds = (_grid(stage.cmd, stage.matrix) if stage.matrix else
+                          _each(stage.cmd, stage.foreach) if stage.foreach else [stage.cmd])
+    return stages
