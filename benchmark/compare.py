@@ -78,8 +78,14 @@ def _describe_keys(gt: GroundTruth, rows: np.ndarray, limit: int = 3) -> str:
 
 
 def check_meta(metas: dict[str, PredictionMeta], gt: GroundTruth, files: dict[str, Path]) -> None:
-    """Every method must share the box protocol, dataset, data source and test manifest of the ground truth."""
-    problems = []
+    """Every file must hold the method it is scored as, and share the box protocol, dataset, data source and
+    test manifest of the ground truth."""
+    problems = [f"{files[m]} holds the predictions of method {meta.method!r}, but is scored as {m!r}"
+                for m, meta in metas.items() if meta.method != m]
+    legacy = [str(files[m]) for m, meta in metas.items() if meta.legacy]
+    if legacy:
+        log.warning("%s: %d prediction file(s) written before stores recorded their training seed (%s): their "
+                    "seed is taken as params train.seed", gt.dataset, len(legacy), ", ".join(legacy))
     for name, want in (("box_protocol", None), ("dataset", gt.dataset), ("data_source", gt.data_source),
                        ("test_manifest_hash", gt.manifest_sha256)):
         got = {m: getattr(meta, name) for m, meta in metas.items()}
@@ -235,7 +241,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: b
         per_method[m] = {"metrics": metrics, "seconds_per_frame": meta.seconds_per_frame,
                          "prediction": {**scores.files[m], "method_version": meta.method_version,
                                         "config_hash": meta.config_hash, "train_data_hash": meta.train_data_hash,
-                                        "train_flops": meta.train_flops}}
+                                        "train_flops": meta.train_flops, "train_seed": meta.train_seed}}
     first_meta = next(iter(scores.metas.values()))
     entry = {
         "data_source": scores.gt.data_source,
@@ -315,7 +321,8 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
     previous complete results (or nothing); a results folder holding files compare did not write is refused.
     The figures need no paired test, so they are drawn (`compare.plot_processes`) while the paired tests run.
-    ground_truth: as in `run_compare`.
+    ground_truth: as in `run_compare`. train_seed: params train.seed, taken for stores that do not record the
+    seed their model was trained with (legacy stores).
     """
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import write_leaderboards
@@ -326,7 +333,7 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     with staged_dir(final, _owned_by_compare, "compare") as out:
         entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False)
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
-        results = build_results(entries, cfg, params_hash, train_seed=train_seed)
+        results = build_results(entries, cfg, params_hash, train_seed=trained_seed(scores, train_seed))
         jobs = figure_jobs(results, ced, out / "plots") if plots else []
         with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
             # the figure processes hold the results as they were at the fork: no figure reads a paired test
@@ -340,6 +347,22 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
         written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
         written += write_leaderboards(results, out, figures)
     return results, [final / p.relative_to(out) for p in written]
+
+
+def trained_seed(scores: dict[str, DatasetScores], params_seed: int | None) -> int | dict[str, int] | None:
+    """The seed the compared models were trained with, from their stores (each from its train_info.json):
+    one number when they agree, else {method: seed}; None when no compared model was trained here. A legacy
+    store, which does not record it, counts as trained with `params_seed` (params train.seed)."""
+    seeds: dict[str, int] = {}
+    for ds in scores.values():
+        for m, meta in ds.metas.items():
+            seed = params_seed if meta.legacy else meta.train_seed
+            if seed is not None:
+                seeds[m] = int(seed)
+    distinct = set(seeds.values())
+    if len(distinct) > 1:
+        return dict(sorted(seeds.items()))
+    return distinct.pop() if distinct else None
 
 
 def _owned_by_compare(rel: str) -> bool:

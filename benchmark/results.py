@@ -74,7 +74,8 @@ def definitions(scoring: Any) -> dict[str, dict[str, Any]]:
 
 
 def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
-                  cwd: str | os.PathLike | None = None, train_seed: int | None = None) -> dict[str, Any]:
+                  cwd: str | os.PathLike | None = None, train_seed: int | dict[str, int] | None = None
+                  ) -> dict[str, Any]:
     """The whole metrics.json object around the per-dataset entries of compare.run_compare.
 
     git_commit is that of the checkout holding the running redbench code (cwd defaults to the package's
@@ -93,7 +94,8 @@ def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
         "git_commit": git_commit(cwd),
         "created_utc": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "params_hash": params_hash,
-        "seeds": {"bootstrap": cfg.bootstrap.seed, "train": train_seed},  # train: params train.seed
+        # train: the compared models' training seed (compare.trained_seed: one number, or {method: seed})
+        "seeds": {"bootstrap": cfg.bootstrap.seed, "train": train_seed},
         "config": dataclasses.asdict(cfg),
         "definitions": definitions(cfg.scoring),
         "uncertainty": {"method": "percentile bootstrap over whole clips; below min_clips clips a moving-block "

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -132,15 +133,54 @@ def staged_dir(target: str | os.PathLike, owned: Callable[[str], bool], what: st
     shutil.rmtree(aside, ignore_errors=True)
 
 
-def read_json(path: str | os.PathLike, error: type[Exception], missing: str = "file not found") -> object:
-    """Parse a JSON file; a missing file raises FileNotFoundError and bad JSON `error`, both naming the file."""
+class InputFileError(ValueError):
+    """An input that is not a regular file (a FIFO, device or socket, or a link to one) or is too large to be
+    what it claims; refused before it is opened or read."""
+
+
+# The bound of a JSON file the suite reads (manifests, train_info, metrics, references): the largest written
+# (a reference run's metrics.json) is about 3 MB.
+MAX_JSON_BYTES = 256 * 2**20
+
+
+def check_regular_file(path: str | os.PathLike, max_bytes: int | None = None, what: str = "file") -> int:
+    """The size of `path` after refusing (InputFileError) anything but a regular file, or one over max_bytes.
+
+    Checked before opening: opening a FIFO blocks for ever, and reading /dev/zero never ends; a symlink is
+    followed (one to a regular file is fine). A missing file raises FileNotFoundError.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {what} not found") from None
+    except OSError as e:
+        raise InputFileError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode)
+                else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+                else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise InputFileError(f"{path}: the {what} is {kind}, not a regular file; refused")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise InputFileError(f"{path}: the {what} has {st.st_size:,} bytes, more than the {max_bytes:,} "
+                             "such a file can have; refused")
+    return st.st_size
+
+
+def read_json(path: str | os.PathLike, error: type[Exception], missing: str = "file not found",
+              max_bytes: int = MAX_JSON_BYTES) -> object:
+    """Parse a JSON file; a missing file raises FileNotFoundError, bad JSON (or a file that is not JSON text)
+    `error`, a special or oversized file InputFileError, each naming the file."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: {missing}")
+    check_regular_file(path, max_bytes, "JSON file")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise error(f"{path}: not valid JSON: {e}") from None
+    except RecursionError:
+        raise error(f"{path}: not valid JSON: nested too deeply") from None
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import params_of, show_progress, user_errors
+from redbench.cli._common import BoxProtocolOption, params_of, show_progress, user_errors
 
 MODELS_DIR = Path("models")
 SHARDS_DIR = Path("data/shards")
@@ -16,20 +16,23 @@ PREDICTIONS_DIR = Path("predictions")
 @click.command("predict")
 @click.argument("method")
 @click.argument("dataset")
-@click.option("--box", "box_protocol", default=None, metavar="PROTOCOL",
-              help="Box protocol, one of redbench.methods.BOX_PROTOCOLS [default: params predict.box_protocol].")
+@click.option("--box", "box_protocol", default=None, metavar="PROTOCOL", cls=BoxProtocolOption,
+              help=" [default: params predict.box_protocol].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Prediction file [default: predictions/METHOD/DATASET.h5].")
 @click.option("--models-dir", type=click.Path(file_okay=False, path_type=Path), default=MODELS_DIR,
               show_default=True, help="Folder of <method>/ model folders.")
 @click.option("--shards-dir", type=click.Path(file_okay=False, path_type=Path), default=SHARDS_DIR,
               show_default=True, help="Folder of <dataset>/manifest.json shard sets.")
+@click.option("--force", is_flag=True,
+              help="Write OUT even over a file that is not METHOD's prediction store (another method's, a shard).")
 @click.pass_context
 def predict(ctx: click.Context, method: str, dataset: str, box_protocol: str | None, out: Path | None,
-            models_dir: Path, shards_dir: Path) -> None:
+            models_dir: Path, shards_dir: Path, force: bool) -> None:
     """Run METHOD on every test frame of DATASET's shards and write its prediction store."""
     from redbench import methods
     from redbench.benchmark.predict import PredictConfig, run_method
+    from redbench.benchmark.store import refuse_overwrite
     from redbench.config import from_dict, section
 
     params = params_of(ctx)
@@ -40,6 +43,7 @@ def predict(ctx: click.Context, method: str, dataset: str, box_protocol: str | N
             cfg = from_dict(PredictConfig, {**(params.get("predict") or {}), "box_protocol": box_protocol},
                             where="--box")
         box_protocol = cfg.box_protocol
+        refuse_overwrite(out, method, [shards_dir / dataset, models_dir / method], force)
         prov = methods.provenance(method, params, models_dir)  # first: names a missing train_info.json
         runner = methods.create(method, params, models_dir)
         meta = run_method(runner, shards_dir / dataset, box_protocol, out, prov, progress=show_progress(ctx))

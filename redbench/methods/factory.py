@@ -93,7 +93,7 @@ def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models
         base = provenance(spec.smooth_of, params, models_dir)
         return Provenance(f"{base.method_version}+smooth{module.VERSION}",
                           params_hash({"base": base.config_hash, "smoothing": dataclasses.asdict(s_cfg)}),
-                          base.train_data_hash, base.train_flops)
+                          base.train_data_hash, base.train_flops, base.seed)
     cfg_hash = _config_hash(method_config(spec, params))
     if not spec.trainable:
         module = spec.load_module()
@@ -102,7 +102,8 @@ def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models
     info = TrainInfo.read(model_dir)
     if info.config_hash != cfg_hash:
         log.warning("%s: trained with other methods.%s params than the params now have (retrain?)", model_dir, name)
-    return Provenance(info.method_version, info.config_hash, info.train_data_hash, (info.cost or {}).get("flops"))
+    return Provenance(info.method_version, info.config_hash, info.train_data_hash, (info.cost or {}).get("flops"),
+                      info.seed)
 
 
 def staging_dir(out_dir: PathLike) -> Path:

@@ -77,6 +77,7 @@ class Provenance:
     config_hash: str
     train_data_hash: str
     train_flops: float | None = None  # from TrainInfo.cost; None for pretrained methods
+    seed: int | None = None  # TrainInfo.seed: what the model was trained with; None for pretrained methods
 
 
 @dataclass(frozen=True)

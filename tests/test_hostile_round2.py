@@ -1,0 +1,209 @@
+"""Hostile input, round two: each test reproduces one finding of the probe list (numbered as found) on a small
+fake world, and fails on the code before its fix.
+
+1 a store written under another method's name; 3 a frame index of 2**62; 4 the training seed; 5 a complex
+.mat; 7 an output over an input (more below, per group).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from redbench.benchmark.ground_truth import load_ground_truth
+from redbench.benchmark.store import read_predictions
+from redbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory) -> Path:
+    from redbench.datasets.fake import make_fake_shards
+
+    root = tmp_path_factory.mktemp("hostile")
+    make_fake_shards(root / "shards" / "300vw", n_clips=6, n_frames=5, crop_size=32, seed=4)
+    return root / "shards"
+
+
+@pytest.fixture()
+def work(tmp_path, shards) -> Path:
+    params = {"compare": {"shards_dir": str(shards), "predictions_dir": str(tmp_path / "predictions"),
+                          "out_dir": str(tmp_path / "results"), "datasets": ["300vw"],
+                          "bootstrap": {"resamples": 20}},
+              "train": {"datasets": ["300vw"], "seed": 0},
+              "methods": {"mean_shape": {"max_frames": 100}}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    return tmp_path
+
+
+def run(root: Path, *args: str):
+    return CliRunner().invoke(main, ["-q", "--params", str(root / "params.yaml"), *args])
+
+
+def write_csv(path: Path, gt, offset: float = 2.0) -> Path:
+    header = ["clip_id", "frame_index"] + [f"{a}{i}" for i in range(68) for a in "xy"]
+    rows = [",".join(header)]
+    for c, f, p in zip(gt.clip_ids, gt.frame_indices, gt.landmarks + [offset, 0.0]):
+        rows.append(",".join([c, str(int(f)), *(f"{v:.6f}" for v in p.reshape(-1))]))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def train_and_predict(root: Path, shards: Path, method: str = "mean_shape", *extra: str):
+    r = run(root, "train", method, "--shards-dir", str(shards), "--out", str(root / "models" / method), *extra)
+    assert r.exit_code == 0, r.output
+    return run(root, "predict", method, "300vw", "--shards-dir", str(shards), "--models-dir", str(root / "models"),
+               "--out", str(root / "predictions" / method / "300vw.h5"))
+
+
+# -- 1: a number under the wrong name ------------------------------------------------------------------------
+
+def test_1_import_refuses_to_overwrite_another_methods_store(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    assert train_and_predict(work, shards).exit_code == 0
+    store = work / "predictions" / "mean_shape" / "300vw.h5"
+    before = store.read_bytes()
+    r = run(work, "import", "csv", str(write_csv(work / "pred.csv", gt)), "-d", "300vw", "-m", "foo",
+            "--out", str(store))
+    assert r.exit_code == 1 and "holds the predictions of method 'mean_shape', not 'foo'" in r.output
+    assert store.read_bytes() == before
+    # predict under another method's name is refused the same way
+    r = run(work, "predict", "mean_shape+smooth", "300vw", "--shards-dir", str(shards), "--models-dir",
+            str(work / "models"), "--out", str(store))
+    assert r.exit_code == 1 and "not 'mean_shape+smooth'" in r.output and store.read_bytes() == before
+    # --force writes it; compare then refuses to score foo's numbers as mean_shape's
+    r = run(work, "import", "csv", str(work / "pred.csv"), "-d", "300vw", "-m", "foo", "--out", str(store),
+            "--force")
+    assert r.exit_code == 0, r.output
+    r = run(work, "compare", "-m", "mean_shape", "--no-plots", "--bootstrap", "0")
+    assert r.exit_code == 1 and "holds the predictions of method 'foo', but is scored as 'mean_shape'" in r.output
+    assert not (work / "results").exists()
+
+
+def test_1_a_rerun_of_the_same_method_replaces_its_own_store(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    write_csv(work / "pred.csv", gt)
+    for offset in (2.0, 3.0):
+        write_csv(work / "pred.csv", gt, offset)
+        r = run(work, "import", "csv", str(work / "pred.csv"), "-d", "300vw", "-m", "foo")
+        assert r.exit_code == 0, r.output
+    stored = read_predictions(work / "predictions" / "foo" / "300vw.h5")
+    assert stored.meta.written_by == "redbench import" and stored.meta.train_seed is None
+    np.testing.assert_allclose(stored.landmarks[:, :, 0] - gt.landmarks[:, :, 0], 3.0, atol=1e-5)
+
+
+def test_1_a_legacy_store_is_still_scored_with_a_warning(work, shards, caplog):
+    """Stores written before `written_by` and `train_seed` are accepted (their method name is checked)."""
+    gt = load_ground_truth(shards / "300vw")
+    r = run(work, "import", "csv", str(write_csv(work / "pred.csv", gt)), "-d", "300vw", "-m", "old")
+    assert r.exit_code == 0, r.output
+    with h5py.File(work / "predictions" / "old" / "300vw.h5", "a") as f:
+        del f.attrs["written_by"]
+    r = run(work, "compare", "-m", "old", "--no-plots", "--bootstrap", "0")
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((work / "results" / "metrics.json").read_text())
+    assert metrics["seeds"]["train"] == 0  # params train.seed, assumed for the legacy store
+    assert any("written before stores recorded their training seed" in m for m in caplog.messages)
+
+
+# -- 3: a frame index of 2**62 ---------------------------------------------------------------------------------
+
+def test_3_a_huge_frame_index_is_named_not_wrapped(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    r = run(work, "import", "csv", str(write_csv(work / "pred.csv", gt)), "-d", "300vw", "-m", "foo")
+    assert r.exit_code == 0, r.output
+    store = work / "predictions" / "foo" / "300vw.h5"
+    with h5py.File(store, "a") as f:
+        idx = f["frame_indices"][()]
+        idx[3] = 2**62
+        f["frame_indices"][...] = idx
+    for extra in ((), ("--intersect",)):
+        r = run(work, "compare", "-m", "foo", "--no-plots", "--bootstrap", "0", *extra)
+        assert r.exit_code == 1, r.output
+        assert f"frame index(es) outside 0..{2**31 - 1}, first at row 3" in r.output and str(2**62) in r.output
+
+
+def test_3_rows_of_does_not_overflow():
+    from redbench.benchmark.ground_truth import make_ground_truth
+
+    ids = np.repeat([f"300vw/{k:03d}" for k in range(4)], 5)  # 4 clips x frames 0..4
+    gt = make_ground_truth("300vw", "synthetic", "h", ids, np.tile(np.arange(5), 4), np.zeros((20, 68, 2)))
+    got, found = gt.rows_of(np.append(ids, ids[0]), np.append(np.tile(np.arange(5), 4), 2**62))
+    # the old key, clip code x (2**62 + 1) + frame, wrapped round for codes >= 2: valid frames were not found
+    assert found.tolist() == [True] * 20 + [False]
+    np.testing.assert_array_equal(got[:-1], np.arange(20))
+
+
+# -- 4: the seed the models were trained with ---------------------------------------------------------------
+
+def test_4_metrics_record_the_seed_the_model_was_trained_with(work, shards):
+    assert train_and_predict(work, shards, "mean_shape", "--seed", "7").exit_code == 0
+    assert read_predictions(work / "predictions" / "mean_shape" / "300vw.h5").meta.train_seed == 7
+    r = run(work, "compare", "-m", "mean_shape", "--no-plots", "--bootstrap", "0")
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((work / "results" / "metrics.json").read_text())
+    assert metrics["seeds"]["train"] == 7  # params train.seed is 0
+    assert metrics["datasets"]["300vw"]["methods"]["mean_shape"]["prediction"]["train_seed"] == 7
+
+
+def test_4_different_seeds_are_listed_per_method():
+    from redbench.benchmark.compare import trained_seed
+    from redbench.benchmark.store import PredictionMeta
+
+    def meta(seed, by="redbench predict"):
+        return PredictionMeta("m", "1", "c", "t", "gt", "300vw", "synthetic", "h", None, None, seed, by)
+
+    class Scores:  # only .metas is read
+        def __init__(self, metas):
+            self.metas = metas
+
+    assert trained_seed({"300vw": Scores({"a": meta(1), "b": meta(None)})}, 0) == 1
+    assert trained_seed({"300vw": Scores({"a": meta(1), "b": meta(2)})}, 0) == {"a": 1, "b": 2}
+    assert trained_seed({"300vw": Scores({"a": meta(None, None)})}, 5) == 5  # legacy: params train.seed
+    assert trained_seed({"300vw": Scores({"a": meta(None)})}, 5) is None  # pretrained or imported only
+
+
+# -- 5: a complex .mat -------------------------------------------------------------------------------------
+
+def test_5_complex_or_struct_mat_is_refused(work, shards):
+    from scipy.io import savemat
+
+    gt = load_ground_truth(shards / "300vw")
+    clip = gt.clip_ids[0]
+    n = int((gt.clip_ids == clip).sum())
+    path = work / f"preds_300VWtest_float_68pts_{clip.split('/')[1]}_300VW_128.mat"
+    savemat(path, {"x": np.full((n, 68, 2), 100.0) + 1j})
+    r = run(work, "import", "fhr", str(path), "-d", "300vw", "-m", "fhr")
+    assert r.exit_code == 1 and "complex" in r.output and path.name in r.output
+    savemat(path, {"x": {"a": 1}})
+    r = run(work, "import", "fhr", str(path), "-d", "300vw", "-m", "fhr")
+    assert r.exit_code == 1 and "not a numeric array" in r.output.replace("\n", " ")
+    assert not (work / "predictions").exists()
+
+
+# -- 7: an output over an input ----------------------------------------------------------------------------
+
+def test_7_import_output_over_its_input_or_a_shard_is_refused(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    src = write_csv(work / "pred.csv", gt)
+    before = src.read_bytes()
+    r = run(work, "import", "csv", str(src), "-d", "300vw", "-m", "foo", "--out", str(src))
+    assert r.exit_code == 1 and "an input of this command" in r.output and src.read_bytes() == before
+    shard = next((shards / "300vw").glob("test-*.h5"))
+    shard_bytes = shard.read_bytes()
+    r = run(work, "import", "csv", str(src), "-d", "300vw", "-m", "foo", "--out", str(shard))
+    assert r.exit_code == 1 and "an input of this command" in r.output and shard.read_bytes() == shard_bytes
+    other = work / "elsewhere" / "test-000.h5"  # a copy of a shard, outside the shard folder
+    other.parent.mkdir()
+    other.write_bytes(shard_bytes)
+    r = run(work, "import", "csv", str(src), "-d", "300vw", "-m", "foo", "--out", str(other))
+    assert r.exit_code == 1 and "is a clip shard" in r.output and other.read_bytes() == shard_bytes
+    notes = work / "notes.txt"
+    notes.write_text("mine")
+    r = run(work, "import", "csv", str(src), "-d", "300vw", "-m", "foo", "--out", str(notes))
+    assert r.exit_code == 1 and "not a prediction store" in r.output and notes.read_text() == "mine"
