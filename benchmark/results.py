@@ -141,19 +141,46 @@ def validate(results: Any, where: str = "metrics.json") -> dict[str, Any]:
         raise ResultsError(f"{where}: missing field(s) {missing}")
     if results["schema_version"] != SCHEMA_VERSION:
         raise ResultsError(f"{where}: schema_version {results['schema_version']}, this redbench reads {SCHEMA_VERSION}")
+    _require(results, "datasets", dict, where)
+    _require(results, "config", dict, where)
     for ds, entry in results["datasets"].items():
+        if not isinstance(entry, dict):
+            raise ResultsError(f"{where}: datasets.{ds}: expected an object, got {type(entry).__name__}")
         miss = [k for k in _REQUIRED_DATASET if k not in entry]
         if miss:
             raise ResultsError(f"{where}: datasets.{ds}: missing field(s) {miss}")
+        _require(entry, "methods", dict, f"{where}: datasets.{ds}")
+        _require(entry, "breakdowns", dict, f"{where}: datasets.{ds}")
+        _check_subsets(entry["breakdowns"].get("subset", {}), f"{where}: datasets.{ds}.breakdowns.subset")
         if entry["data_source"] not in ("synthetic", "real"):
             raise ResultsError(f"{where}: datasets.{ds}.data_source must be synthetic or real, "
                                f"got {entry['data_source']!r}")
         for m, rec in entry["methods"].items():
+            if not isinstance(rec, dict) or not isinstance(rec.get("metrics", {}), dict):
+                raise ResultsError(f"{where}: datasets.{ds}.methods.{m}: expected an object with a metrics object")
             for k, v in rec.get("metrics", {}).items():
                 if not (isinstance(v, dict) and "value" in v and "ci" in v and len(v["ci"]) == 2):
                     raise ResultsError(f"{where}: datasets.{ds}.methods.{m}.metrics.{k}: "
                                        "expected {value, ci: [lo, hi]}")
     return results
+
+
+def _check_subsets(subset: Any, where: str) -> None:
+    """The part of a subset breakdown that `summary` reads: {groups: {label: {methods: {m: {nme: {value}}}}}}."""
+    groups = subset.get("groups", {}) if isinstance(subset, dict) else None
+    ok = isinstance(groups, dict) and all(
+        isinstance(g, dict) and isinstance(g.get("methods", {}), dict)
+        and all(isinstance(r, dict) and isinstance(r.get("nme"), dict) and "value" in r["nme"]
+                for r in g.get("methods", {}).values())
+        for g in groups.values())
+    if not ok:
+        raise ResultsError(f"{where}: expected {{groups: {{label: {{methods: {{method: {{nme: {{value}}}}}}}}}}}}")
+
+
+def _require(obj: dict[str, Any], key: str, kind: type, where: str) -> None:
+    if not isinstance(obj[key], kind):
+        raise ResultsError(f"{where}.{key}: expected {'an object' if kind is dict else kind.__name__}, got "
+                           f"{type(obj[key]).__name__}")
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:

@@ -207,3 +207,68 @@ def test_7_import_output_over_its_input_or_a_shard_is_refused(work, shards):
     notes.write_text("mine")
     r = run(work, "import", "csv", str(src), "-d", "300vw", "-m", "foo", "--out", str(notes))
     assert r.exit_code == 1 and "not a prediction store" in r.output and notes.read_text() == "mine"
+
+
+# -- 2: `check` and a broken reference -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def committed_metrics() -> Path:
+    return Path(__file__).resolve().parents[1] / "results" / "metrics.json"
+
+
+def _reference(tmp_path: Path, edit) -> Path:
+    ref = json.loads((Path(__file__).resolve().parents[1] / "benchmark" / "reference" / "default.json").read_text())
+    edit(ref)
+    path = tmp_path / "ref.json"
+    path.write_text(json.dumps(ref))  # json writes NaN and Infinity as JavaScript does; json.loads reads them
+    return path
+
+
+def _check(*args):
+    return CliRunner().invoke(main, ["check", *map(str, args)])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r.update(metrics={}), "no metrics"),
+    (lambda r: r.update(metrics={k: float("nan") for k in r["metrics"]}), "must be a finite number or null"),
+    (lambda r: r.update(metrics={k: float("inf") for k in r["metrics"]}), "must be a finite number or null"),
+    (lambda r: r["metrics"].update({"synthetic/300vw/sdm/nme": "0.1"}), "synthetic/300vw/sdm/nme: must be"),
+    (lambda r: r["metrics"].update({"synthetic/300vw/sdm/nme": True}), "synthetic/300vw/sdm/nme: must be"),
+    (lambda r: r["tolerances"].update(default={"abs": float("nan")}), "tolerances.default.abs: must be a finite"),
+    (lambda r: r["tolerances"].update(default={"abs": "x"}), "tolerances.default.abs: must be a finite"),
+    (lambda r: r["tolerances"].update(default=[1]), "tolerances.default: expected"),
+    (lambda r: r["metrics"].update({"synthetic/300vw/sdm/speed": 1.0}), "no known direction"),
+    (lambda r: r.update(source=[1]), "source: expected a mapping"),
+])
+def test_2_check_refuses_a_broken_reference(tmp_path, committed_metrics, edit, message):
+    r = _check(committed_metrics, _reference(tmp_path, edit), "--strict")
+    assert r.exit_code == 1 and message in r.output and " ok" not in r.output, r.output
+    assert "Traceback" not in r.output
+
+
+def test_2_check_passes_the_committed_reference(committed_metrics):
+    ref = Path(__file__).resolve().parents[1] / "benchmark" / "reference" / "default.json"
+    r = _check(committed_metrics, ref, "--strict")
+    assert r.exit_code == 0 and r.output.strip().endswith("572 ok")
+
+
+def test_2_fhr_delay_is_better_nearer_zero():
+    from redbench.benchmark.check import REFERENCE_SCHEMA, compare_values, direction
+
+    ref = {"schema": REFERENCE_SCHEMA, "tolerances": {"default": {"abs": 0.01}},
+           "metrics": {"s/d/m/fhr_delay": 0.1, "s/d/n/fhr_delay": -0.1, "s/d/o/fhr_delay": 0.1}}
+    # 0.5 frames ahead of the truth is worse than 0.1 behind; -0.1 -> 0.0 is better; 0.1 -> -0.1 the same
+    rows = compare_values({"s/d/m/fhr_delay": -0.5, "s/d/n/fhr_delay": 0.0, "s/d/o/fhr_delay": -0.1}, ref)
+    assert {r.key: r.status for r in rows} == {"s/d/m/fhr_delay": "regressed", "s/d/n/fhr_delay": "improved",
+                                               "s/d/o/fhr_delay": "ok"}
+    assert [direction(k) for k in ("a/b/c/nme/video", "a/b/c/auc@0.08", "a/b/c/fr@0.1", "a/b/c/fhr_sta2",
+                                   "a/b/cat1/c/nme", "a/b/c/nme[box,49]")] == \
+        ["lower", "higher", "lower", "lower", "lower", "lower"]
+
+
+def test_2_a_nonfinite_value_in_the_metrics_regresses():
+    from redbench.benchmark.check import REFERENCE_SCHEMA, compare_values
+
+    ref = {"schema": REFERENCE_SCHEMA, "metrics": {"s/d/m/nme": 0.1, "s/d/m/auc@0.08": 0.5}}
+    rows = compare_values({"s/d/m/nme": float("-inf"), "s/d/m/auc@0.08": float("inf")}, ref)
+    assert [r.status for r in rows] == ["regressed", "regressed"]

@@ -76,14 +76,20 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
 def check(ctx: click.Context, metrics: Path, reference: Path, strict: bool, show_all: bool, update: bool) -> None:
     """Compare METRICS (a metrics.json) with a committed REFERENCE; exit 1 on regression."""
     from redbench._io import write_json_atomic
-    from redbench.benchmark.check import CheckError, check as run_check, format_table, load_reference, make_reference
+    from redbench.benchmark.check import (CheckError, check as run_check, check_reference_values,
+                                          check_tolerances, format_table,
+                                          make_reference, reference_tolerances)
     from redbench.benchmark.results import ResultsError, load_results
 
     tolerances = _param_tolerances(ctx)
     with user_errors(CheckError, ResultsError):
+        if tolerances is not None:
+            check_tolerances(tolerances, "params compare.check_tolerances")
         if update:
-            old = load_reference(reference).get("tolerances") if reference.exists() else None
-            write_json_atomic(reference, make_reference(load_results(metrics), tolerances or old))
+            old = reference_tolerances(reference) if reference.exists() else None
+            new = make_reference(load_results(metrics), tolerances or old)
+            check_reference_values(new, f"{metrics} (as a reference)")
+            write_json_atomic(reference, new)
             click.echo(f"wrote {reference}")
             return
         rows, problems = run_check(metrics, reference, tolerances)
