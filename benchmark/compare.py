@@ -9,8 +9,11 @@ and plots.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -319,7 +322,8 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*.
 
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
-    previous complete results (or nothing); a results folder holding files compare did not write is refused.
+    previous complete results (or nothing); a results folder holding files compare did not write is refused
+    (`owned_by_compare`). plots=False draws nothing and keeps the previous run's plots/ as they were.
     The figures need no paired test, so they are drawn (`compare.plot_processes`) while the paired tests run.
     ground_truth: as in `run_compare`. train_seed: params train.seed, taken for stores that do not record the
     seed their model was trained with (legacy stores).
@@ -330,7 +334,7 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     from redbench.benchmark.results import build_results, summary, validate
 
     final = Path(cfg.out_dir)
-    with staged_dir(final, _owned_by_compare, "compare") as out:
+    with staged_dir(final, owned_by_compare(final), "compare") as out:
         entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False)
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
         results = build_results(entries, cfg, params_hash, train_seed=trained_seed(scores, train_seed))
@@ -340,13 +344,29 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
             for ds, entry in results["datasets"].items():
                 entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
             validate(results)
-            write_json_atomic(out / "metrics.json", results)
             write_json_atomic(out / "summary.json", summary(results))
             write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
             figures = drawing.finish()
-        written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
+        kept = [] if plots else _keep_plots(final, out)
+        written = [out / "summary.json", out / "ced.csv", *(p for p, _ in figures), *kept]
         written += write_leaderboards(results, out, figures)
-    return results, [final / p.relative_to(out) for p in written]
+        # what this run wrote (and kept), so that the next run replaces exactly these files and no other
+        results["outputs"] = sorted(["metrics.json", *(p.relative_to(out).as_posix() for p in written)])
+        write_json_atomic(out / "metrics.json", results)
+    return results, [final / p.relative_to(out) for p in [out / "metrics.json", *written]]
+
+
+def _keep_plots(final: Path, out: Path) -> list[Path]:
+    """--no-plots: the previous run's plots/ (compare's own: staged_dir refused any other file), copied into
+    the new folder unchanged, as no plot is drawn to replace them."""
+    if not (final / "plots").is_dir():
+        return []
+    shutil.copytree(final / "plots", out / "plots")
+    kept = sorted(p for p in (out / "plots").rglob("*") if p.is_file())
+    if kept:
+        log.warning("--no-plots: %s/plots/ keeps the %d figure(s) of the previous run (not redrawn)", final,
+                    len(kept))
+    return kept
 
 
 def trained_seed(scores: dict[str, DatasetScores], params_seed: int | None) -> int | dict[str, int] | None:
@@ -365,7 +385,20 @@ def trained_seed(scores: dict[str, DatasetScores], params_seed: int | None) -> i
     return distinct.pop() if distinct else None
 
 
-def _owned_by_compare(rel: str) -> bool:
-    """Files of a results folder that compare writes (and so may replace)."""
-    return (rel in ("metrics.json", "summary.json", "ced.csv") or rel.startswith("leaderboard.")
-            or (rel.startswith("plots/") and rel.endswith(".png")))
+def owned_by_compare(final: Path) -> Callable[[str], bool]:
+    """Which files of an existing results folder compare wrote (and so may replace): those its metrics.json
+    lists under "outputs"; for a folder written before compare listed them, the names compare writes
+    (metrics.json, summary.json, ced.csv, leaderboard.{md,csv,tex,html}, plots/{ced,stability,breakdown}_*.png).
+    Anything else (a leaderboard.xlsx, a plots/mine.png) makes compare refuse rather than delete it."""
+    try:
+        listed = json.loads((final / "metrics.json").read_text(encoding="utf-8")).get("outputs")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
+        names = set(listed) | {"metrics.json"}
+        return names.__contains__
+    return _LEGACY_OUTPUT.fullmatch
+
+
+_LEGACY_OUTPUT = re.compile(r"metrics\.json|summary\.json|ced\.csv|leaderboard\.(md|csv|tex|html)"
+                            r"|plots/(ced|stability|breakdown)_[^/]+\.png")

@@ -23,14 +23,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import staged_dir
+from redbench._io import sha256_file, staged_dir
 from redbench.config import param
 from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
 from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
 from redbench.datasets.raw import RawFrame, RawVideo
 from redbench.datasets.shard_writer import ShardFormat, ShardSetWriter
-from redbench.datasets.shards import MANIFEST_NAME, ClipData, ClipRecord
+from redbench.datasets.shards import MANIFEST_NAME, SCHEMA_VERSION, ClipData, ClipRecord
 
 log = logging.getLogger(__name__)
 
@@ -357,14 +357,37 @@ def _put(queue: Any, msg: Any, parent: int) -> None:
 
 
 def owned_by_preprocess(out_dir: str | os.PathLike) -> Callable[[str], bool]:
-    """Which files of an existing shard folder preprocess wrote: its manifest and the shards it lists."""
-    listed: set[str] = set()
+    """Which files of an existing shard folder preprocess can show it wrote: its manifest, when the manifest
+    reads as one preprocess writes (redbench's schema and its `preprocess` record), and each shard that
+    manifest lists whose bytes are still the ones it records (size and sha256). Another tool's manifest.json,
+    and whatever it lists, is not ours: preprocess then refuses rather than replace or delete them."""
+    out_dir = Path(out_dir)
     try:
-        obj = json.loads((Path(out_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
-        listed = {str(s["path"]) for s in obj["shards"]}
+        obj = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        ours = (isinstance(obj, dict) and obj.get("schema_version") == SCHEMA_VERSION and "preprocess" in obj
+                and isinstance(obj.get("shards"), list))
+        entries = {str(s["path"]): (int(s["bytes"]), str(s["sha256"])) for s in obj["shards"]} if ours else {}
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # no or unreadable manifest: it alone is ours
-    return lambda rel: rel == MANIFEST_NAME or rel in listed
+        return lambda rel: False  # no manifest (then nothing is ours), or none preprocess wrote
+    if not ours:
+        return lambda rel: False
+
+    checked: dict[tuple[str, int, int], bool] = {}  # staged_dir asks twice: hash each shard once
+
+    def owned(rel: str) -> bool:
+        if rel == MANIFEST_NAME:
+            return True
+        path = out_dir / rel
+        if rel not in entries or path.is_symlink() or not path.is_file():
+            return False
+        st = path.stat()
+        key = (rel, st.st_size, st.st_mtime_ns)
+        if key not in checked:
+            size, sha = entries[rel]
+            checked[key] = st.st_size == size and sha256_file(path) == sha
+        return checked[key]
+
+    return owned
 
 
 def _counted(blocks: Iterator[ClipData], bar: tqdm) -> Iterator[ClipData]:

@@ -272,3 +272,70 @@ def test_2_a_nonfinite_value_in_the_metrics_regresses():
     ref = {"schema": REFERENCE_SCHEMA, "metrics": {"s/d/m/nme": 0.1, "s/d/m/auc@0.08": 0.5}}
     rows = compare_values({"s/d/m/nme": float("-inf"), "s/d/m/auc@0.08": float("inf")}, ref)
     assert [r.status for r in rows] == ["regressed", "regressed"]
+
+
+# -- 8: preprocess and compare delete only what they wrote ---------------------------------------------------
+
+PREPROCESS_PARAMS = "preprocess: {crop_size: 32, block_frames: 2, boxes: {detector_size: 80}}\n"
+
+
+def _preprocess(tmp_path: Path, out: Path):
+    from redbench.datasets.fake import write_fake_tf_layout
+
+    if not (tmp_path / "raw").exists():
+        write_fake_tf_layout(tmp_path / "raw", 4, synthetic=True)
+    (tmp_path / "pp.yaml").write_text(PREPROCESS_PARAMS)
+    return CliRunner().invoke(main, ["-q", "--params", str(tmp_path / "pp.yaml"), "preprocess", "tf",
+                                     "--raw-dir", str(tmp_path / "raw"), "--out", str(out)])
+
+
+def test_8_preprocess_keeps_another_tools_manifest_and_its_files(tmp_path):
+    out = tmp_path / "u"
+    out.mkdir()
+    theirs = {"tool": "other", "shards": [{"path": "a.bin"}, {"path": "test-000.h5"}]}
+    (out / "manifest.json").write_text(json.dumps(theirs))
+    (out / "a.bin").write_bytes(b"their data")
+    (out / "test-000.h5").write_bytes(b"their shard")
+    r = _preprocess(tmp_path, out)
+    assert r.exit_code == 1 and "did not write" in r.output
+    assert json.loads((out / "manifest.json").read_text()) == theirs
+    assert (out / "a.bin").read_bytes() == b"their data" and (out / "test-000.h5").read_bytes() == b"their shard"
+
+
+def test_8_preprocess_replaces_its_own_shards_but_not_a_changed_one(tmp_path):
+    out = tmp_path / "shards"
+    assert _preprocess(tmp_path, out).exit_code == 0
+    assert _preprocess(tmp_path, out).exit_code == 0  # its own output: replaced
+    shard = out / "test-000.h5"
+    shard.write_bytes(shard.read_bytes() + b"edited")  # no longer the bytes its manifest records
+    r = _preprocess(tmp_path, out)
+    assert r.exit_code == 1 and "test-000.h5" in r.output and shard.read_bytes().endswith(b"edited")
+
+
+def test_8_compare_keeps_files_it_did_not_write_and_plots_under_no_plots(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    assert run(work, "import", "csv", str(write_csv(work / "pred.csv", gt)), "-d", "300vw", "-m", "foo").exit_code == 0
+    r = run(work, "compare", "-m", "foo", "--bootstrap", "0")  # with plots
+    assert r.exit_code == 0, r.output
+    results = work / "results"
+    drawn = {p.name: p.read_bytes() for p in (results / "plots").glob("*.png")}
+    assert drawn
+    r = run(work, "compare", "-m", "foo", "--bootstrap", "0", "--no-plots")
+    assert r.exit_code == 0, r.output
+    assert {p.name: p.read_bytes() for p in (results / "plots").glob("*.png")} == drawn  # kept, not deleted
+    for name in ("leaderboard.xlsx", "plots/mine.png"):
+        (results / name).write_bytes(b"mine")
+        for extra in ((), ("--no-plots",)):
+            r = run(work, "compare", "-m", "foo", "--bootstrap", "0", *extra)
+            assert r.exit_code == 1 and name in r.output and (results / name).read_bytes() == b"mine"
+        (results / name).unlink()
+
+
+def test_7_predict_output_over_a_shard_is_refused(work, shards):
+    shard = next((shards / "300vw").glob("test-*.h5"))
+    before = shard.read_bytes()
+    r = run(work, "train", "mean_shape", "--shards-dir", str(shards), "--out", str(work / "models" / "mean_shape"))
+    assert r.exit_code == 0, r.output
+    r = run(work, "predict", "mean_shape", "300vw", "--shards-dir", str(shards), "--models-dir",
+            str(work / "models"), "--out", str(shard))
+    assert r.exit_code == 1 and "an input of this command" in r.output and shard.read_bytes() == before

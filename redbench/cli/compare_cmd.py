@@ -24,7 +24,8 @@ from redbench.cli._common import params_of, show_progress, user_errors
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output folder (default: params compare.out_dir).")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), help="Bootstrap resamples (0: no intervals).")
-@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (the HTML page then has none).")
+@click.option("--no-plots", is_flag=True,
+              help="Skip the PNG plots (the HTML page then has none; an earlier run's plots/ is kept as it was).")
 @click.pass_context
 def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, ...], intersect: bool | None,
             predictions_dir: str | None, shards_dir: str | None, out_dir: str | None, resamples: int | None,
