@@ -117,7 +117,7 @@ def read_pts_folder(source: Path, dataset: str) -> Imported:
 def read_csv_file(source: Path, dataset: str) -> Imported:
     """One row per frame: clip_id, frame_index, x0, y0, ..., x67, y67 (0-based coordinates)."""
     want = ["clip_id", "frame_index"] + [f"{a}{i}" for i in range(N_POINTS) for a in "xy"]
-    if not source.is_file():
+    if source.is_dir():
         raise PredictionImportError(f"{source}: csv import needs a file")
     check_regular_file(source, MAX_CSV_BYTES, "CSV file")
     clips, frames, points = [], [], []

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from redbench._io import atomic_path, read_json, write_json_atomic
+from redbench._io import InputFileError, atomic_path, check_regular_file, read_json, write_json_atomic
 from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
@@ -222,6 +222,10 @@ def _open(path: Path):
 
     if not path.exists():
         raise FileNotFoundError(f"{path}: prediction file not found")
+    try:
+        check_regular_file(path, what="prediction file")  # h5py would block on a FIFO
+    except InputFileError as e:
+        raise StoreError(str(e)) from None
     try:
         return h5py.File(path, "r")
     except OSError as e:

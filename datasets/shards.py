@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from redbench._io import sha256_bytes, sha256_file
+from redbench._io import MAX_JSON_BYTES, InputFileError, check_regular_file, sha256_bytes, sha256_file
 from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
@@ -268,6 +268,10 @@ def load_manifest(dir: str | os.PathLike, verify: bool = False) -> Manifest:
     root = path.parent
     if not path.exists():
         raise FileNotFoundError(f"{path}: no manifest (run `redbench preprocess` first)")
+    try:
+        check_regular_file(path, MAX_JSON_BYTES, "manifest")
+    except InputFileError as e:
+        raise ShardError(str(e)) from None
     raw = path.read_bytes()
     try:
         obj = json.loads(raw)

@@ -13,6 +13,16 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 
+def new_mode(folder: bool = False) -> int:
+    """The mode a plain open() or mkdir() would give a new file or folder under the process's umask.
+
+    mkstemp and mkdtemp create 0600 / 0700; what they make is chmod-ed to this before it is renamed into place.
+    """
+    umask = os.umask(0o022)  # read it (os has no getter): set, then restore at once
+    os.umask(umask)
+    return (0o777 if folder else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success rename it onto `path`, on error remove it.
@@ -27,7 +37,7 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     try:
         yield tmp_path
         # mkstemp creates 0600; give the result the usual permissions of a new file.
-        os.chmod(tmp_path, 0o644)
+        os.chmod(tmp_path, new_mode())
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -122,7 +132,7 @@ def staged_dir(target: str | os.PathLike, owned: Callable[[str], bool], what: st
     try:
         yield stage
         refuse_foreign()
-        os.chmod(stage, 0o755)  # mkdtemp creates 0700
+        os.chmod(stage, new_mode(folder=True))  # mkdtemp creates 0700
         replace_dir(stage, target, aside)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)

@@ -8,6 +8,9 @@ fake world, and fails on the code before its fix.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -339,3 +342,69 @@ def test_7_predict_output_over_a_shard_is_refused(work, shards):
     r = run(work, "predict", "mean_shape", "300vw", "--shards-dir", str(shards), "--models-dir",
             str(work / "models"), "--out", str(shard))
     assert r.exit_code == 1 and "an input of this command" in r.output and shard.read_bytes() == before
+
+
+# -- 9, 10: nothing hangs ----------------------------------------------------------------------------------
+
+def redbench_bounded(cwd: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`redbench ARGS` in a process of its own, killed after `timeout` s: a hang fails the test, not the suite."""
+    exe = Path(sys.executable).with_name("redbench")
+    return subprocess.run([str(exe), "-q", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+
+
+def test_9_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    levels = ["a0: &a0 [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]  # 10**9 values
+    (tmp_path / "bomb.yaml").write_text("synthetic:\n" + "".join(f"  {line}\n" for line in levels))
+    assert (tmp_path / "bomb.yaml").stat().st_size < 1024
+    r = redbench_bounded(tmp_path, "--params", "bomb.yaml", "fetch", "300vw", timeout=30)
+    assert r.returncode == 1 and "expands to more than 100,000 values" in r.stderr
+
+
+def test_9_packaged_defaults_with_their_merge_key_still_load():
+    from redbench.config import load_params
+
+    params = load_params(None)
+    assert params["methods"]["red_static"]["variant"] == "static" and params["methods"]["red_static"]["clip_len"] == 4
+
+
+def _mkfifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_10_fifos_and_devices_are_refused_before_they_are_opened(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    clip = gt.clip_ids[0].split("/")[1]
+    params = ("--params", str(work / "params.yaml"))
+    fifo = _mkfifo(work / "theirs" / clip / "annot" / "000001.pts")
+    r = redbench_bounded(work, *params, "import", "pts", "theirs", "-d", "300vw", "-m", "x")
+    assert r.returncode == 1 and "000001.pts: the .pts file is a FIFO" in r.stderr
+    fifo.unlink()
+    fifo.symlink_to("/dev/zero")
+    r = redbench_bounded(work, *params, "import", "pts", "theirs", "-d", "300vw", "-m", "x")
+    assert r.returncode == 1 and "000001.pts: the .pts file is a device" in r.stderr
+    _mkfifo(work / "fhr" / f"preds_300VWtest_float_68pts_{clip}_300VW_128.mat")
+    r = redbench_bounded(work, *params, "import", "fhr", "fhr", "-d", "300vw", "-m", "x")
+    assert r.returncode == 1 and "is a FIFO" in r.stderr
+    (work / "zero.csv").symlink_to("/dev/zero")
+    r = redbench_bounded(work, *params, "import", "csv", "zero.csv", "-d", "300vw", "-m", "x")
+    assert r.returncode == 1 and "zero.csv: the CSV file is a device" in r.stderr
+    _mkfifo(work / "fifo.yaml")
+    r = redbench_bounded(work, "--params", "fifo.yaml", "fetch", "300vw")
+    assert r.returncode == 1 and "fifo.yaml: the params file is a FIFO" in r.stderr
+
+
+def test_10_a_pts_link_to_another_file_does_not_echo_it(work, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:the-first-line\n")
+    link = work / "theirs" / "001" / "annot" / "000001.pts"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(secret)
+    r = run(work, "import", "pts", str(work / "theirs"), "-d", "300vw", "-m", "x")
+    assert r.exit_code == 1 and "000001.pts:1:" in r.output and "the-first-line" not in r.output
+    r = CliRunner().invoke(main, ["inspect", str(link)])
+    assert r.exit_code == 1 and "the-first-line" not in r.output
