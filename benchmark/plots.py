@@ -10,6 +10,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -214,6 +215,17 @@ def _draw_shared(jobs: list[FigureJob], next_job, parent: int | None) -> None:
             jobs[i].draw()
 
 
+def _draw_child(jobs: list[FigureJob], next_job, parent: int) -> None:
+    """A figure process: `_draw_shared`, an error ending it with one line on stderr (e.g. a full disk), which
+    the parent reports by its exit code."""
+    try:
+        _draw_shared(jobs, next_job, parent)
+    except Exception as e:  # noqa: BLE001 (reported, then the process exits 1)
+        what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else f"{type(e).__name__}: {e}"
+        print(f"figure process {os.getpid()}: {what}", file=sys.stderr)
+        sys.exit(1)
+
+
 class _Counter:
     """The next-figure counter of a single process, with multiprocessing.Value's interface."""
 
@@ -242,7 +254,7 @@ class FigureDrawing:
         if n_children > 0:
             ctx = multiprocessing.get_context("fork")
             self._next_job = ctx.Value("q", 0)
-            self._children = [ctx.Process(target=_draw_shared, args=(jobs, self._next_job, os.getpid()),
+            self._children = [ctx.Process(target=_draw_child, args=(jobs, self._next_job, os.getpid()),
                                           daemon=True, name=f"figures-{k + 1}") for k in range(n_children)]
 
     def __enter__(self) -> "FigureDrawing":

@@ -158,20 +158,29 @@ def write_predictions(
     ids, idx = _as_key_arrays(where, clip_ids, frame_indices)
     lm = np.asarray(landmarks, dtype=np.float64)
     _check_arrays(where, ids, idx, lm)
+    # Built in memory and written as bytes: HDF5 never writes to the disk itself, so a full disk is an OSError
+    # of one plain write (HDF5 failing inside its own writes leaves state that crashes the process later).
+    # The core driver's file image is byte for byte the file HDF5 would write.
+    f = h5py.File(path.name, "w", driver="core", backing_store=False)
+    try:
+        f.attrs["schema"] = SCHEMA_VERSION
+        for name in _CONTENT_FIELDS:
+            f.attrs[name] = getattr(meta, name)
+        if meta.train_flops is not None:
+            f.attrs["train_flops"] = float(meta.train_flops)
+        if meta.train_seed is not None:
+            f.attrs["train_seed"] = int(meta.train_seed)
+        if meta.written_by is not None:
+            f.attrs["written_by"] = meta.written_by
+        f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
+        f.create_dataset("frame_indices", data=idx)
+        f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
+        f.flush()
+        image = f.id.get_file_image()
+    finally:
+        f.close()
     with atomic_path(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["schema"] = SCHEMA_VERSION
-            for name in _CONTENT_FIELDS:
-                f.attrs[name] = getattr(meta, name)
-            if meta.train_flops is not None:
-                f.attrs["train_flops"] = float(meta.train_flops)
-            if meta.train_seed is not None:
-                f.attrs["train_seed"] = int(meta.train_seed)
-            if meta.written_by is not None:
-                f.attrs["written_by"] = meta.written_by
-            f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
-            f.create_dataset("frame_indices", data=idx)
-            f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
+        tmp.write_bytes(image)
         # The sidecar before the rename: a prediction file that exists has one (of this run or an earlier one).
         if meta.seconds_per_frame is not None:
             write_json_atomic(timing_path(path), {"seconds_per_frame": float(meta.seconds_per_frame)})

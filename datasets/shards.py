@@ -275,6 +275,8 @@ def load_manifest(dir: str | os.PathLike, verify: bool = False) -> Manifest:
     raw = path.read_bytes()
     try:
         obj = json.loads(raw)
+        if not isinstance(obj, dict):
+            raise ShardError(f"{path}: not a valid shard manifest: expected a JSON object, got {type(obj).__name__}")
         if obj.get("schema_version") != SCHEMA_VERSION:
             raise ShardError(f"{path}: manifest schema version {obj.get('schema_version')}, this redbench reads "
                              f"{SCHEMA_VERSION}; re-run preprocess")
@@ -284,8 +286,10 @@ def load_manifest(dir: str | os.PathLike, verify: bool = False) -> Manifest:
             identities=tuple(obj["identities"]), shards=tuple(ShardEntry(**s) for s in obj["shards"]),
             info={k: v for k, v in obj.items() if k not in known}, sha256=sha256_bytes(raw),
         )
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ShardError(f"{path}: not a valid shard manifest: {e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, ShardError):
+            raise
+        raise ShardError(f"{path}: not a valid shard manifest: {type(e).__name__}: {e}") from None
     if verify:
         m.verify()
     return m

@@ -408,3 +408,171 @@ def test_10_a_pts_link_to_another_file_does_not_echo_it(work, tmp_path):
     assert r.exit_code == 1 and "000001.pts:1:" in r.output and "the-first-line" not in r.output
     r = CliRunner().invoke(main, ["inspect", str(link)])
     assert r.exit_code == 1 and "the-first-line" not in r.output
+
+
+# -- 11: one line and exit 1, never a traceback ---------------------------------------------------------------
+
+def test_11_expected_failures_end_in_one_line(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    src = write_csv(work / "pred.csv", gt)
+    (work / "afile").write_text("x")
+    clip = gt.clip_ids[0].split("/")[1]
+    cases = {  # args -> what the one line says
+        ("import", "csv", str(src), "-d", "300vw", "-m", "x", "--out", str(work / "afile" / "x.h5")):
+            "afile: is a file, where a folder is needed",
+    }
+    r = run(work, "import", "csv", str(src), "-d", "300vw", "-m", "m" * 300)  # a usage error: click's exit 2
+    assert r.exit_code == 2 and "at most 100 characters" in r.output and "m" * 41 not in r.output
+    (work / "dir_pts" / clip / "annot" / "000003.pts").mkdir(parents=True)
+    cases[("import", "pts", str(work / "dir_pts"), "-d", "300vw", "-m", "x")] = "000003.pts: the .pts file is a folder"
+    (work / "long_pts" / clip / "annot").mkdir(parents=True)
+    (work / "long_pts" / clip / "annot" / ("9" * 20 + ".pts")).write_text("version: 1\nn_points: 0\n{\n}\n")
+    cases[("import", "pts", str(work / "long_pts"), "-d", "300vw", "-m", "x")] = "are numbered from 000001"
+    lines = src.read_text().splitlines()
+    first = lines[1].split(",")
+    (work / "big_frame.csv").write_text("\n".join([lines[0], ",".join([first[0], "9" * 20, *first[2:]])]) + "\n")
+    cases[("import", "csv", str(work / "big_frame.csv"), "-d", "300vw", "-m", "x")] = "big_frame.csv:2: frame_index"
+    (work / "wide.csv").write_text(lines[0] + "\n" + first[0] + "," + "1" * 200_000 + "\n")
+    cases[("import", "csv", str(work / "wide.csv"), "-d", "300vw", "-m", "x")] = "wide.csv: not a readable CSV file"
+    (work / "latin.csv").write_bytes(lines[0].encode() + b"\n" + "caf\u00e9,0".encode("latin-1") + b"\n")
+    cases[("import", "csv", str(work / "latin.csv"), "-d", "300vw", "-m", "x")] = "latin.csv: not UTF-8 text"
+    fhr = work / f"preds_300VWtest_float_68pts_{clip}_300VW_128.mat"
+    fhr.write_bytes(b"")
+    cases[("import", "fhr", str(fhr), "-d", "300vw", "-m", "x")] = "not a readable MATLAB 5 file"
+    bad_shards = work / "bad_shards" / "300vw"
+    bad_shards.mkdir(parents=True)
+    (bad_shards / "manifest.json").write_text("[1, 2]")
+    cases[("import", "csv", str(src), "-d", "300vw", "-m", "x", "--shards", str(bad_shards.parent))] = \
+        "manifest.json: not a valid shard manifest: expected a JSON object"
+    for args, message in cases.items():
+        r = run(work, *args)
+        assert r.exit_code == 1, (args, r.output)
+        assert message in r.output and "Traceback" not in r.output, (args, r.output)
+        assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), args
+
+
+def test_11_debug_shows_the_traceback(work):
+    (work / "list.json").write_text("[1]")
+    r = CliRunner().invoke(main, ["--debug", "inspect", str(work / "list.json")])
+    assert r.exit_code == 1 and "Traceback" not in r.output  # a ClickException: no traceback to show
+    from redbench.cli import describe_error
+
+    assert describe_error(FileExistsError(17, "File exists", "/etc/passwd")) == \
+        "/etc/passwd: is a file, where a folder is needed"
+    assert describe_error(OSError(28, "No space left on device", "r/metrics.json")).startswith(
+        "r/metrics.json: No space left on device (")
+    assert describe_error(TypeError("bad")) == "TypeError: bad (unexpected; run `redbench --debug ...` for the traceback)"
+
+
+def test_11_an_unexpected_error_is_one_line_unless_debug(work, monkeypatch):
+    import redbench.cli.inspect_cmd as inspect_cmd
+
+    def broken(*a, **k):
+        raise AttributeError("'list' object has no attribute 'get'")
+
+    monkeypatch.setattr(inspect_cmd, "user_errors", broken)
+    (work / "x.pts").write_text("version: 1\nn_points: 0\n{\n}\n")
+    r = CliRunner().invoke(main, ["inspect", str(work / "x.pts")])
+    assert r.exit_code == 1 and r.output.strip() == ("Error: AttributeError: 'list' object has no attribute 'get' "
+                                                     "(unexpected; run `redbench --debug ...` for the traceback)")
+    r = CliRunner().invoke(main, ["--debug", "inspect", str(work / "x.pts")])
+    assert isinstance(r.exception, AttributeError)  # raised through: click's runner holds the traceback
+
+
+def test_11_dvc_queues_without_dvc_is_one_line(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "dvc_queues.py"
+    r = subprocess.run([sys.executable, str(script), "--dvc", str(tmp_path / "nonexistent"), "--queue", "a"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "nonexistent: no such executable" in r.stderr and "Traceback" not in r.stderr
+
+
+# -- 12: a full disk ---------------------------------------------------------------------------------------
+
+def _with_file_size_limit(limit: int):
+    """A preexec_fn: writes beyond `limit` bytes fail (EFBIG), as on a full disk, without root or a tmpfs."""
+    import resource
+    import signal
+
+    def pre() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return pre
+
+
+def _five_writers(work: Path, shards: Path, out: Path) -> dict[str, list[str]]:
+    gt = load_ground_truth(shards / "300vw")
+    from redbench.datasets.fake import write_fake_tf_layout
+
+    write_fake_tf_layout(work / "raw", 4, synthetic=True)
+    write_csv(work / "pred.csv", gt)
+    assert run(work, "import", "csv", str(work / "pred.csv"), "-d", "300vw", "-m", "foo").exit_code == 0
+    p = ["--params", str(work / "params.yaml")]
+    return {
+        "preprocess": [*p, "preprocess", "tf", "--raw-dir", str(work / "raw"), "--out", str(out / "shards")],
+        "train": [*p, "train", "mean_shape", "--shards-dir", str(shards), "--out", str(out / "models" / "m")],
+        "predict": [*p, "predict", "mean_shape", "300vw", "--shards-dir", str(shards), "--models-dir",
+                    str(work / "models"), "--out", str(out / "p" / "mean_shape.h5")],
+        "compare": [*p, "compare", "-m", "foo", "--bootstrap", "0", "--out", str(out / "results")],
+        "import": [*p, "import", "csv", str(work / "pred.csv"), "-d", "300vw", "-m", "bar", "--out",
+                   str(out / "i" / "bar.h5")],
+    }
+
+
+@pytest.mark.skipif(not hasattr(os, "setrlimit") and sys.platform != "linux", reason="needs RLIMIT_FSIZE")
+def test_12_writes_that_fail_end_cleanly(work, shards):
+    """Every writing command with writes failing past 1,000 bytes: exit 1, one line naming an output, no crash (the
+    HDF5 close on the abort path segfaulted), nothing half-written."""
+    assert run(work, "train", "mean_shape", "--shards-dir", str(shards), "--out",
+               str(work / "models" / "mean_shape")).exit_code == 0
+    out = work / "out"
+    out.mkdir()
+    exe = Path(sys.executable).with_name("redbench")
+    for name, args in _five_writers(work, shards, out).items():
+        r = subprocess.run([str(exe), "-q", *args], capture_output=True, text=True, timeout=300, cwd=work,
+                           preexec_fn=_with_file_size_limit(1000))
+        assert r.returncode == 1, (name, r.returncode, r.stderr[-2000:])
+        assert "File too large" in r.stderr and "Traceback" not in r.stderr, (name, r.stderr[-2000:])
+        assert [p.name for p in out.iterdir()] == [], (name, list(out.rglob("*")))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="mounting a tmpfs needs root")
+def test_12_a_full_tmpfs(work, shards, tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(full)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        assert run(work, "train", "mean_shape", "--shards-dir", str(shards), "--out",
+                   str(work / "models" / "mean_shape")).exit_code == 0
+        fd = os.open(full / "filler", os.O_WRONLY | os.O_CREAT)  # the disk full to the last block
+        with pytest.raises(OSError, match="No space left"):
+            for _ in range(1000):
+                os.write(fd, b"\0" * 4096)
+        os.close(fd)
+        exe = Path(sys.executable).with_name("redbench")
+        for name, args in _five_writers(work, shards, full).items():
+            r = subprocess.run([str(exe), "-q", *args], capture_output=True, text=True, timeout=300, cwd=work)
+            assert r.returncode == 1, (name, r.returncode, r.stderr[-2000:])
+            assert "No space left on device" in r.stderr and "Traceback" not in r.stderr, (name, r.stderr[-2000:])
+            assert sorted(p.name for p in full.iterdir()) == ["filler"], (name, list(full.rglob("*")))
+    finally:
+        subprocess.run(["umount", str(full)], check=False)
+
+
+# -- 17: one stage, two spellings ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("a, b", [("train@sdm", "dvc.yaml:train@sdm"), ("train@sdm", "./dvc.yaml:train@sdm"),
+                                  ("train", "train@sdm"), ("reference/dvc.yaml:x", "reference/./dvc.yaml:x")])
+def test_17_dvc_queues_knows_one_stage_by_any_address(a, b, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "dvc_queues", Path(__file__).resolve().parents[1] / "scripts" / "dvc_queues.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(SystemExit) as e:
+        mod.main(["--dvc", "/nonexistent", "--queue", a, "--queue", b])
+    assert e.value.code == 2 and "is in two queues" in capsys.readouterr().err
+    assert not mod.overlapping(mod.stage_key("train@sdm"), mod.stage_key("train@ert"))
+    assert not mod.overlapping(mod.stage_key("train@sdm"), mod.stage_key("reference/dvc.yaml:train@sdm"))

@@ -10,6 +10,7 @@ import click
 from redbench.cli._common import BoxProtocolOption, params_of, user_errors
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+MAX_NAME = 100  # a folder name: file systems take 255 bytes
 
 
 @click.command("import")
@@ -51,8 +52,9 @@ def import_(ctx: click.Context, fmt: str, source: Path, dataset: str, method: st
 
     params = params_of(ctx)
     compare = params.get("compare") or {}
-    if not _NAME.match(method):
-        raise click.BadParameter(f"{method!r}: letters, digits and _ . + - only", param_hint="--method")
+    if not _NAME.match(method) or len(method) > MAX_NAME:
+        raise click.BadParameter(f"{method[:40]!r}{'...' if len(method) > 40 else ''}: letters, digits and _ . + - "
+                                 f"only, at most {MAX_NAME} characters", param_hint="--method")
     if method in method_table():
         raise click.BadParameter(f"{method!r} is one of redbench's own methods; its predictions would be "
                                  "overwritten", param_hint="--method")
