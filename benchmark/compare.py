@@ -49,7 +49,7 @@ class CompareConfig:
     intersect: bool = False  # score only the frames every method covers (and report the drop)
     reference_method: str = "red"  # paired tests: this method (else the first one) against each other one
     ced_max: float = param(0.2, min=0, max=1, exclusive_min=True)  # CED curves are tabulated and plotted on [0, ced_max]
-    ced_points: int = param(201, min=2)
+    ced_points: int = param(201, min=2, max=100_000)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     breakdown: BreakdownConfig = field(default_factory=BreakdownConfig)

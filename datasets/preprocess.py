@@ -40,17 +40,27 @@ SYNTHETIC_GENERATOR = "redbench.synthetic"
 LANDMARK_MARGIN = 0.25
 
 
+# The crops of one block of frames held in memory by each process (the default: 32 x 128 x 128 x 3 = 1.5 MB).
+MAX_BLOCK_BYTES = 2**30
+
+
 @dataclass(frozen=True)
 class PreprocessConfig:
-    crop_size: int = param(128, min=8)  # context crop side in px (128: RED's input size; small enough for CPU training)
+    crop_size: int = param(128, min=8, max=1024)  # context crop side in px (128: RED's input size; small enough for CPU training)
     context_scale: float = param(2.0, min=0, exclusive_min=True)  # context crop side = this x the longer side of the GT landmark box
-    block_frames: int = param(32, min=1)  # frames processed and written at a time (bounds peak memory)
+    block_frames: int = param(32, min=1, max=4096)  # frames processed and written at a time (bounds peak memory)
     compression: str = param("none", choices=("none", "gzip", "lzf"))  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)
-    chunk_frames: int = param(8, min=1)
+    chunk_frames: int = param(8, min=1, max=4096)
     shard_mb: float = param(256.0, min=0, exclusive_min=True)  # rotate shards after this many MB of crops (whole clips only)
     pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
     workers: int = param(2, min=1, max=64)  # processes sharing the per-frame work, the parent one of them (byte-identical output for any number): docs/speed.md
     boxes: BoxConfig = field(default_factory=BoxConfig)
+
+    def __post_init__(self) -> None:
+        block = self.block_frames * self.crop_size**2 * 3  # bytes of one block of crops, per process
+        if block > MAX_BLOCK_BYTES:
+            raise ValueError(f"block_frames x crop_size^2 x 3 = {block / 2**20:,.0f} MB of crops held at a time "
+                             f"(per worker), more than {MAX_BLOCK_BYTES // 2**20} MB: lower block_frames")
 
     @property
     def face_px(self) -> float:

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
 from redbench._io import torch_save_atomic
+from redbench.config import param
 from redbench.datasets.loaders import finish_images
 from redbench.red import ddp
 from redbench.red.config import RedConfig
@@ -41,18 +42,18 @@ MODEL = "model.pt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 12
-    passes_per_epoch: int = 8  # passes over the training clips per epoch (a fresh random window each pass)
-    batch_clips: int = 4  # global batch in clips (split across ranks)
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    warmup_steps: int = 10
-    grad_clip: float = 5.0
-    feedback_noise: float = 0.02  # std of the noise on the previous-frame feedback, in units of the input side
-    checkpoint_every: int = 20  # steps; also at every epoch end
-    val_frames_per_clip: int = 50
-    num_workers: int = 0
-    threads: int = 0  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
+    epochs: int = param(12, min=1)
+    passes_per_epoch: int = param(8, min=1)  # passes over the training clips per epoch (a fresh random window each pass)
+    batch_clips: int = param(4, min=1)  # global batch in clips (split across ranks)
+    lr: float = param(3e-3, min=0, max=10, exclusive_min=True)
+    weight_decay: float = param(1e-4, min=0)
+    warmup_steps: int = param(10, min=0)
+    grad_clip: float = param(5.0, min=0, exclusive_min=True)
+    feedback_noise: float = param(0.02, min=0, max=1)  # std of the noise on the previous-frame feedback, in units of the input side
+    checkpoint_every: int = param(20, min=0)  # steps (0: none between); also at every epoch end
+    val_frames_per_clip: int = param(50, min=1)
+    num_workers: int = param(0, min=0, max=64)
+    threads: int = param(0, min=0, max=256)  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
     loss: LossWeights = LossWeights()
     stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
 

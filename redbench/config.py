@@ -181,6 +181,7 @@ def from_dict(cls: type[T], data: Any, where: str = "") -> T:
         value = _coerce(hints[name], value, f"{where}.{name}")
         if fields[name].metadata.get("path") and isinstance(value, str):
             value = os.path.expanduser(value)
+        _check_field(fields[name], value, where)  # before __post_init__'s checks that tie fields together
         kwargs[name] = value
     try:
         obj = cls(**kwargs)
@@ -196,14 +197,16 @@ def check_ranges(obj: Any, where: str) -> None:
     """Check the `param` ranges and choices of every field of dataclass `obj` (not recursing: nested
     dataclasses are checked when from_dict builds them)."""
     for f in dataclasses.fields(obj):
-        meta = f.metadata
-        if not meta:
-            continue
-        value = getattr(obj, f.name)
-        values = value if isinstance(value, tuple) else (value,)
-        for i, v in enumerate(values):
-            key = f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else "")
-            _check_value(v, meta, key)
+        _check_field(f, getattr(obj, f.name), where)
+
+
+def _check_field(f: dataclasses.Field, value: Any, where: str) -> None:
+    if not f.metadata:
+        return
+    values = value if isinstance(value, tuple) else (value,)
+    for i, v in enumerate(values):
+        key = f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else "")
+        _check_value(v, f.metadata, key)
 
 
 def _check_value(v: Any, meta: typing.Mapping[str, Any], key: str) -> None:

@@ -576,3 +576,52 @@ def test_17_dvc_queues_knows_one_stage_by_any_address(a, b, capsys):
     assert e.value.code == 2 and "is in two queues" in capsys.readouterr().err
     assert not mod.overlapping(mod.stage_key("train@sdm"), mod.stage_key("train@ert"))
     assert not mod.overlapping(mod.stage_key("train@sdm"), mod.stage_key("reference/dvc.yaml:train@sdm"))
+
+
+# -- 13: method params out of range name their key ---------------------------------------------------------
+
+@pytest.mark.parametrize("section, key, value, message", [
+    ("methods", "sdm.stages", 0, "methods.sdm.stages: must be >= 1, got 0"),
+    ("methods", "sdm.max_frames", 0, "methods.sdm.max_frames: must be >= 1, got 0"),
+    ("methods", "sdm.box_scale", 0, "methods.sdm.box_scale: must be > 0"),
+    ("methods", "sdm.ridge", -1, "methods.sdm.ridge: must be > 0"),
+    ("methods", "sdm.cell", 1000, "methods.sdm: cell: a HOG block of 2 x cell = 2000 px must fit in the 80 px"),
+    ("methods", "mean_shape.max_frames", 0, "methods.mean_shape.max_frames: must be >= 1"),
+    ("methods", "ert.nu", 0, "methods.ert.nu: must be > 0"),
+    ("methods", "ert.cascade_depth", 0, "methods.ert.cascade_depth: must be >= 1"),
+    ("methods", "cnn_regression.widths", [8, 0, 8, 8], "methods.cnn_regression.widths[1]: must be >= 1"),
+    ("methods", "cnn_regression.loop.lr", 0, "methods.cnn_regression.loop.lr: must be > 0"),
+    ("methods", "heatmap.stride", 3, "methods.heatmap.stride: must be one of [2, 4]"),
+    ("methods", "heatmap.size", 36, "methods.heatmap: size: 36 px must be divisible by stride x 2^depth = 16"),
+    ("methods", "red.clip_len", 0, "methods.red.clip_len: must be >= 1"),
+    ("methods", "red.variant", "nope", "methods.red.variant: must be one of"),
+    ("methods", "red.label_square", 4, "do not make a RED model: odd squares"),
+    ("methods", "red.train.batch_clips", 0, "methods.red.train.batch_clips: must be >= 1"),
+    ("methods", "red.train.loss.coords", -1, "methods.red.train.loss.coords: must be >= 0"),
+    ("compare", "ced_points", 10**12, "compare.ced_points: must be <= 100000"),
+    ("preprocess", "crop_size", 100000, "preprocess.crop_size: must be <= 1024"),
+    ("preprocess", "block_frames", 400, "preprocess: block_frames x crop_size^2 x 3 = 1,200 MB"),
+])
+def test_13_method_params_are_range_checked(tmp_path, section, key, value, message):
+    from redbench.benchmark.compare import CompareConfig
+    from redbench.config import ConfigError, from_dict, load_params
+    from redbench.datasets.preprocess import PreprocessConfig
+    from redbench.methods import method_table
+    from redbench.methods.factory import method_config
+
+    *path, last = key.split(".")
+    doc: dict = {"preprocess": {"crop_size": 1024}} if key == "block_frames" else {}
+    node = doc.setdefault(section, {})
+    for k in path:
+        node = node.setdefault(k, {})
+    node[last] = value
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(doc))
+    params = load_params(tmp_path / "p.yaml")
+    with pytest.raises(ConfigError) as e:
+        if section == "methods":
+            method_config(method_table()[path[0]], params)
+        elif section == "compare":
+            from_dict(CompareConfig, params["compare"], where="compare")
+        else:
+            from_dict(PreprocessConfig, params["preprocess"], where="preprocess")
+    assert message in str(e.value), str(e.value)
