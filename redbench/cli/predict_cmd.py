@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -33,15 +34,17 @@ def predict(ctx: click.Context, method: str, dataset: str, box_protocol: str | N
     from redbench import methods
     from redbench.benchmark.predict import PredictConfig, run_method
     from redbench.benchmark.store import refuse_overwrite
-    from redbench.config import from_dict, section
+    from redbench.config import section
+    from redbench.methods.protocol import BOX_PROTOCOLS
 
     params = params_of(ctx)
     out = out or PREDICTIONS_DIR / method / f"{dataset}.h5"
     with user_errors(ValueError, KeyError):
         cfg = section(params, "predict", PredictConfig)
-        if box_protocol is not None:  # checked as the params key is
-            cfg = from_dict(PredictConfig, {**(params.get("predict") or {}), "box_protocol": box_protocol},
-                            where="--box")
+        if box_protocol is not None:
+            if box_protocol not in BOX_PROTOCOLS:
+                raise click.ClickException(f"--box: must be one of {list(BOX_PROTOCOLS)}, got {box_protocol!r}")
+            cfg = dataclasses.replace(cfg, box_protocol=box_protocol)
         box_protocol = cfg.box_protocol
         refuse_overwrite(out, method, [shards_dir / dataset, models_dir / method], force)
         prov = methods.provenance(method, params, models_dir)  # first: names a missing train_info.json
