@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class BootstrapConfig:
-    resamples: int = param(1000, min=1)
+    resamples: int = param(1000, min=0)  # 0: no intervals (every ci is [null, null])
     ci: float = param(0.95, min=0, max=1, exclusive_min=True, exclusive_max=True)
     seed: int = param(0, min=0)
     block: int = param(0, min=0)  # resamples per block; 0 = about 2e6 clip weights per block (16 MB as float64)
@@ -140,6 +140,8 @@ def uses_frame_blocks(sums: ClipSums, cfg: BootstrapConfig) -> bool:
 
 def interval_method(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, object]:
     """What the intervals of `summarise(sums, cfg)` are, for metrics.json."""
+    if cfg.resamples == 0:
+        return {"method": "none: no bootstrap (compare.bootstrap.resamples 0)", "n_clips": sums.n_clips}
     if uses_frame_blocks(sums, cfg):
         rule = (f"{cfg.frame_block_length} frames (params)" if cfg.frame_block_length
                 else "per quantity, Politis & White (2004, corrected 2009) from the autocorrelation of its "

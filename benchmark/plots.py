@@ -129,8 +129,9 @@ def _bars(ax, df: pd.DataFrame, x: str, hue: str) -> None:
     ax.legend(fontsize=7)
 
 
-def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict[str, Any], ci: float,
+def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict[str, Any], ci: float | None,
                    path: Path) -> Path | None:
+    """NME per breakdown group; ci: the intervals' level (None: no bootstrap, no intervals)."""
     df = breakdown_frame(entry, kind)
     if df.empty:
         return None
@@ -138,8 +139,9 @@ def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict
     ax = fig.subplots()
     _bars(ax, df, "group", "method")
     ax.set(ylabel="NME (frame-pooled)", xlabel=kind.replace("_", " "),
-           title=f"{dataset}: NME by {kind.replace('_', ' ')}, {ci:.0%} bootstrap intervals (clips; frame "
-                 "blocks where too few clips)")
+           title=f"{dataset}: NME by {kind.replace('_', ' ')}, " + (
+               f"{ci:.0%} bootstrap intervals (clips; frame blocks where too few clips)" if ci is not None
+               else "no intervals (no bootstrap)"))
     fig.suptitle(_label(entry, scoring), fontsize=8)
     return _save(fig, path)
 
@@ -184,7 +186,8 @@ class FigureJob:
 def figure_jobs(results: dict[str, Any], ced: pd.DataFrame, out_dir: Path) -> list[FigureJob]:
     """Every figure of a comparison that has data, in display order (a dataset's CED curves first)."""
     scoring = results["config"]["scoring"]
-    ci = results["config"]["bootstrap"]["ci"]
+    boot = results["config"]["bootstrap"]
+    ci = boot["ci"] if boot.get("resamples", 1) > 0 else None
     jobs = []
     for ds, entry in results["datasets"].items():
         path = out_dir / f"ced_{ds}.png"

@@ -98,7 +98,8 @@ def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
         "seeds": {"bootstrap": cfg.bootstrap.seed, "train": train_seed},
         "config": dataclasses.asdict(cfg),
         "definitions": definitions(cfg.scoring),
-        "uncertainty": {"method": "percentile bootstrap over whole clips; below min_clips clips a moving-block "
+        "uncertainty": {"method": "none: no bootstrap (resamples 0)" if cfg.bootstrap.resamples == 0 else
+                                  "percentile bootstrap over whole clips; below min_clips clips a moving-block "
                                   "bootstrap of frames within each clip (block_length beside each such "
                                   "interval); a zero-width interval is reported as none",
                         "resamples": cfg.bootstrap.resamples, "ci": cfg.bootstrap.ci,

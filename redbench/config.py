@@ -59,11 +59,11 @@ def param(default: Any = dataclasses.MISSING, *, min: float | None = None, max: 
 
 
 def load_params(path: str | Path | None = None) -> dict[str, Any]:
-    """The packaged defaults, each top-level section replaced by the one of the params file when it has it.
+    """The params file merged over the packaged defaults, mapping by mapping, key by key.
 
     `path=None` reads ./params.yaml when present (a project folder) and the defaults alone otherwise; a
-    given path must exist. A section replaces the default one whole: missing keys inside it take the
-    dataclass defaults, as they always did, so a section's params hash is that of the file's text.
+    given path must exist. A key the file gives replaces the packaged value (a list whole); a key it leaves
+    out keeps the packaged value, at every depth: `compare: {out_dir: X}` changes the output folder only.
     """
     defaults = _parse(resources.files("redbench").joinpath(DEFAULTS_RESOURCE).read_text(encoding="utf-8"),
                       f"redbench/{DEFAULTS_RESOURCE}")
@@ -80,7 +80,19 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, InputFileError) as e:
         raise ConfigError(f"{path}: cannot read the params file: {e}" if not isinstance(e, InputFileError)
                           else str(e)) from None
-    return {**defaults, **_parse(text, str(path))}
+    return merge_params(defaults, _parse(text, str(path)))
+
+
+def merge_params(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` merged into a copy of `base`: mappings key by key, recursively; anything else (a list, a
+    number, null) replaces the base value."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_params(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _parse(text: str, name: str) -> dict[str, Any]:

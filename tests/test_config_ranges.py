@@ -92,13 +92,14 @@ def test_load_params_refuses_unknown_sections_and_non_finite_values(tmp_path, te
     assert message in str(e.value), str(e.value)
 
 
-def test_params_file_sections_replace_the_packaged_defaults(tmp_path, monkeypatch):
+def test_params_file_keys_merge_over_the_packaged_defaults(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     defaults = load_params()  # no params.yaml here: the packaged defaults alone
     assert set(defaults) == set(KNOWN_SECTIONS) and defaults["compare"]["out_dir"] == "results"
-    _write(tmp_path / "params.yaml", "compare: {out_dir: elsewhere}\n")
-    params = load_params()  # ./params.yaml is found and overrides its sections only
-    assert params["compare"] == {"out_dir": "elsewhere"}
+    _write(tmp_path / "params.yaml", "compare: {out_dir: elsewhere, bootstrap: {seed: 3}, datasets: [tf]}\n")
+    params = load_params()  # ./params.yaml is found and overrides the keys it gives, key by key
+    assert params["compare"] == {**defaults["compare"], "out_dir": "elsewhere", "datasets": ["tf"],
+                                 "bootstrap": {**defaults["compare"]["bootstrap"], "seed": 3}}
     assert params["preprocess"] == defaults["preprocess"]
     with pytest.raises(ConfigError, match="params file not found"):
         load_params(tmp_path / "missing.yaml")

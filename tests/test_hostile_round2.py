@@ -625,3 +625,129 @@ def test_13_method_params_are_range_checked(tmp_path, section, key, value, messa
         else:
             from_dict(PreprocessConfig, params["preprocess"], where="preprocess")
     assert message in str(e.value), str(e.value)
+
+
+# -- 14: no bootstrap is a setting, and then nothing claims an interval ------------------------------------
+
+def test_14_bootstrap_zero_in_params_draws_no_interval_and_claims_none(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    assert run(work, "import", "csv", str(write_csv(work / "pred.csv", gt)), "-d", "300vw", "-m", "foo").exit_code == 0
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["compare"]["bootstrap"] = {"resamples": 0}
+    (work / "params.yaml").write_text(yaml.safe_dump(params))
+    r = run(work, "compare", "-m", "foo")
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((work / "results" / "metrics.json").read_text())
+    nme = metrics["datasets"]["300vw"]["methods"]["foo"]["metrics"]["nme"]
+    assert nme["ci"] == [None, None] and metrics["uncertainty"]["method"].startswith("none")
+    assert metrics["datasets"]["300vw"]["uncertainty"]["method"].startswith("none")
+    md = (work / "results" / "leaderboard.md").read_text()
+    assert "no intervals: bootstrap off" in md and "95%" not in md and "bootstrap interval" not in md
+
+
+def test_14_a_breakdown_plot_without_bootstrap_names_no_level(tmp_path, monkeypatch):
+    from redbench.benchmark import plots
+
+    entry = {"data_source": "synthetic", "box_protocol": "gt", "methods": {},
+             "breakdowns": {"yaw": {"groups": {"0-15": {"n_frames": 3, "methods": {
+                 "m": {"nme": {"value": 0.1, "ci": [None, None]}}}}}}}}
+    titles = []
+    real_save = plots._save
+
+    def save(fig, path):
+        titles.append(fig.axes[0].get_title())
+        return real_save(fig, path)
+
+    monkeypatch.setattr(plots, "_save", save)
+    plots.plot_breakdown(entry, "300vw", "yaw", {"norm": "inter_ocular", "points": 68, "thresholds": [0.08]},
+                         None, tmp_path / "b.png")
+    assert titles and "no intervals" in titles[0] and "%" not in titles[0]
+
+
+# -- 15: a partial section merges over the packaged one ---------------------------------------------------
+
+def test_15_a_partial_compare_section_keeps_the_packaged_keys(tmp_path, monkeypatch):
+    from redbench.config import load_params
+
+    monkeypatch.chdir(tmp_path)
+    packaged = load_params()
+    (tmp_path / "p.yaml").write_text("compare: {out_dir: X}\n")
+    merged = load_params(tmp_path / "p.yaml")["compare"]
+    assert merged["out_dir"] == "X" and merged["methods"] == packaged["compare"]["methods"]  # not "no methods"
+    (tmp_path / "p.yaml").write_text("compare: {methods: [sdm]}\n")
+    merged = load_params(tmp_path / "p.yaml")["compare"]
+    assert merged["methods"] == ["sdm"] and merged["datasets"] == ["300vw", "300w", "tf"]  # not only 300vw
+
+
+def test_15_a_key_given_twice_is_an_error(tmp_path):
+    from redbench.config import ConfigError, load_params
+
+    (tmp_path / "p.yaml").write_text("compare:\n  out_dir: a\n  out_dir: b\n")
+    with pytest.raises(ConfigError, match=r"p\.yaml:3: key 'out_dir' given twice in one mapping \(also on line 2\)"):
+        load_params(tmp_path / "p.yaml")
+
+
+# -- 16: surprises ----------------------------------------------------------------------------------------
+
+def test_16_predict_help_lists_the_box_protocols():
+    from redbench.methods.protocol import BOX_PROTOCOLS
+
+    for command in ("predict", "import"):
+        r = CliRunner().invoke(main, [command, "--help"])
+        text = " ".join(r.output.split())
+        assert r.exit_code == 0 and " | ".join(BOX_PROTOCOLS) in text and "BOX_PROTOCOLS" not in text
+
+
+def test_16_inspect_reads_a_prediction_store(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    assert run(work, "import", "csv", str(write_csv(work / "pred.csv", gt)), "-d", "300vw", "-m", "foo").exit_code == 0
+    r = CliRunner().invoke(main, ["inspect", str(work / "predictions" / "foo" / "300vw.h5")])
+    assert r.exit_code == 0, r.output
+    assert f"prediction store of method 'foo' on 300vw (synthetic data)" in r.output
+    assert f"{len(gt)} frames in {len(set(gt.clip_ids))} clips, box protocol gt" in r.output
+    assert "written by redbench import" in r.output
+
+
+def test_16_csv_with_a_byte_order_mark_and_latin1(work, shards):
+    gt = load_ground_truth(shards / "300vw")
+    src = write_csv(work / "pred.csv", gt)
+    (work / "bom.csv").write_bytes(b"\xef\xbb\xbf" + src.read_bytes())  # what spreadsheets write
+    r = run(work, "import", "csv", str(work / "bom.csv"), "-d", "300vw", "-m", "foo")
+    assert r.exit_code == 0, r.output
+    (work / "latin.csv").write_bytes(src.read_bytes().replace(b"300vw/", "300vw/\u00e9".encode("latin-1"), 1))
+    r = run(work, "import", "csv", str(work / "latin.csv"), "-d", "300vw", "-m", "bar")
+    assert r.exit_code == 1 and "latin.csv: not UTF-8 text" in r.output
+
+
+def test_16_a_pts_video_folder_named_with_four_digits_is_reported(work, shards):
+    from redbench.datasets.pts import write_pts
+
+    gt = load_ground_truth(shards / "300vw")
+    for c, f, p in zip(gt.clip_ids, gt.frame_indices, gt.landmarks):
+        write_pts(work / "theirs" / c.split("/")[1] / "annot" / f"{f + 1:06d}.pts", p + 1.0)
+    (work / "theirs" / "0114" / "annot").mkdir(parents=True)
+    r = run(work, "import", "pts", str(work / "theirs"), "-d", "300vw", "-m", "foo")
+    assert r.exit_code == 1 and "0114: a video folder is named with 3 digits" in r.output
+
+
+def test_16_an_empty_zip_is_not_fetched_and_raw_folders_take_the_umask(tmp_path):
+    import stat
+    import zipfile
+
+    empty = tmp_path / "empty.zip"
+    zipfile.ZipFile(empty, "w").close()
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({"fetch": {"tf": {"source": "path", "path": str(empty)}}}))
+    r = CliRunner().invoke(main, ["--params", str(tmp_path / "p.yaml"), "fetch", "tf", "--out", str(tmp_path / "tf")])
+    assert r.exit_code == 1 and "holds no files: nothing to fetch" in r.output and not (tmp_path / "tf").exists()
+    full = tmp_path / "full.zip"
+    with zipfile.ZipFile(full, "w") as z:
+        z.writestr("franck_00000.pts", "version: 1\nn_points: 0\n{\n}\n")
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump({"fetch": {"tf": {"source": "path", "path": str(full)}}}))
+    old = os.umask(0o022)
+    try:
+        r = CliRunner().invoke(main, ["--params", str(tmp_path / "p.yaml"), "fetch", "tf", "--out",
+                                      str(tmp_path / "tf")])
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert stat.S_IMODE((tmp_path / "tf").stat().st_mode) == 0o755

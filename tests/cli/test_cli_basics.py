@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from redbench import __version__
 from redbench.cli import main
+from redbench.config import from_dict, load_params
 from redbench.datasets import synthetic
 from redbench.datasets.fetch import MARKER
 from redbench.datasets.pts import write_pts
@@ -125,12 +126,6 @@ def test_fetch_sha_mismatch_fails_cleanly(tmp_path):
     assert result.exit_code == 1 and "sha256 is" in result.output and not (tmp_path / "o").exists()
 
 
-@dataclass(frozen=True)
-class FakeSyntheticConfig:
-    seed: int = 0
-    tf_frames: int = 3
-
-
 def test_fetch_synthetic_builds_the_config_from_params(tmp_path, monkeypatch):
     calls = []
 
@@ -138,12 +133,14 @@ def test_fetch_synthetic_builds_the_config_from_params(tmp_path, monkeypatch):
         calls.append((dataset, cfg))
         (out_dir / "franck_00000.pts").write_text("synthetic")
 
-    monkeypatch.setattr(synthetic, "SyntheticConfig", FakeSyntheticConfig, raising=False)
     monkeypatch.setattr(synthetic, "write_dataset", write_dataset, raising=False)
     params = _params(tmp_path, {"tf": {"source": "synthetic"}}, {"seed": 5, "tf_frames": 2})
     result = _run("--params", params, "fetch", "tf", "--out", str(tmp_path / "tf"))
     assert result.exit_code == 0, result.output
-    assert calls == [("tf", FakeSyntheticConfig(seed=5, tf_frames=2))]
+    # the file's keys over the packaged section, key by key
+    packaged = load_params(None)["synthetic"]
+    assert calls == [("tf", from_dict(synthetic.SyntheticConfig, {**packaged, "seed": 5, "tf_frames": 2}))]
+    assert calls[0][1].frame_width == packaged["frame_width"]
     bad = _params(tmp_path, {"tf": {"source": "synthetic"}}, {"sede": 5})
     result = _run("--params", bad, "fetch", "tf", "--out", str(tmp_path / "tf2"))
     assert result.exit_code == 1 and "synthetic: unknown key(s) ['sede']" in result.output
