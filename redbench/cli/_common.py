@@ -31,16 +31,3 @@ def user_errors(*types: type[BaseException]) -> Iterator[None]:
     except (ConfigError, FileNotFoundError, *types) as e:
         raise click.ClickException(str(e)) from None
 
-
-class BoxProtocolOption(click.Option):
-    """`--box PROTOCOL`, whose help lists the box protocols (imported only when the help is shown)."""
-
-    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        from redbench.methods.protocol import BOX_PROTOCOLS
-
-        rest = self.help or ""
-        self.help = f"Box protocol, one of {' | '.join(BOX_PROTOCOLS)}{'' if rest[:1] in ':,' else ' '}{rest}"
-        try:
-            return super().get_help_record(ctx)
-        finally:
-            self.help = rest

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import BoxProtocolOption, params_of, user_errors
+from redbench.cli._common import params_of, user_errors
+from redbench.cli.predict_cmd import BoxProtocolOption  # predict's --box, also import's
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 MAX_NAME = 100  # a folder name: file systems take 255 bytes

@@ -7,11 +7,25 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import BoxProtocolOption, params_of, show_progress, user_errors
+from redbench.cli._common import params_of, show_progress, user_errors
 
 MODELS_DIR = Path("models")
 SHARDS_DIR = Path("data/shards")
 PREDICTIONS_DIR = Path("predictions")
+
+
+class BoxProtocolOption(click.Option):
+    """`--box PROTOCOL`, whose help lists the box protocols (imported only when the help is shown)."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from redbench.methods.protocol import BOX_PROTOCOLS
+
+        rest = self.help or ""
+        self.help = f"Box protocol, one of {' | '.join(BOX_PROTOCOLS)}{'' if rest[:1] in ':,' else ' '}{rest}"
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = rest
 
 
 @click.command("predict")
