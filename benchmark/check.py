@@ -216,8 +216,6 @@ def check(metrics_path: str | os.PathLike, reference_path: str | os.PathLike,
     """(rows, problems): problems are provenance mismatches that make the numbers incomparable."""
     results = load_results(metrics_path)
     ref = load_reference(reference_path)
-    if tolerances is not None:
-        check_tolerances(tolerances, "params compare.check_tolerances")
     problems = []
     src = ref.get("source", {})
     if src.get("protocol_version") not in (None, results["protocol_version"]):

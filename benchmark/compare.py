@@ -9,7 +9,6 @@ and plots.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -23,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import sha256_file, staged_dir
+from redbench._io import read_json, sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
@@ -391,8 +390,8 @@ def owned_by_compare(final: Path) -> Callable[[str], bool]:
     (metrics.json, summary.json, ced.csv, leaderboard.{md,csv,tex,html}, plots/{ced,stability,breakdown}_*.png).
     Anything else (a leaderboard.xlsx, a plots/mine.png) makes compare refuse rather than delete it."""
     try:
-        listed = json.loads((final / "metrics.json").read_text(encoding="utf-8")).get("outputs")
-    except (OSError, ValueError, AttributeError):
+        listed = read_json(final / "metrics.json", ValueError).get("outputs")
+    except (OSError, ValueError, AttributeError):  # none, or not JSON, or not an object: no list
         listed = None
     if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
         names = set(listed) | {"metrics.json"}

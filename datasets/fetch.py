@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redbench._io import InputFileError, check_regular_file, new_mode, replace_dir, write_json_atomic
+from redbench._io import InputFileError, check_regular_file, new_mode, read_json, replace_dir, write_json_atomic
 from redbench.config import param
 from redbench.datasets.archive import ArchiveError, archive_kind, safe_extract, verify_sha256
 from redbench.datasets.download import download
@@ -139,8 +139,8 @@ def fetch_dataset(
 def is_complete(out_dir: Path, source: dict[str, Any]) -> bool:
     """Whether `out_dir` holds a finished fetch of exactly this source."""
     try:
-        marker = json.loads((Path(out_dir) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        marker = read_json(Path(out_dir) / MARKER, ValueError)
+    except (OSError, ValueError):  # none, not JSON, or not a regular file
         return False
     return isinstance(marker, dict) and marker.get("source") == _jsonable(source)
 

@@ -9,7 +9,6 @@ whole video. Output is deterministic: an interrupted run followed by a re-run wr
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -23,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import sha256_file, staged_dir
+from redbench._io import read_json, sha256_file, staged_dir
 from redbench.config import param
 from redbench.datasets.boxes import BoxConfig, HogDetector, clip_rng, detector_boxes, gt_boxes, jitter_boxes
 from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affine, landmark_box, square_box
@@ -373,7 +372,7 @@ def owned_by_preprocess(out_dir: str | os.PathLike) -> Callable[[str], bool]:
     and whatever it lists, is not ours: preprocess then refuses rather than replace or delete them."""
     out_dir = Path(out_dir)
     try:
-        obj = json.loads((out_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+        obj = read_json(out_dir / MANIFEST_NAME, ValueError)
         ours = (isinstance(obj, dict) and obj.get("schema_version") == SCHEMA_VERSION and "preprocess" in obj
                 and isinstance(obj.get("shards"), list))
         entries = {str(s["path"]): (int(s["bytes"]), str(s["sha256"])) for s in obj["shards"]} if ours else {}

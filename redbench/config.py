@@ -75,11 +75,12 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: params file not found")
     try:
-        check_regular_file(path, MAX_PARAMS_BYTES, "params file")
+        check_regular_file(path, MAX_PARAMS_BYTES, "params file")  # a FIFO would block the read for ever
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError, InputFileError) as e:
-        raise ConfigError(f"{path}: cannot read the params file: {e}" if not isinstance(e, InputFileError)
-                          else str(e)) from None
+    except InputFileError as e:
+        raise ConfigError(str(e)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the params file: {e}") from None
     return merge_params(defaults, _parse(text, str(path)))
 
 

@@ -79,7 +79,6 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool, params_path
     ctx.obj = {"quiet": quiet, "params_path": params_path, "debug": debug}
 
 
-
 def describe_error(e: Exception) -> str:
     """One line for an exception that ends a command: the library's own message, which names the file or key;
     an OS error with its file(s); anything unexpected with its type and a pointer to --debug."""

@@ -30,4 +30,3 @@ def user_errors(*types: type[BaseException]) -> Iterator[None]:
         yield
     except (ConfigError, FileNotFoundError, *types) as e:
         raise click.ClickException(str(e)) from None
-

@@ -77,9 +77,8 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
 def check(ctx: click.Context, metrics: Path, reference: Path, strict: bool, show_all: bool, update: bool) -> None:
     """Compare METRICS (a metrics.json) with a committed REFERENCE; exit 1 on regression."""
     from redbench._io import write_json_atomic
-    from redbench.benchmark.check import (CheckError, check as run_check, check_reference_values,
-                                          check_tolerances, format_table,
-                                          make_reference, reference_tolerances)
+    from redbench.benchmark.check import (CheckError, check as run_check, check_reference_values, check_tolerances,
+                                          format_table, make_reference, reference_tolerances)
     from redbench.benchmark.results import ResultsError, load_results
 
     tolerances = _param_tolerances(ctx)
