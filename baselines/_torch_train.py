@@ -24,7 +24,7 @@ from redbench.baselines._model_io import save_state
 from redbench import metrics
 from redbench.landmarks import mirror_points
 from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
-from redbench.config import params_hash
+from redbench.config import param, params_hash
 from redbench.methods.convergence import IMPROVED, STOP, Plateau, StopRule
 from redbench.methods.cost import TrainCost, count_flops
 from redbench.methods.train_log import write_log
@@ -38,15 +38,15 @@ log = logging.getLogger(__name__)
 class TrainLoop:
     """The optimiser and augmentation settings both CNNs share (each method's Config holds one)."""
 
-    epochs: int = 8
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
+    epochs: int = param(8, min=1)
+    batch_size: int = param(64, min=1)
+    lr: float = param(2e-3, min=0, max=10, exclusive_min=True)
+    weight_decay: float = param(1e-4, min=0)
     flip: bool = True  # random horizontal flips (with left/right relabelling)
-    rotation: float = 8.0  # std in degrees of the random rotation
-    scale: float = 0.06  # std of the random log scale
-    translation: float = 0.04  # std of the random shift, fraction of the input side
-    threads: int = 2
+    rotation: float = param(8.0, min=0, max=180)  # std in degrees of the random rotation
+    scale: float = param(0.06, min=0, max=1)  # std of the random log scale
+    translation: float = param(0.04, min=0, max=1)  # std of the random shift, fraction of the input side
+    threads: int = param(2, min=0, max=256)
     stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
 
 

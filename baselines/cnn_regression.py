@@ -20,6 +20,7 @@ from torch import nn
 from redbench.baselines._torch_train import (TrainLoop, Validation, fit, from_unit, images_to_tensor, load_model,
                                              to_unit, train_network)
 from redbench.datasets.input_crop import square_crop, to_crop
+from redbench.config import param
 from redbench.methods.protocol import StaticMethod
 
 VERSION = "1"
@@ -28,10 +29,10 @@ MODEL_FILE = "cnn_regression.pt"
 
 @dataclass(frozen=True)
 class Config:
-    box_scale: float = 1.25
-    size: int = 64
-    widths: tuple[int, ...] = (32, 64, 128, 192)  # channels of the four stages (after a stride-2 stem)
-    max_frames: int = 2000
+    box_scale: float = param(1.25, min=0, max=10, exclusive_min=True)
+    size: int = param(64, min=16, max=1024)
+    widths: tuple[int, ...] = param((32, 64, 128, 192), min=1, max=4096)  # channels of the four stages (after a stride-2 stem)
+    max_frames: int = param(2000, min=1)
     loop: TrainLoop = field(default_factory=TrainLoop)
 
 

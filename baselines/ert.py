@@ -29,7 +29,7 @@ from redbench.datasets.input_crop import to_input
 from redbench.methods.cost import TrainCost
 from redbench.methods.train_log import write_log
 from redbench.methods.protocol import TrainInfo, train_data_hash
-from redbench.config import params_hash
+from redbench.config import param, params_hash
 from redbench.landmarks import flip_points
 
 log = logging.getLogger(__name__)
@@ -40,19 +40,19 @@ MODEL_FILE = "ert.dat"
 
 @dataclass(frozen=True)
 class Config:
-    region_scale: float = 1.5
-    size: int = 160
-    cascade_depth: int = 10
-    tree_depth: int = 4
-    num_trees_per_cascade_level: int = 100
-    nu: float = 0.1
-    oversampling_amount: int = 5
-    oversampling_translation_jitter: float = 0.1
-    feature_pool_size: int = 400
-    num_test_splits: int = 20
-    max_frames: int = 2000
+    region_scale: float = param(1.5, min=0, max=10, exclusive_min=True)
+    size: int = param(160, min=16, max=2048)
+    cascade_depth: int = param(10, min=1, max=100)
+    tree_depth: int = param(4, min=1, max=16)
+    num_trees_per_cascade_level: int = param(100, min=1)
+    nu: float = param(0.1, min=0, max=1, exclusive_min=True)
+    oversampling_amount: int = param(5, min=1)
+    oversampling_translation_jitter: float = param(0.1, min=0, max=1)
+    feature_pool_size: int = param(400, min=2)
+    num_test_splits: int = param(20, min=1)
+    max_frames: int = param(2000, min=1)
     flip: bool = True  # add mirrored training images
-    num_threads: int = 2
+    num_threads: int = param(2, min=1, max=256)
 
 
 def _box(box: np.ndarray) -> np.ndarray:

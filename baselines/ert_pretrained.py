@@ -26,6 +26,7 @@ from redbench.baselines._hog import to_gray
 from redbench.datasets.detector import DlibBoxModel
 from redbench.datasets.input_crop import check_upsampling, crop_affine, to_crop, to_input
 from redbench.datasets.geometry import landmark_box, warp
+from redbench.config import param
 from redbench.methods.protocol import StaticMethod
 
 VERSION = "2"  # 2: multi-hypothesis adapter calibrated on real faces (1: one rectangle, calibrated on astronaut)
@@ -38,10 +39,10 @@ NATIVE_FACE_PX = 120.0
 
 @dataclass(frozen=True)
 class Config:
-    region_scale: float = 1.6  # resampled region = this x the first detector-style box
-    size: int = 192
+    region_scale: float = param(1.6, min=0, max=10, exclusive_min=True)  # resampled region = this x the first detector-style box
+    size: int = param(192, min=16, max=2048)
     shifts: tuple[float, ...] = (-0.2, -0.1, 0.0, 0.1, 0.2)  # detector-box centre hypotheses, x the box width
-    refine: int = 1  # re-runs from the landmark rule after each hypothesis's first prediction
+    refine: int = param(1, min=0, max=10)  # re-runs from the landmark rule after each hypothesis's first prediction
     boxes: DlibBoxModel = DlibBoxModel()
 
 

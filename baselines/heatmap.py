@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from redbench.baselines._torch_train import (TrainLoop, Validation, fit, from_unit, images_to_tensor, load_model,
                                              train_network)
 from redbench.datasets.input_crop import square_crop, to_crop
+from redbench.config import param
 from redbench.methods.protocol import StaticMethod
 
 VERSION = "1"
@@ -35,16 +36,21 @@ MODEL_FILE = "heatmap.pt"
 
 @dataclass(frozen=True)
 class Config:
-    box_scale: float = 1.25
-    size: int = 64  # input px; heatmaps are size / stride
-    stride: int = 4  # 2 or 4
-    width: int = 32
-    stacks: int = 1
-    depth: int = 2  # down-samplings per hourglass
-    decoding: str = "soft_argmax"  # soft_argmax | argmax_quadratic
-    sigma: float = 1.0  # target Gaussian std in heatmap px (argmax_quadratic)
-    max_frames: int = 2000
+    box_scale: float = param(1.25, min=0, max=10, exclusive_min=True)
+    size: int = param(64, min=16, max=1024)  # input px; heatmaps are size / stride
+    stride: int = param(4, choices=(2, 4))  # 2 or 4
+    width: int = param(32, min=1, max=4096)
+    stacks: int = param(1, min=1, max=8)
+    depth: int = param(2, min=1, max=6)  # down-samplings per hourglass
+    decoding: str = param("soft_argmax", choices=("soft_argmax", "argmax_quadratic"))  # soft_argmax | argmax_quadratic
+    sigma: float = param(1.0, min=0, max=100, exclusive_min=True)  # target Gaussian std in heatmap px (argmax_quadratic)
+    max_frames: int = param(2000, min=1)
     loop: TrainLoop = field(default_factory=lambda: TrainLoop(epochs=12, lr=3e-3))  # more epochs than the CNN
+
+    def __post_init__(self) -> None:
+        if self.size % (self.stride * 2**self.depth):
+            raise ValueError(f"size: {self.size} px must be divisible by stride x 2^depth = "
+                             f"{self.stride * 2**self.depth} (the hourglass halves it depth times)")
 
 
 class Residual(nn.Module):

@@ -18,7 +18,7 @@ import numpy as np
 from redbench.baselines.train_frames import iter_train_clips
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
-from redbench.config import params_hash
+from redbench.config import param, params_hash
 from redbench.landmarks import mirror_points
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ MODEL_FILE = "mean_shape.npz"
 
 @dataclass(frozen=True)
 class Config:
-    max_frames: int = 20000  # training frames used (every k-th frame of each clip)
+    max_frames: int = param(20000, min=1)  # training frames used (every k-th frame of each clip)
     symmetric: bool = True  # average each shape with its mirror image
 
 

@@ -31,7 +31,7 @@ from redbench.baselines._hog import block_descriptors, cell_maps, to_gray
 from redbench.baselines._model_io import load_arrays, save_arrays
 from redbench.datasets.input_crop import square_crop, to_crop
 from redbench.methods.protocol import StaticMethod, TrainInfo, train_data_hash
-from redbench.config import params_hash
+from redbench.config import param, params_hash
 from redbench.landmarks import flip_points
 
 log = logging.getLogger(__name__)
@@ -42,20 +42,25 @@ MODEL_FILE = "sdm.npz"
 
 @dataclass(frozen=True)
 class Config:
-    box_scale: float = 1.2  # square box side = box_scale * max(w, h) of the face box
-    size: int = 80  # input size in px
-    cell: int = 8  # HOG cell side in px; descriptors are 2x2-cell blocks (16x16 px, 36 values per point)
-    stages: int = 4
-    perturbations: int = 2  # initial shapes per training image
-    perturb_translation: float = 0.05  # std of the initial shape's shift, as a fraction of `size`
-    perturb_scale: float = 0.06  # std of log scale of the initial shape
-    perturb_rotation: float = 6.0  # std in degrees
-    ridge: float = 0.01  # ridge strength, relative to the mean diagonal of X^T X
-    max_frames: int = 2000
+    box_scale: float = param(1.2, min=0, max=10, exclusive_min=True)  # square box side = box_scale * max(w, h) of the face box
+    size: int = param(80, min=16, max=1024)  # input size in px
+    cell: int = param(8, min=2)  # HOG cell side in px; descriptors are 2x2-cell blocks (16x16 px, 36 values per point)
+    stages: int = param(4, min=1, max=100)
+    perturbations: int = param(2, min=1, max=100)  # initial shapes per training image
+    perturb_translation: float = param(0.05, min=0, max=1)  # std of the initial shape's shift, as a fraction of `size`
+    perturb_scale: float = param(0.06, min=0, max=1)  # std of log scale of the initial shape
+    perturb_rotation: float = param(6.0, min=0, max=90)  # std in degrees
+    ridge: float = param(0.01, min=0, exclusive_min=True)  # ridge strength, relative to the mean diagonal of X^T X
+    max_frames: int = param(2000, min=1)
     flip: bool = True  # add mirrored training images
     # the shared stopping rule over stages (redbench/methods/convergence.py): `stages` caps the cascade, the
     # number of stages with the best validation NME is kept
     stop: StopRule = StopRule()
+
+    def __post_init__(self) -> None:
+        if 2 * self.cell > self.size:  # a descriptor is a 2x2-cell block around each point
+            raise ValueError(f"cell: a HOG block of 2 x cell = {2 * self.cell} px must fit in the {self.size} px "
+                             "input (size)")
 
 
 def _features(maps: list[np.ndarray], shapes: np.ndarray, owner: np.ndarray, cell: int) -> np.ndarray:

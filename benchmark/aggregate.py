@@ -121,6 +121,8 @@ def uses_frame_blocks(sums: ClipSums, cfg: BootstrapConfig) -> bool:
 
 def interval_method(sums: ClipSums, cfg: BootstrapConfig) -> dict[str, object]:
     """What the intervals of `summarise(sums, cfg)` are, for metrics.json."""
+    if cfg.resamples == 0:
+        return {"method": "none: no bootstrap (compare.bootstrap.resamples 0)", "n_clips": sums.n_clips}
     if uses_frame_blocks(sums, cfg):
         rule = (f"{cfg.frame_block_length} frames (params)" if cfg.frame_block_length
                 else "per quantity, Politis & White (2004, corrected 2009) from the autocorrelation of its "

@@ -10,7 +10,7 @@ from redbench.config import param
 
 @dataclass(frozen=True)
 class BootstrapConfig:
-    resamples: int = param(1000, min=1)
+    resamples: int = param(1000, min=0)  # 0: no intervals (every ci is [null, null])
     ci: float = param(0.95, min=0, max=1, exclusive_min=True, exclusive_max=True)
     seed: int = param(0, min=0)
     block: int = param(0, min=0)  # resamples per block; 0 = about 2e6 clip weights per block (16 MB as float64)

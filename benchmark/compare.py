@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import sha256_file, staged_dir
+from redbench._io import read_json, sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
@@ -48,7 +50,7 @@ class CompareConfig:
     intersect: bool = False  # score only the frames every method covers (and report the drop)
     reference_method: str = "red"  # paired tests: this method (else the first one) against each other one
     ced_max: float = param(0.2, min=0, max=1, exclusive_min=True)  # CED curves are tabulated and plotted on [0, ced_max]
-    ced_points: int = param(201, min=2)
+    ced_points: int = param(201, min=2, max=100_000)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     breakdown: BreakdownConfig = field(default_factory=BreakdownConfig)
@@ -80,8 +82,14 @@ def _describe_keys(gt: GroundTruth, rows: np.ndarray, limit: int = 3) -> str:
 
 
 def check_meta(metas: dict[str, PredictionMeta], gt: GroundTruth, files: dict[str, Path]) -> None:
-    """Every method must share the box protocol, dataset, data source and test manifest of the ground truth."""
-    problems = []
+    """Every file must hold the method it is scored as, and share the box protocol, dataset, data source and
+    test manifest of the ground truth."""
+    problems = [f"{files[m]} holds the predictions of method {meta.method!r}, but is scored as {m!r}"
+                for m, meta in metas.items() if meta.method != m]
+    legacy = [str(files[m]) for m, meta in metas.items() if meta.legacy]
+    if legacy:
+        log.warning("%s: %d prediction file(s) written before stores recorded their training seed (%s): their "
+                    "seed is taken as params train.seed", gt.dataset, len(legacy), ", ".join(legacy))
     for name, want in (("box_protocol", None), ("dataset", gt.dataset), ("data_source", gt.data_source),
                        ("test_manifest_hash", gt.manifest_sha256)):
         got = {m: getattr(meta, name) for m, meta in metas.items()}
@@ -237,7 +245,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: b
         per_method[m] = {"metrics": metrics, "seconds_per_frame": meta.seconds_per_frame,
                          "prediction": {**scores.files[m], "method_version": meta.method_version,
                                         "config_hash": meta.config_hash, "train_data_hash": meta.train_data_hash,
-                                        "train_flops": meta.train_flops}}
+                                        "train_flops": meta.train_flops, "train_seed": meta.train_seed}}
     first_meta = next(iter(scores.metas.values()))
     entry = {
         "data_source": scores.gt.data_source,
@@ -315,9 +323,11 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*.
 
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
-    previous complete results (or nothing); a results folder holding files compare did not write is refused.
+    previous complete results (or nothing); a results folder holding files compare did not write is refused
+    (`owned_by_compare`). plots=False draws nothing and keeps the previous run's plots/ as they were.
     The figures need no paired test, so they are drawn (`compare.plot_processes`) while the paired tests run.
-    ground_truth: as in `run_compare`.
+    ground_truth: as in `run_compare`. train_seed: params train.seed, taken for stores that do not record the
+    seed their model was trained with (legacy stores).
     """
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import write_leaderboards
@@ -325,26 +335,71 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     from redbench.benchmark.results import build_results, summary, validate
 
     final = Path(cfg.out_dir)
-    with staged_dir(final, _owned_by_compare, "compare") as out:
+    with staged_dir(final, owned_by_compare(final), "compare") as out:
         entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False)
         ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
-        results = build_results(entries, cfg, params_hash, train_seed=train_seed)
+        results = build_results(entries, cfg, params_hash, train_seed=trained_seed(scores, train_seed))
         jobs = figure_jobs(results, ced, out / "plots") if plots else []
         with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
             # the figure processes hold the results as they were at the fork: no figure reads a paired test
             for ds, entry in results["datasets"].items():
                 entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
             validate(results)
-            write_json_atomic(out / "metrics.json", results)
             write_json_atomic(out / "summary.json", summary(results))
             write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
             figures = drawing.finish()
-        written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
+        kept = [] if plots else _keep_plots(final, out)
+        written = [out / "summary.json", out / "ced.csv", *(p for p, _ in figures), *kept]
         written += write_leaderboards(results, out, figures)
-    return results, [final / p.relative_to(out) for p in written]
+        # what this run wrote (and kept), so that the next run replaces exactly these files and no other
+        results["outputs"] = sorted(["metrics.json", *(p.relative_to(out).as_posix() for p in written)])
+        write_json_atomic(out / "metrics.json", results)
+    return results, [final / p.relative_to(out) for p in [out / "metrics.json", *written]]
 
 
-def _owned_by_compare(rel: str) -> bool:
-    """Files of a results folder that compare writes (and so may replace)."""
-    return (rel in ("metrics.json", "summary.json", "ced.csv") or rel.startswith("leaderboard.")
-            or (rel.startswith("plots/") and rel.endswith(".png")))
+def _keep_plots(final: Path, out: Path) -> list[Path]:
+    """--no-plots: the previous run's plots/ (compare's own: staged_dir refused any other file), copied into
+    the new folder unchanged, as no plot is drawn to replace them."""
+    if not (final / "plots").is_dir():
+        return []
+    shutil.copytree(final / "plots", out / "plots")
+    kept = sorted(p for p in (out / "plots").rglob("*") if p.is_file())
+    if kept:
+        log.warning("--no-plots: %s/plots/ keeps the %d figure(s) of the previous run (not redrawn)", final,
+                    len(kept))
+    return kept
+
+
+def trained_seed(scores: dict[str, DatasetScores], params_seed: int | None) -> int | dict[str, int] | None:
+    """The seed the compared models were trained with, from their stores (each from its train_info.json):
+    one number when they agree, else {method: seed}; None when no compared model was trained here. A legacy
+    store, which does not record it, counts as trained with `params_seed` (params train.seed)."""
+    seeds: dict[str, int] = {}
+    for ds in scores.values():
+        for m, meta in ds.metas.items():
+            seed = params_seed if meta.legacy else meta.train_seed
+            if seed is not None:
+                seeds[m] = int(seed)
+    distinct = set(seeds.values())
+    if len(distinct) > 1:
+        return dict(sorted(seeds.items()))
+    return distinct.pop() if distinct else None
+
+
+def owned_by_compare(final: Path) -> Callable[[str], bool]:
+    """Which files of an existing results folder compare wrote (and so may replace): those its metrics.json
+    lists under "outputs"; for a folder written before compare listed them, the names compare writes
+    (metrics.json, summary.json, ced.csv, leaderboard.{md,csv,tex,html}, plots/{ced,stability,breakdown}_*.png).
+    Anything else (a leaderboard.xlsx, a plots/mine.png) makes compare refuse rather than delete it."""
+    try:
+        listed = read_json(final / "metrics.json", ValueError).get("outputs")
+    except (OSError, ValueError, AttributeError):  # none, or not JSON, or not an object: no list
+        listed = None
+    if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
+        names = set(listed) | {"metrics.json"}
+        return names.__contains__
+    return _LEGACY_OUTPUT.fullmatch
+
+
+_LEGACY_OUTPUT = re.compile(r"metrics\.json|summary\.json|ced\.csv|leaderboard\.(md|csv|tex|html)"
+                            r"|plots/(ced|stability|breakdown)_[^/]+\.png")

@@ -64,11 +64,17 @@ class GroundTruth:
     def rows_of(self, clip_ids: np.ndarray, frame_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows (K,) int64, found (K,) bool): the row of each key; rows[~found] are meaningless (0)."""
         gt_codes, names = self.clip_codes()
-        span = int(max(self.frame_indices.max(initial=0), np.max(frame_indices, initial=0))) + 1
+        # One int64 key per (clip, frame): clip code x span + frame, span above every GT frame index. A query
+        # frame outside [0, span) is no GT frame: it is clamped before the multiply, so no key can overflow
+        # (2**62 would otherwise wrap onto valid keys) and left unfound.
+        span = int(self.frame_indices.max(initial=0)) + 1
         gt_keys = gt_codes.astype(np.int64) * span + self.frame_indices  # sorted: the table is sorted
         pos = np.searchsorted(names, clip_ids)
         known = (pos < len(names)) & (names[np.minimum(pos, len(names) - 1)] == np.asarray(clip_ids))
-        keys = pos.astype(np.int64) * span + np.asarray(frame_indices, dtype=np.int64)
+        frames = np.asarray(frame_indices, dtype=np.int64)
+        in_span = (frames >= 0) & (frames < span)
+        known &= in_span
+        keys = pos.astype(np.int64) * span + np.where(in_span, frames, 0)
         at = np.searchsorted(gt_keys, keys)
         found = known & (at < len(gt_keys)) & (gt_keys[np.minimum(at, len(gt_keys) - 1)] == keys)
         return np.where(found, at, 0).astype(np.int64), found

@@ -76,16 +76,26 @@ def _source(entry: dict[str, Any]) -> str:
 def _caption(results: dict[str, Any], ds: str, entry: dict[str, Any], points: str | None = None) -> str:
     sc = results["config"]["scoring"]
     points = points or f"{sc['points']} points"
-    ci = results["config"]["bootstrap"]["ci"]
     d = results["definitions"]["nme"]
     thr = "/".join(f"{t:g}" for t in sc["thresholds"])
     return (f"dataset {ds} ({_source(entry)} data); normaliser: {d['normaliser_text']}; {points}; "
             f"thresholds {thr}; box protocol: {entry['box_protocol']}; {entry['n_frames']} frames in "
-            f"{entry['n_clips']} clips; [{ci:.0%} {_interval_text(results, entry)}]; "
+            f"{entry['n_clips']} clips; [{_interval_text(results, entry)}]; "
             f"protocol v{results['protocol_version']}")
 
 
 def _interval_text(results: dict[str, Any], entry: dict[str, Any]) -> str:
+    if not _has_intervals(results):
+        return "no intervals: bootstrap off (compare.bootstrap.resamples 0)"
+    ci = results["config"]["bootstrap"]["ci"]
+    return f"{ci:.0%} {_bootstrap_text(results, entry)}"
+
+
+def _has_intervals(results: dict[str, Any]) -> bool:
+    return results["config"]["bootstrap"].get("resamples", 1) > 0
+
+
+def _bootstrap_text(results: dict[str, Any], entry: dict[str, Any]) -> str:
     min_clips = results["config"]["bootstrap"].get("min_clips")
     if min_clips is not None and entry["n_clips"] < min_clips:
         return "moving-block bootstrap interval over frames (too few clips to resample clips)"
@@ -156,9 +166,10 @@ def paired_table(results: dict[str, Any], ds: str) -> Table | None:
     rows = tuple({"": f"{t['a']} vs {t['b']}", "metric": t["metric"], "diff": t["diff"],
                   "p": "n/a" if t["wilcoxon_p"] is None else f"{t['wilcoxon_p']:.3g}", "n": str(t["n_clips"])}
                  for t in tests)
+    interval = ("the interval is the paired clip bootstrap of the frame-pooled difference. "
+                if _has_intervals(results) else "")
     return Table(f"{ds} ({_source(entry)}): paired tests", "Paired over clips: Wilcoxon signed-rank on per-clip "
-                 "means; the interval is the paired clip bootstrap of the frame-pooled difference. "
-                 + _caption(results, ds, entry), cols, rows)
+                 f"means; {interval}" + _caption(results, ds, entry), cols, rows)
 
 
 def tables(results: dict[str, Any]) -> list[Table]:

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -128,8 +129,9 @@ def _bars(ax, df: pd.DataFrame, x: str, hue: str) -> None:
     ax.legend(fontsize=7)
 
 
-def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict[str, Any], ci: float,
+def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict[str, Any], ci: float | None,
                    path: Path) -> Path | None:
+    """NME per breakdown group; ci: the intervals' level (None: no bootstrap, no intervals)."""
     df = breakdown_frame(entry, kind)
     if df.empty:
         return None
@@ -137,8 +139,9 @@ def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict
     ax = fig.subplots()
     _bars(ax, df, "group", "method")
     ax.set(ylabel="NME (frame-pooled)", xlabel=kind.replace("_", " "),
-           title=f"{dataset}: NME by {kind.replace('_', ' ')}, {ci:.0%} bootstrap intervals (clips; frame "
-                 "blocks where too few clips)")
+           title=f"{dataset}: NME by {kind.replace('_', ' ')}, " + (
+               f"{ci:.0%} bootstrap intervals (clips; frame blocks where too few clips)" if ci is not None
+               else "no intervals (no bootstrap)"))
     fig.suptitle(_label(entry, scoring), fontsize=8)
     return _save(fig, path)
 
@@ -183,7 +186,8 @@ class FigureJob:
 def figure_jobs(results: dict[str, Any], ced: pd.DataFrame, out_dir: Path) -> list[FigureJob]:
     """Every figure of a comparison that has data, in display order (a dataset's CED curves first)."""
     scoring = results["config"]["scoring"]
-    ci = results["config"]["bootstrap"]["ci"]
+    boot = results["config"]["bootstrap"]
+    ci = boot["ci"] if boot.get("resamples", 1) > 0 else None
     jobs = []
     for ds, entry in results["datasets"].items():
         path = out_dir / f"ced_{ds}.png"
@@ -214,6 +218,17 @@ def _draw_shared(jobs: list[FigureJob], next_job, parent: int | None) -> None:
             jobs[i].draw()
 
 
+def _draw_child(jobs: list[FigureJob], next_job, parent: int) -> None:
+    """A figure process: `_draw_shared`, an error ending it with one line on stderr (e.g. a full disk), which
+    the parent reports by its exit code."""
+    try:
+        _draw_shared(jobs, next_job, parent)
+    except Exception as e:  # noqa: BLE001 (reported, then the process exits 1)
+        what = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.filename else f"{type(e).__name__}: {e}"
+        print(f"figure process {os.getpid()}: {what}", file=sys.stderr)
+        sys.exit(1)
+
+
 class _Counter:
     """The next-figure counter of a single process, with multiprocessing.Value's interface."""
 
@@ -242,7 +257,7 @@ class FigureDrawing:
         if n_children > 0:
             ctx = multiprocessing.get_context("fork")
             self._next_job = ctx.Value("q", 0)
-            self._children = [ctx.Process(target=_draw_shared, args=(jobs, self._next_job, os.getpid()),
+            self._children = [ctx.Process(target=_draw_child, args=(jobs, self._next_job, os.getpid()),
                                           daemon=True, name=f"figures-{k + 1}") for k in range(n_children)]
 
     def __enter__(self) -> "FigureDrawing":

@@ -85,7 +85,8 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
         method=method.name, method_version=provenance.method_version, config_hash=provenance.config_hash,
         train_data_hash=provenance.train_data_hash, box_protocol=box_protocol, dataset=manifest.dataset,
         data_source=manifest.data_source, test_manifest_hash=manifest.sha256,
-        seconds_per_frame=seconds / max(n, 1), train_flops=provenance.train_flops,
+        seconds_per_frame=seconds / max(n, 1), train_flops=provenance.train_flops, train_seed=provenance.seed,
+        written_by="redbench predict",
     )
     write_predictions(out_path, meta, clip_ids, np.concatenate(frame_indices), np.concatenate(landmarks))
     log.info("%s on %s (%s boxes): %d frames, %.2f ms/frame", method.name, manifest.dataset, box_protocol, n,

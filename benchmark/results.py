@@ -80,7 +80,8 @@ def definitions(scoring: Any) -> dict[str, dict[str, Any]]:
 
 
 def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
-                  cwd: str | os.PathLike | None = None, train_seed: int | None = None) -> dict[str, Any]:
+                  cwd: str | os.PathLike | None = None, train_seed: int | dict[str, int] | None = None
+                  ) -> dict[str, Any]:
     """The whole metrics.json object around the per-dataset entries of compare.run_compare.
 
     git_commit is that of the checkout holding the running redbench code (cwd defaults to the package's
@@ -99,10 +100,12 @@ def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
         "git_commit": git_commit(cwd),
         "created_utc": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "params_hash": params_hash,
-        "seeds": {"bootstrap": cfg.bootstrap.seed, "train": train_seed},  # train: params train.seed
+        # train: the compared models' training seed (compare.trained_seed: one number, or {method: seed})
+        "seeds": {"bootstrap": cfg.bootstrap.seed, "train": train_seed},
         "config": dataclasses.asdict(cfg),
         "definitions": definitions(cfg.scoring),
-        "uncertainty": {"method": "percentile bootstrap over whole clips; below min_clips clips a moving-block "
+        "uncertainty": {"method": "none: no bootstrap (resamples 0)" if cfg.bootstrap.resamples == 0 else
+                                  "percentile bootstrap over whole clips; below min_clips clips a moving-block "
                                   "bootstrap of frames within each clip (block_length beside each such "
                                   "interval); a zero-width interval is reported as none",
                         "resamples": cfg.bootstrap.resamples, "ci": cfg.bootstrap.ci,
@@ -145,19 +148,46 @@ def validate(results: Any, where: str = "metrics.json") -> dict[str, Any]:
         raise ResultsError(f"{where}: missing field(s) {missing}")
     if results["schema_version"] != SCHEMA_VERSION:
         raise ResultsError(f"{where}: schema_version {results['schema_version']}, this redbench reads {SCHEMA_VERSION}")
+    _require(results, "datasets", dict, where)
+    _require(results, "config", dict, where)
     for ds, entry in results["datasets"].items():
+        if not isinstance(entry, dict):
+            raise ResultsError(f"{where}: datasets.{ds}: expected an object, got {type(entry).__name__}")
         miss = [k for k in _REQUIRED_DATASET if k not in entry]
         if miss:
             raise ResultsError(f"{where}: datasets.{ds}: missing field(s) {miss}")
+        _require(entry, "methods", dict, f"{where}: datasets.{ds}")
+        _require(entry, "breakdowns", dict, f"{where}: datasets.{ds}")
+        _check_subsets(entry["breakdowns"].get("subset", {}), f"{where}: datasets.{ds}.breakdowns.subset")
         if entry["data_source"] not in ("synthetic", "real"):
             raise ResultsError(f"{where}: datasets.{ds}.data_source must be synthetic or real, "
                                f"got {entry['data_source']!r}")
         for m, rec in entry["methods"].items():
+            if not isinstance(rec, dict) or not isinstance(rec.get("metrics", {}), dict):
+                raise ResultsError(f"{where}: datasets.{ds}.methods.{m}: expected an object with a metrics object")
             for k, v in rec.get("metrics", {}).items():
                 if not (isinstance(v, dict) and "value" in v and "ci" in v and len(v["ci"]) == 2):
                     raise ResultsError(f"{where}: datasets.{ds}.methods.{m}.metrics.{k}: "
                                        "expected {value, ci: [lo, hi]}")
     return results
+
+
+def _check_subsets(subset: Any, where: str) -> None:
+    """The part of a subset breakdown that `summary` reads: {groups: {label: {methods: {m: {nme: {value}}}}}}."""
+    groups = subset.get("groups", {}) if isinstance(subset, dict) else None
+    ok = isinstance(groups, dict) and all(
+        isinstance(g, dict) and isinstance(g.get("methods", {}), dict)
+        and all(isinstance(r, dict) and isinstance(r.get("nme"), dict) and "value" in r["nme"]
+                for r in g.get("methods", {}).values())
+        for g in groups.values())
+    if not ok:
+        raise ResultsError(f"{where}: expected {{groups: {{label: {{methods: {{method: {{nme: {{value}}}}}}}}}}}}")
+
+
+def _require(obj: dict[str, Any], key: str, kind: type, where: str) -> None:
+    if not isinstance(obj[key], kind):
+        raise ResultsError(f"{where}.{key}: expected {'an object' if kind is dict else kind.__name__}, got "
+                           f"{type(obj[key]).__name__}")
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The prediction store: one HDF5 file per method and dataset, `predictions/<method>/<dataset>.h5`.
 
 Layout (schema 1):
-    attrs: schema (int), every PredictionMeta field
+    attrs: schema (int), every PredictionMeta field (`train_seed` only where the model was trained here,
+           `written_by` and `train_seed` absent in stores written before they were recorded: "legacy")
     clip_ids      (N,) variable-length UTF-8 strings
     frame_indices (N,) int64, the 0-based frame index within the clip
     landmarks     (N, 68, 2) float64, original image coordinates, 0-based pixel centres
@@ -23,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from redbench._io import atomic_path, read_json, write_json_atomic
+from redbench._io import InputFileError, atomic_path, check_regular_file, read_json, write_json_atomic
 from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,15 @@ class PredictionMeta:
     test_manifest_hash: str
     seconds_per_frame: float | None  # from the timing sidecar; None where it is missing
     train_flops: float | None = None  # the model's training FLOPs (train_info.json cost); None: untrained / unknown
+    # the seed the model was trained with (its train_info.json); None: pretrained, imported, or a legacy store
+    train_seed: int | None = None
+    # the command that wrote the store ("redbench predict" | "redbench import"); None: a legacy store, written
+    # before stores recorded it (and so without a train_seed even where the model had one)
+    written_by: str | None = None
+
+    @property
+    def legacy(self) -> bool:
+        return self.written_by is None
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,11 @@ class Predictions:
 
 
 _META_FIELDS = {f.name: f.type for f in dataclasses.fields(PredictionMeta)}
-_CONTENT_FIELDS = [k for k in _META_FIELDS if k not in ("seconds_per_frame", "train_flops")]
+_OPTIONAL_FIELDS = ("seconds_per_frame", "train_flops", "train_seed", "written_by")
+_CONTENT_FIELDS = [k for k in _META_FIELDS if k not in _OPTIONAL_FIELDS]
+# Frame indices are int32 in the shards (no video has 2**31 frames); a bound also keeps key arithmetic
+# (clip code x span + frame) far from int64 overflow.
+MAX_FRAME_INDEX = 2**31 - 1
 
 
 def timing_path(path: str | os.PathLike) -> Path:
@@ -82,8 +96,11 @@ def _check_keys(where: str, clip_ids: np.ndarray, frame_indices: np.ndarray) -> 
         raise StoreError(f"{where}: frame_indices has shape {frame_indices.shape}, expected ({n},)")
     if n == 0:
         raise StoreError(f"{where}: no predictions (0 frames)")
-    if (frame_indices < 0).any():
-        raise StoreError(f"{where}: negative frame index")
+    bad = np.flatnonzero((frame_indices < 0) | (frame_indices > MAX_FRAME_INDEX))
+    if len(bad):
+        i = int(bad[0])
+        raise StoreError(f"{where}: {len(bad)} frame index(es) outside 0..{MAX_FRAME_INDEX}, first at row {i} "
+                         f"(clip {str(clip_ids[i])!r}, frame {int(frame_indices[i])})")
     # Duplicate keys would be scored twice and silently weight those frames double.
     order = np.lexsort((frame_indices, clip_ids))
     c, f = clip_ids[order], frame_indices[order]
@@ -141,16 +158,29 @@ def write_predictions(
     ids, idx = _as_key_arrays(where, clip_ids, frame_indices)
     lm = np.asarray(landmarks, dtype=np.float64)
     _check_arrays(where, ids, idx, lm)
+    # Built in memory and written as bytes: HDF5 never writes to the disk itself, so a full disk is an OSError
+    # of one plain write (HDF5 failing inside its own writes leaves state that crashes the process later).
+    # The core driver's file image is byte for byte the file HDF5 would write.
+    f = h5py.File(path.name, "w", driver="core", backing_store=False)
+    try:
+        f.attrs["schema"] = SCHEMA_VERSION
+        for name in _CONTENT_FIELDS:
+            f.attrs[name] = getattr(meta, name)
+        if meta.train_flops is not None:
+            f.attrs["train_flops"] = float(meta.train_flops)
+        if meta.train_seed is not None:
+            f.attrs["train_seed"] = int(meta.train_seed)
+        if meta.written_by is not None:
+            f.attrs["written_by"] = meta.written_by
+        f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
+        f.create_dataset("frame_indices", data=idx)
+        f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
+        f.flush()
+        image = f.id.get_file_image()
+    finally:
+        f.close()
     with atomic_path(path, suffix=".h5") as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["schema"] = SCHEMA_VERSION
-            for name in _CONTENT_FIELDS:
-                f.attrs[name] = getattr(meta, name)
-            if meta.train_flops is not None:
-                f.attrs["train_flops"] = float(meta.train_flops)
-            f.create_dataset("clip_ids", data=ids.astype(object), dtype=h5py.string_dtype("utf-8"))
-            f.create_dataset("frame_indices", data=idx)
-            f.create_dataset("landmarks", data=lm, chunks=(min(len(lm), 4096), N_POINTS, 2))
+        tmp.write_bytes(image)
         # The sidecar before the rename: a prediction file that exists has one (of this run or an earlier one).
         if meta.seconds_per_frame is not None:
             write_json_atomic(timing_path(path), {"seconds_per_frame": float(meta.seconds_per_frame)})
@@ -166,7 +196,13 @@ def _read_meta(path: Path, attrs) -> PredictionMeta:
         v = attrs[name]
         values[name] = v.decode() if isinstance(v, bytes) else str(v)
     flops = float(attrs["train_flops"]) if "train_flops" in attrs else None
-    return PredictionMeta(**values, seconds_per_frame=_read_timing(path, attrs), train_flops=flops)
+    seed = attrs.get("train_seed")
+    if seed is not None and not np.issubdtype(np.asarray(seed).dtype, np.integer):
+        raise StoreError(f"{path}: metadata field 'train_seed' must be an integer, got {seed!r}")
+    by = attrs.get("written_by")
+    return PredictionMeta(**values, seconds_per_frame=_read_timing(path, attrs), train_flops=flops,
+                          train_seed=None if seed is None else int(seed),
+                          written_by=None if by is None else by.decode() if isinstance(by, bytes) else str(by))
 
 
 def _read_timing(path: Path, attrs) -> float | None:
@@ -195,6 +231,10 @@ def _open(path: Path):
 
     if not path.exists():
         raise FileNotFoundError(f"{path}: prediction file not found")
+    try:
+        check_regular_file(path, what="prediction file")  # h5py would block on a FIFO
+    except InputFileError as e:
+        raise StoreError(str(e)) from None
     try:
         return h5py.File(path, "r")
     except OSError as e:
@@ -257,3 +297,51 @@ def read_predictions(path: str | os.PathLike) -> Predictions:
     """Read and validate one prediction file."""
     meta, ids, idx = read_keys(path)
     return Predictions(meta=meta, clip_ids=ids, frame_indices=idx, landmarks=read_landmarks(path, ids, idx))
+
+
+def refuse_overwrite(out: str | os.PathLike, method: str, inputs: Sequence[str | os.PathLike] = (),
+                     force: bool = False) -> None:
+    """Before writing method `method`'s store to `out`: refuse (StoreError) where `out` is an input of the
+    command (a file in `inputs`, or inside a folder in `inputs`: the test shards, the source of an import, a
+    model), a clip shard, a file that is not a prediction store, or the store of another method. `force`
+    allows it. Only the store of the same method (a rerun) is replaced without asking.
+    """
+    out = Path(out)
+    target = out.resolve()
+    hint = "choose another --out, or pass --force to replace it"
+    for p in inputs:
+        p = Path(p).resolve()
+        if target == p or (p.is_dir() and p in target.parents):
+            if not force:
+                raise StoreError(f"{out}: is {'inside ' if target != p else ''}an input of this command ({p}); "
+                                 f"{hint}")
+            return
+    if not out.exists() and not out.is_symlink():
+        return
+    if out.is_dir():
+        raise StoreError(f"{out}: is a folder, not a prediction file")
+    problem = _not_a_store_of(out, method)
+    if problem and not force:
+        raise StoreError(f"{out}: {problem}; {hint}")
+
+
+def _not_a_store_of(path: Path, method: str) -> str | None:
+    """Why the existing file `path` is not a prediction store of `method` (None when it is one)."""
+    import h5py
+
+    if not path.is_file():
+        return "exists and is not a regular file"
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+    except OSError:
+        return "exists and is not a prediction store (not an HDF5 file)"
+    if "split" in attrs and "crop_size" in attrs:
+        return "is a clip shard (ground truth written by preprocess)"
+    try:
+        meta = read_meta(path)
+    except (StoreError, OSError, ValueError):
+        return "exists and is not a prediction store"
+    if meta.method != method:
+        return f"holds the predictions of method {meta.method!r}, not {method!r}"
+    return None

@@ -33,7 +33,7 @@ class BoxConfig:
     jitter_shift: float = param(0.05, min=0)  # gt_jitter centre shift sd, as a fraction of the box size sqrt(w h)
     jitter_scale: float = param(0.05, min=0)  # gt_jitter log-scale sd
     jitter_clip: float = param(3.0, min=0, exclusive_min=True)  # draws are clipped at this many sd
-    detector_size: int = param(160, min=32)  # the context crop is resized to this before HOG (faces ~ half of it, ~80 px)
+    detector_size: int = param(160, min=32, max=2048)  # the context crop is resized to this before HOG (faces ~ half of it, ~80 px)
     detector_upsample: int = param(0, min=0, max=3)  # dlib's pyramid upsampling (each step ~4x slower)
     # Splits whose frames get a detector box. The detector is most of preprocess's time (docs/speed.md) and
     # only the `detector` protocol reads its boxes: predict on test frames; training on detector boxes (RED's

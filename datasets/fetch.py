@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redbench._io import replace_dir, write_json_atomic
+from redbench._io import InputFileError, check_regular_file, new_mode, read_json, replace_dir, write_json_atomic
 from redbench.config import param
 from redbench.datasets.archive import ArchiveError, archive_kind, safe_extract, verify_sha256
 from redbench.datasets.download import download
@@ -128,6 +129,7 @@ def fetch_dataset(
         extra = _build(dataset, cfg, synthetic_cfg, data, out_dir.parent / ".downloads", progress, retries, backoff_s)
         marker = {"schema": MARKER_SCHEMA, "dataset": dataset, "source": source, **extra}
         write_json_atomic(data / MARKER, marker)  # last: its presence means complete
+        os.chmod(data, new_mode(folder=True))  # a temporary folder's 0700 otherwise (synthetic, unwrapped archives)
         replace_dir(data, out_dir, staging / "previous")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -138,8 +140,8 @@ def fetch_dataset(
 def is_complete(out_dir: Path, source: dict[str, Any]) -> bool:
     """Whether `out_dir` holds a finished fetch of exactly this source."""
     try:
-        marker = json.loads((Path(out_dir) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        marker = read_json(Path(out_dir) / MARKER, ValueError)
+    except (OSError, ValueError):  # none, not JSON, or not a regular file
         return False
     return isinstance(marker, dict) and marker.get("source") == _jsonable(source)
 
@@ -178,13 +180,19 @@ def _build(
     if cfg.source == "path" and Path(cfg.path).is_dir():
         log.info("copying %s into place", cfg.path)
         copy_folder(Path(cfg.path), data, f"fetch.{dataset}.path")
+        _refuse_empty(data, f"fetch.{dataset}.path: {cfg.path}")
         return {}
     if cfg.source == "path":
         archive = Path(cfg.path).resolve()
+        try:
+            check_regular_file(archive, what="archive")  # a FIFO would block the sha256 for ever
+        except InputFileError as e:
+            raise FetchError(f"fetch.{dataset}.path: {e}") from None
         if archive_kind(archive) is None:
             raise FetchError(f"fetch.{dataset}.path: {archive} is neither a folder nor a zip/tar archive")
         actual = verify_sha256(archive, cfg.sha256)
         safe_extract(archive, data, progress=progress)
+        _refuse_empty(data, f"fetch.{dataset}.path: {archive}")
         return {"archive_sha256": actual}
     archive = download(
         cfg.url, downloads / _download_name(cfg.url), progress=progress, retries=retries, backoff_s=backoff_s
@@ -197,8 +205,15 @@ def _build(
     if archive_kind(archive) is None:
         raise FetchError(f"{cfg.url}: the download {archive} is not a zip or tar archive")
     safe_extract(archive, data, progress=progress)
+    _refuse_empty(data, f"{cfg.url}: the download {archive}")
     archive.unlink()  # extracted and recorded; keeping a second copy of the release wastes the disk
     return {"archive_sha256": actual}
+
+
+def _refuse_empty(data: Path, what: str) -> None:
+    """An archive or folder with no file in it is no dataset: not recorded as fetched."""
+    if not any(p.is_file() for p in data.rglob("*")):
+        raise FetchError(f"{what} holds no files: nothing to fetch")
 
 
 def _download_name(url: str) -> str:

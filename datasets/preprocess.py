@@ -9,7 +9,6 @@ whole video. Output is deterministic: an interrupted run followed by a re-run wr
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -23,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from redbench._io import staged_dir
+from redbench._io import read_json, sha256_file, staged_dir
 from redbench.config import param
 from redbench.datasets.boxes import BoxConfig, clip_rng, detector_boxes, gt_boxes, jitter_boxes
 from redbench.datasets.detector import HogDetector
@@ -31,7 +30,7 @@ from redbench.datasets.geometry import apply_affine, box_to_affine, invert_affin
 from redbench.datasets.pose import PnPPoseEstimator, yaw_error_stats
 from redbench.datasets.raw import RawFrame, RawVideo
 from redbench.datasets.shard_writer import ShardFormat, ShardSetWriter
-from redbench.datasets.shards import MANIFEST_NAME, ClipData, ClipRecord
+from redbench.datasets.shards import MANIFEST_NAME, SCHEMA_VERSION, ClipData, ClipRecord
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +40,27 @@ SYNTHETIC_GENERATOR = "redbench.synthetic"
 LANDMARK_MARGIN = 0.25
 
 
+# The crops of one block of frames held in memory by each process (the default: 32 x 128 x 128 x 3 = 1.5 MB).
+MAX_BLOCK_BYTES = 2**30
+
+
 @dataclass(frozen=True)
 class PreprocessConfig:
-    crop_size: int = param(128, min=8)  # context crop side in px (the stored face: crop_size / context_scale px)
+    crop_size: int = param(128, min=8, max=1024)  # context crop side in px (the stored face: crop_size / context_scale px)
     context_scale: float = param(2.0, min=0, exclusive_min=True)  # context crop side = this x the longer side of the GT landmark box
-    block_frames: int = param(32, min=1)  # frames processed and written at a time (bounds peak memory)
+    block_frames: int = param(32, min=1, max=4096)  # frames processed and written at a time (bounds peak memory)
     compression: str = param("none", choices=("none", "gzip", "lzf"))  # none | gzip (level 1); lzf is measured but not byte-deterministic (docs/shards.md)
-    chunk_frames: int = param(8, min=1)
+    chunk_frames: int = param(8, min=1, max=4096)
     shard_mb: float = param(256.0, min=0, exclusive_min=True)  # rotate shards after this many MB of crops (whole clips only)
     pose_focal: float = param(1.0, min=0, exclusive_min=True)  # PnP camera focal length, x max(W, H) of the frame (1.0: a ~53 degree field of view)
     workers: int = param(2, min=1, max=64)  # processes sharing the per-frame work, the parent one of them (byte-identical output for any number): docs/speed.md
     boxes: BoxConfig = field(default_factory=BoxConfig)
+
+    def __post_init__(self) -> None:
+        block = self.block_frames * self.crop_size**2 * 3  # bytes of one block of crops, per process
+        if block > MAX_BLOCK_BYTES:
+            raise ValueError(f"block_frames x crop_size^2 x 3 = {block / 2**20:,.0f} MB of crops held at a time "
+                             f"(per worker), more than {MAX_BLOCK_BYTES // 2**20} MB: lower block_frames")
 
     @property
     def face_px(self) -> float:
@@ -358,14 +367,37 @@ def _put(queue: Any, msg: Any, parent: int) -> None:
 
 
 def owned_by_preprocess(out_dir: str | os.PathLike) -> Callable[[str], bool]:
-    """Which files of an existing shard folder preprocess wrote: its manifest and the shards it lists."""
-    listed: set[str] = set()
+    """Which files of an existing shard folder preprocess can show it wrote: its manifest, when the manifest
+    reads as one preprocess writes (redbench's schema and its `preprocess` record), and each shard that
+    manifest lists whose bytes are still the ones it records (size and sha256). Another tool's manifest.json,
+    and whatever it lists, is not ours: preprocess then refuses rather than replace or delete them."""
+    out_dir = Path(out_dir)
     try:
-        obj = json.loads((Path(out_dir) / MANIFEST_NAME).read_text(encoding="utf-8"))
-        listed = {str(s["path"]) for s in obj["shards"]}
+        obj = read_json(out_dir / MANIFEST_NAME, ValueError)
+        ours = (isinstance(obj, dict) and obj.get("schema_version") == SCHEMA_VERSION and "preprocess" in obj
+                and isinstance(obj.get("shards"), list))
+        entries = {str(s["path"]): (int(s["bytes"]), str(s["sha256"])) for s in obj["shards"]} if ours else {}
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # no or unreadable manifest: it alone is ours
-    return lambda rel: rel == MANIFEST_NAME or rel in listed
+        return lambda rel: False  # no manifest (then nothing is ours), or none preprocess wrote
+    if not ours:
+        return lambda rel: False
+
+    checked: dict[tuple[str, int, int], bool] = {}  # staged_dir asks twice: hash each shard once
+
+    def owned(rel: str) -> bool:
+        if rel == MANIFEST_NAME:
+            return True
+        path = out_dir / rel
+        if rel not in entries or path.is_symlink() or not path.is_file():
+            return False
+        st = path.stat()
+        key = (rel, st.st_size, st.st_mtime_ns)
+        if key not in checked:
+            size, sha = entries[rel]
+            checked[key] = st.st_size == size and sha256_file(path) == sha
+        return checked[key]
+
+    return owned
 
 
 def _counted(blocks: Iterator[ClipData], bar: tqdm) -> Iterator[ClipData]:

@@ -20,11 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from redbench._io import atomic_path
+from redbench._io import InputFileError, atomic_path, check_regular_file
+
+# A 68-point file is about 1 KB (WFLW's 98 points, 1.5 KB): anything over this is not a .pts file.
+MAX_PTS_BYTES = 2**20
 
 
 class PtsError(ValueError):
-    """A malformed .pts file; the message names the file and line."""
+    """A malformed .pts file; the message names the file and line (never the file's content: a .pts name can
+    point at any file)."""
 
 
 def to_zero_based(points: np.ndarray) -> np.ndarray:
@@ -40,15 +44,19 @@ def _parse_float(token: str, path: Path, lineno: int) -> float:
     try:
         value = float(token)
     except ValueError:
-        raise PtsError(f"{path}:{lineno}: not a number: {token!r}") from None
+        raise PtsError(f"{path}:{lineno}: a coordinate is not a number") from None
     if not math.isfinite(value):
-        raise PtsError(f"{path}:{lineno}: non-finite coordinate {token!r}")
+        raise PtsError(f"{path}:{lineno}: non-finite coordinate")
     return value
 
 
 def read_pts(path: str | os.PathLike) -> np.ndarray:
     """Read a .pts file into an (n, 2) float64 array of the values as written (no 1-based shift)."""
     path = Path(path)
+    try:
+        check_regular_file(path, MAX_PTS_BYTES, ".pts file")
+    except InputFileError as e:
+        raise PtsError(str(e)) from None
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
@@ -70,7 +78,7 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
             try:
                 n_points = int(value.strip())
             except ValueError:
-                raise PtsError(f"{path}:{lineno}: n_points is not an integer: {value.strip()!r}") from None
+                raise PtsError(f"{path}:{lineno}: n_points is not an integer") from None
             if n_points < 0:
                 raise PtsError(f"{path}:{lineno}: negative n_points {n_points}")
             count_line = lineno
@@ -78,7 +86,7 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
         if line == "{":
             open_line = lineno
             break
-        raise PtsError(f"{path}:{lineno}: expected 'version:', 'n_points:' or '{{', got {line!r}")
+        raise PtsError(f"{path}:{lineno}: expected 'version:', 'n_points:' or '{{' (not a .pts file?)")
     else:
         raise PtsError(f"{path}:{lines[-1][0]}: missing opening brace '{{' before the end of the file")
     if n_points is None:
@@ -92,7 +100,7 @@ def read_pts(path: str | os.PathLike) -> np.ndarray:
             break
         tokens = line.split()
         if len(tokens) != 2:
-            raise PtsError(f"{path}:{lineno}: expected two coordinates 'x y', got {line!r}")
+            raise PtsError(f"{path}:{lineno}: expected two coordinates 'x y', got {len(tokens)} value(s)")
         points.append((_parse_float(tokens[0], path, lineno), _parse_float(tokens[1], path, lineno)))
     if not closed:
         raise PtsError(f"{path}:{lines[-1][0]}: missing closing brace '}}' before the end of the file")

@@ -9,7 +9,6 @@ skipped).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from redbench._io import InputFileError, check_regular_file, read_json
 from redbench.datasets.pts import PtsError, read_pts, to_zero_based
 from redbench.landmarks import N_POINTS
 
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 SIDECAR_SCHEMA = 1
+# A frame is at most a few MB (300-VW's largest are 1280x720 PNGs); a file far beyond is no frame.
+MAX_IMAGE_BYTES = 256 * 2**20
 
 
 class RawDataError(ValueError):
@@ -65,7 +67,10 @@ def read_image_rgb(path: str | os.PathLike) -> np.ndarray:
     import cv2
 
     try:
+        check_regular_file(path, MAX_IMAGE_BYTES, "image")
         data = Path(path).read_bytes()
+    except InputFileError as e:
+        raise RawDataError(str(e)) from None
     except OSError as e:
         raise RawDataError(f"{path}: not readable: {e.strerror}") from None
     if truncated_image(data):
@@ -105,9 +110,9 @@ def load_sidecar(path: Path, n_frames: int) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RawDataError(f"{path}: not valid JSON: {e}") from None
+        data = read_json(path, RawDataError)
+    except InputFileError as e:
+        raise RawDataError(str(e)) from None
     if not isinstance(data, dict) or data.get("schema") != SIDECAR_SCHEMA:
         got = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise RawDataError(f"{path}: unknown sidecar schema {got!r} (this reader knows {SIDECAR_SCHEMA})")

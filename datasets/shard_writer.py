@@ -7,16 +7,18 @@ file and renamed into place when complete; the manifest is written last.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from redbench._io import atomic_path, sha256_file, write_json_atomic
+from redbench._io import atomic_path, discard_h5, named_os_error, sha256_file, write_json_atomic
 from redbench.datasets.shards import (
     CLIP_FIELDS, FRAME_FIELDS, MANIFEST_NAME, SCHEMA_VERSION, ClipData, ClipRecord, ShardEntry, manifest_dict,
 )
@@ -24,6 +26,9 @@ from redbench.datasets.shards import (
 log = logging.getLogger(__name__)
 
 COMPRESSIONS = ("none", "lzf", "gzip")
+# Free space a shard's close needs at most: the chunks still in HDF5's caches (h5py's default chunk cache is
+# 1 MiB per dataset, and the crops' is the only one that fills), the clip table and metadata, with room to spare.
+CLOSE_MARGIN_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,16 @@ def _create_group(parent: Any, name: str) -> Any:
     return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
 
 
+def _file_size_limit() -> int | None:
+    """The process's largest writable file size (RLIMIT_FSIZE) in bytes; None when unlimited or unknown."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 class _OpenShard:
     """One shard being written to a temporary file (renamed into place by `finish`)."""
 
@@ -100,12 +115,29 @@ class _OpenShard:
 
     def append(self, block: ClipData) -> None:
         t = len(block)
-        for name, ds in self.arrays.items():
-            ds.resize(self.n + t, axis=0)
-            ds[self.n:self.n + t] = block.field(name)
+        try:
+            for name, ds in self.arrays.items():
+                ds.resize(self.n + t, axis=0)
+                ds[self.n:self.n + t] = block.field(name)
+        except OSError as e:  # a full disk: name the shard, not HDF5's temporary file
+            raise named_os_error(e, self.final) from None
         self.n += t
 
     def finish(self) -> ShardEntry:
+        """Write the clip table, close and rename the shard into place; on any error, discard it."""
+        try:
+            self._close()
+        except BaseException as e:
+            self.abort()
+            if isinstance(e, (OSError, RuntimeError)):  # a full disk: name the shard, not HDF5's temporary file
+                raise named_os_error(e, self.final) from None
+            raise
+        self._atomic.__exit__(None, None, None)  # rename into place
+        return ShardEntry(self.final.name, self.clips[0].split, len(self.clips), self.n,
+                          self.final.stat().st_size, sha256_file(self.final))
+
+    def _close(self) -> None:
+        self._refuse_unless_room()
         self.f.attrs["n_frames"] = self.n
         g = _create_group(self.f, "clips")
         text = {"clip_id": [c.clip_id for c in self.clips], "identity_name": [c.identity_name for c in self.clips],
@@ -121,14 +153,24 @@ class _OpenShard:
             g.create_dataset(k, data=np.array(encoded, dtype=f"S{width}"), track_times=False)
         for k, values in numbers.items():
             g.create_dataset(k, data=values, track_times=False)
+        self.f.flush()  # the last writes: where a full disk fails them, with the file still open
         self.f.close()
-        self._atomic.__exit__(None, None, None)  # rename into place
-        return ShardEntry(self.final.name, self.clips[0].split, len(self.clips), self.n,
-                          self.final.stat().st_size, sha256_file(self.final))
+
+    def _refuse_unless_room(self) -> None:
+        """HDF5 failing for want of space while it makes the clip table's objects leaves state that crashes the
+        process later (redbench._io.discard_h5): refuse first (ENOSPC, or EFBIG past the process's file-size
+        limit) when the file cannot grow by the chunks still in HDF5's caches and the table. (A flush here
+        would avoid the guess, but changes the shard's bytes.) A disk quota is not seen."""
+        need = CLOSE_MARGIN_BYTES + 256 * len(self.clips)
+        if shutil.disk_usage(self.tmp.parent).free < need:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.final))
+        limit = _file_size_limit()
+        if limit is not None and self.tmp.stat().st_size + need > limit:
+            raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(self.final))
 
     def abort(self) -> None:
         try:
-            self.f.close()
+            discard_h5(self.f, self.tmp)
         finally:
             exc = RuntimeError("aborted")
             try:

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from redbench._io import sha256_bytes, sha256_file
+from redbench._io import MAX_JSON_BYTES, InputFileError, check_regular_file, sha256_bytes, sha256_file
 from redbench.landmarks import N_POINTS
 
 log = logging.getLogger(__name__)
@@ -268,9 +268,15 @@ def load_manifest(dir: str | os.PathLike, verify: bool = False) -> Manifest:
     root = path.parent
     if not path.exists():
         raise FileNotFoundError(f"{path}: no manifest (run `redbench preprocess` first)")
+    try:
+        check_regular_file(path, MAX_JSON_BYTES, "manifest")
+    except InputFileError as e:
+        raise ShardError(str(e)) from None
     raw = path.read_bytes()
     try:
         obj = json.loads(raw)
+        if not isinstance(obj, dict):
+            raise ShardError(f"{path}: not a valid shard manifest: expected a JSON object, got {type(obj).__name__}")
         if obj.get("schema_version") != SCHEMA_VERSION:
             raise ShardError(f"{path}: manifest schema version {obj.get('schema_version')}, this redbench reads "
                              f"{SCHEMA_VERSION}; re-run preprocess")
@@ -280,8 +286,10 @@ def load_manifest(dir: str | os.PathLike, verify: bool = False) -> Manifest:
             identities=tuple(obj["identities"]), shards=tuple(ShardEntry(**s) for s in obj["shards"]),
             info={k: v for k, v in obj.items() if k not in known}, sha256=sha256_bytes(raw),
         )
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise ShardError(f"{path}: not a valid shard manifest: {e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
+        if isinstance(e, ShardError):
+            raise
+        raise ShardError(f"{path}: not a valid shard manifest: {type(e).__name__}: {e}") from None
     if verify:
         m.verify()
     return m

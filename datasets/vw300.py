@@ -29,6 +29,7 @@ import re
 from pathlib import Path
 from typing import Callable, Iterator
 
+from redbench._io import InputFileError, check_regular_file
 from redbench.datasets.raw import RawDataError, RawFrame, RawVideo, load_sidecar, read_image_rgb, read_landmarks
 from redbench.datasets.splits import vw300_split, vw300_subset
 
@@ -128,6 +129,10 @@ def _video_frames(name: str, video_path: Path, pts_paths: list[Path], unreliable
         import cv2
 
         n = len(pts_paths)
+        try:
+            check_regular_file(video_path, what="video")  # FFmpeg would wait on a FIFO for ever
+        except InputFileError as e:
+            raise RawDataError(str(e)) from None
         capture = cv2.VideoCapture(str(video_path))
         if not capture.isOpened():
             raise RawDataError(f"{video_path}: OpenCV cannot open this video")
@@ -203,6 +208,10 @@ def _names_video(filename: str, video_id: str) -> bool:
 
 def _parse_frame_list(path: Path, n_frames: int) -> set[int]:
     numbers: set[int] = set()
+    try:
+        check_regular_file(path, 2**20, "frame list")
+    except InputFileError as e:
+        raise RawDataError(str(e)) from None
     text = path.read_text(encoding="utf-8", errors="replace")
     for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0]
@@ -220,7 +229,8 @@ def _parse_token(token: str, path: Path, lineno: int, n_frames: int) -> set[int]
     elif re.fullmatch(r"\d+-\d+", token):
         lo, hi = (int(t) for t in token.split("-"))
     else:
-        raise RawDataError(f"{path}:{lineno}: not a frame number, range or frame file name: {token!r}")
+        raise RawDataError(f"{path}:{lineno}: not a frame number, range or frame file name (a token of "
+                           f"{len(token)} characters)")
     if not 1 <= lo <= hi <= n_frames:
         raise RawDataError(f"{path}:{lineno}: frame {token!r} is outside 1..{n_frames} (1-based .pts numbering)")
     return set(range(lo, hi + 1))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from redbench.config import param
 from redbench.red.config import RedConfig
 from redbench.red.model import RedOutput
 from redbench.red.srnn import draw_label_map
@@ -16,14 +17,14 @@ from redbench.red.srnn import draw_label_map
 
 @dataclass(frozen=True)
 class LossWeights:
-    maps: float = 1.0  # per-pixel classification of the response maps
-    background: float = 0.1  # weight of background pixels in it (they outnumber landmark pixels ~10:1)
+    maps: float = param(1.0, min=0)  # per-pixel classification of the response maps
+    background: float = param(0.1, min=0)  # weight of background pixels in it (they outnumber landmark pixels ~10:1)
     # True: weight each frame's landmark pixels by #background / #landmark pixels instead (RED-Net's weighted
     # cross-entropy), so both classes weigh alike whatever the number of map points; `background` is unused
     balanced: bool = True
-    coords: float = 100.0  # coordinate L2, in units of the input side (squared errors ~1e-2: weight it up)
-    identity: float = 0.1  # f_CLS cross-entropy
-    map_coords: float = 0.0  # coordinate L2 of the maps' soft-argmax centres (integral regression on the maps)
+    coords: float = param(100.0, min=0)  # coordinate L2, in units of the input side (squared errors ~1e-2: weight it up)
+    identity: float = param(0.1, min=0)  # f_CLS cross-entropy
+    map_coords: float = param(0.0, min=0)  # coordinate L2 of the maps' soft-argmax centres (integral regression on the maps)
 
 
 def map_loss(maps: torch.Tensor, labels: torch.Tensor, background: float, balanced: bool = False) -> torch.Tensor:

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from redbench.config import param
 from redbench.red.checkpoint import MODEL, load_model
-from redbench.red.config import RedConfig, make_config
+from redbench.red.config import DECODINGS, NORMS, POINT_SETS, SRNN_FEEDBACK, VARIANTS, RedConfig, make_config
 from redbench.red.train_config import TrainConfig
 
 VERSION = "1"
@@ -27,23 +28,32 @@ VERSION = "1"
 
 @dataclass(frozen=True)
 class Config:
-    preset: str = "tiny"  # tiny (64 px, VGG widths / 8: the CPU default) | paper (128 px, VGG-16 widths)
-    variant: str = "full"  # full | static | no_srnn | no_cls | reg_only (red/config.py)
-    point_set: str = "68"  # 68 | demo7 (the released demo's 7 points; trainable, not benchmarkable)
+    preset: str = param("tiny", choices=("tiny", "paper"))  # tiny (64 px, VGG widths / 8: the CPU default) | paper (128 px, VGG-16 widths)
+    variant: str = param("full", choices=VARIANTS)  # full | static | no_srnn | no_cls | reg_only (red/config.py)
+    point_set: str = param("68", choices=POINT_SETS)  # 68 | demo7 (the released demo's 7 points; trainable, not benchmarkable)
     # the points the response maps cover: demo7 (the authors' 7; red/config.py says why) | 68 | null (= point_set)
-    map_points: str | None = "demo7"
-    label_square: int = 5  # side in px of each map point's square in the label-map target
-    norm: str = "group"  # group | batch (group: training and eval normalise alike; red/config.py says why)
+    map_points: str | None = param("demo7", choices=POINT_SETS)
+    label_square: int = param(5, min=1, max=63)  # side in px of each map point's square in the label-map target
+    norm: str = param("group", choices=NORMS)  # group | batch (group: training and eval normalise alike; red/config.py says why)
     frame_feedback: bool = False  # feed the previous frame's prediction to pass 0 (off: docs/red.md says why)
-    decode: str = "reg"  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
-    srnn_feedback: str = "hard"  # hard (the paper's argmax squares) | soft (the previous pass's softmax; red/config.py)
+    decode: str = param("reg", choices=DECODINGS)  # reg (f_REG, the paper's) | soft_argmax (the maps' expected positions; red/config.py)
+    srnn_feedback: str = param("hard", choices=SRNN_FEEDBACK)  # hard (the paper's argmax squares) | soft (the previous pass's softmax)
     temporal_gate: bool = False  # zero-initialised gates on f_tRNN and C_id: full RED starts as RED-static
-    input_size: int | None = None  # overrides the preset's
-    box: str = "gt"  # training box from the shards: gt | gt_jitter | detector
-    box_scale: float = 1.25  # the input is the box squared and enlarged by this factor (training and inference)
-    clip_len: int = 4  # frames per training clip window
+    input_size: int | None = param(None, min=16, max=1024)  # overrides the preset's
+    box: str = param("gt", choices=("gt", "gt_jitter", "detector"))  # training box from the shards: gt | gt_jitter | detector
+    box_scale: float = param(1.25, min=0, max=10, exclusive_min=True)  # the input is the box squared and enlarged by this factor (training and inference)
+    clip_len: int = param(4, min=1, max=1000)  # frames per training clip window
     augment: bool = True  # the loaders' default flips, rotations, shifts and colour jitter
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        # the model's own checks (red/config.py: variant, point sets, norm, decoding, sizes), as errors naming
+        # the params keys rather than assertions from deep inside training
+        try:
+            self.model_config()
+        except (AssertionError, ValueError) as e:
+            raise ValueError(f"(preset, variant, point_set, map_points, label_square, norm, decode, input_size) "
+                             f"do not make a RED model: {e}") from None
 
     def model_config(self, n_identities: int = 1) -> RedConfig:
         return make_config(self.preset, variant=self.variant, point_set=self.point_set, map_points=self.map_points,

@@ -25,11 +25,17 @@ from typing import Any, Iterable, TypeVar
 
 import yaml
 
+from redbench._io import InputFileError, check_regular_file
+
 T = TypeVar("T")
 
 # Top-level sections of a params file; a misspelt one (`compre:`) is an error, not silently ignored.
 KNOWN_SECTIONS = ("fetch", "preprocess", "train", "methods", "smoothing", "predict", "synthetic", "compare")
 PROJECT_PARAMS = "params.yaml"
+# A params file is a few KB; YAML aliases can make a small one expand to any size (8 levels of 10 aliases:
+# 10**8 values), so the expanded value count is bounded before anything walks it.
+MAX_PARAMS_BYTES = 2**20
+MAX_PARAMS_VALUES = 100_000
 
 
 class ConfigError(ValueError):
@@ -67,7 +73,10 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
     if not path.exists():
         raise ConfigError(f"{path}: params file not found")
     try:
+        check_regular_file(path, MAX_PARAMS_BYTES, "params file")  # a FIFO would block the read for ever
         text = path.read_text(encoding="utf-8")
+    except InputFileError as e:
+        raise ConfigError(str(e)) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the params file: {e}") from None
     return _parse(text, str(path))
@@ -75,9 +84,12 @@ def load_params(path: str | Path | None = None) -> dict[str, Any]:
 
 def _parse(text: str, name: str) -> dict[str, Any]:
     try:
+        _check_nodes(yaml.compose(text, Loader=yaml.SafeLoader), name)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise ConfigError(f"{name}: not valid YAML: {e}") from None
+    except RecursionError:
+        raise ConfigError(f"{name}: nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -90,6 +102,44 @@ def _parse(text: str, name: str) -> dict[str, Any]:
     except ConfigError as e:
         raise ConfigError(f"{name}: {e}") from None
     return data
+
+
+def _check_nodes(root: yaml.Node | None, name: str) -> None:
+    """Before the YAML is built: refuse a key given twice in one mapping (PyYAML keeps the last silently), an
+    alias that contains itself, and a document whose aliases expand to more than MAX_PARAMS_VALUES values.
+
+    Counted on the node graph, where an alias is the node it names: each node's expanded size once.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise ConfigError(f"{name}:{node.start_mark.line + 1}: an alias that contains itself")
+        open_nodes.add(id(node))
+        n = 1
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in seen:
+                        raise ConfigError(f"{name}:{key.start_mark.line + 1}: key {key.value!r} given twice in one "
+                                          f"mapping (also on line {seen[key.value]})")
+                    seen[key.value] = key.start_mark.line + 1
+                n += size(key) + size(value)
+        elif isinstance(node, yaml.SequenceNode):
+            n += sum(size(v) for v in node.value)
+        open_nodes.discard(id(node))
+        sizes[id(node)] = n
+        if n > MAX_PARAMS_VALUES:
+            raise ConfigError(f"{name}: expands to more than {MAX_PARAMS_VALUES:,} values (nested aliases?); "
+                              "refused")
+        return n
+
+    if root is not None:
+        size(root)
 
 
 def _refuse_non_finite(value: Any, where: str) -> None:
@@ -136,6 +186,7 @@ def from_dict(cls: type[T], data: Any, where: str = "", base: Any = None) -> T:
             value = _coerce(hints[name], value, f"{where}.{name}")
         if fields[name].metadata.get("path") and isinstance(value, str):
             value = os.path.expanduser(value)
+        _check_field(fields[name], value, where)  # before __post_init__'s checks that tie fields together
         kwargs[name] = value
     try:
         obj = cls(**kwargs) if base is None else dataclasses.replace(base, **kwargs)
@@ -157,14 +208,16 @@ def check_ranges(obj: Any, where: str) -> None:
     """Check the `param` ranges and choices of every field of dataclass `obj` (not recursing: nested
     dataclasses are checked when from_dict builds them)."""
     for f in dataclasses.fields(obj):
-        meta = f.metadata
-        if not meta:
-            continue
-        value = getattr(obj, f.name)
-        values = value if isinstance(value, tuple) else (value,)
-        for i, v in enumerate(values):
-            key = f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else "")
-            _check_value(v, meta, key)
+        _check_field(f, getattr(obj, f.name), where)
+
+
+def _check_field(f: dataclasses.Field, value: Any, where: str) -> None:
+    if not f.metadata:
+        return
+    values = value if isinstance(value, tuple) else (value,)
+    for i, v in enumerate(values):
+        key = f"{where}.{f.name}" + (f"[{i}]" if isinstance(value, tuple) else "")
+        _check_value(v, f.metadata, key)
 
 
 def _check_value(v: Any, meta: typing.Mapping[str, Any], key: str) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +31,22 @@ from pathlib import Path
 def queue_command(dvc: str, stages: list[str], force: bool = False) -> list[str]:
     """The argv of one queue: its stages in one single-item repro that waits for the repository lock."""
     return [dvc, "--wait-for-lock", "repro", "--single-item", *(["--force"] if force else []), *stages]
+
+
+def stage_key(address: str) -> tuple[str, str]:
+    """(dvc.yaml path, stage name) of a stage address: `train@sdm`, `dvc.yaml:train@sdm` and
+    `./dvc.yaml:train@sdm` are one stage (DVC reads a bare name from ./dvc.yaml)."""
+    path, _, name = address.rpartition(":")
+    return os.path.normpath(path or "dvc.yaml"), name
+
+
+def overlapping(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Whether two stage keys run a stage in common: the same stage, or a foreach group (`train`) and one of
+    its items (`train@sdm`)."""
+    def group(name: str) -> str:
+        return name.split("@", 1)[0]
+
+    return a[0] == b[0] and (a[1] == b[1] or a[1] == group(b[1]) or b[1] == group(a[1]))
 
 
 def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = None, force: bool = False,
@@ -65,13 +82,23 @@ def main(argv: list[str] | None = None) -> int:
     queues = [shlex.split(q) for q in args.queue]
     if any(not q for q in queues):
         ap.error("a --queue names no stage")
-    seen: set[str] = set()
+    seen: list[tuple[str, tuple[str, str]]] = []
     for q in queues:
         for s in q:
-            if s in seen:
-                ap.error(f"stage {s!r} is in two queues (they would race on its outputs)")
-            seen.add(s)
-    codes = run_queues(queues, args.dvc, force=args.force, log_dir=args.log_dir)
+            key = stage_key(s)
+            other = next((a for a, k in seen if overlapping(k, key)), None)
+            if other is not None:
+                also = "" if other == s else f" (also as {other!r})"
+                ap.error(f"stage {s!r} is in two queues{also} (they would race on its outputs)")
+            seen.append((s, key))
+    if shutil.which(args.dvc) is None:
+        print(f"dvc_queues: {args.dvc}: no such executable (give the dvc to run with --dvc)", file=sys.stderr)
+        return 1
+    try:
+        codes = run_queues(queues, args.dvc, force=args.force, log_dir=args.log_dir)
+    except OSError as e:
+        print(f"dvc_queues: {e.filename or args.dvc}: {e.strerror or e}", file=sys.stderr)
+        return 1
     failed = [i for i, c in enumerate(codes) if c != 0]
     for i in failed:
         print(f"dvc_queues: queue {i} ({' '.join(queues[i])}) failed with exit status {codes[i]}",

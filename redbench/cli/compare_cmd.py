@@ -24,7 +24,8 @@ from redbench.cli._common import params_of, show_progress, user_errors
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output folder (default: params compare.out_dir).")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), help="Bootstrap resamples (0: no intervals).")
-@click.option("--no-plots", is_flag=True, help="Skip the PNG plots (the HTML page then has none).")
+@click.option("--no-plots", is_flag=True,
+              help="Skip the PNG plots (the HTML page then has none; an earlier run's plots/ is kept as it was).")
 @click.pass_context
 def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, ...], intersect: bool | None,
             predictions_dir: str | None, shards_dir: str | None, out_dir: str | None, resamples: int | None,
@@ -76,14 +77,19 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
 def check(ctx: click.Context, metrics: Path, reference: Path, strict: bool, show_all: bool, update: bool) -> None:
     """Compare METRICS (a metrics.json) with a committed REFERENCE; exit 1 on regression."""
     from redbench._io import write_json_atomic
-    from redbench.benchmark.check import CheckError, check as run_check, format_table, load_reference, make_reference
+    from redbench.benchmark.check import (CheckError, check as run_check, check_reference_values, check_tolerances,
+                                          format_table, make_reference, reference_tolerances)
     from redbench.benchmark.results import ResultsError, load_results
 
     tolerances = _param_tolerances(ctx)
     with user_errors(CheckError, ResultsError):
+        if tolerances is not None:
+            check_tolerances(tolerances, "params compare.check_tolerances")
         if update:
-            old = load_reference(reference).get("tolerances") if reference.exists() else None
-            write_json_atomic(reference, make_reference(load_results(metrics), tolerances or old))
+            old = reference_tolerances(reference) if reference.exists() else None
+            new = make_reference(load_results(metrics), tolerances or old)
+            check_reference_values(new, f"{metrics} (as a reference)")
+            write_json_atomic(reference, new)
             click.echo(f"wrote {reference}")
             return
         rows, problems = run_check(metrics, reference, tolerances)

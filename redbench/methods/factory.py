@@ -18,6 +18,7 @@ without a checkpoint otherwise trains from the start.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from redbench._io import replace_dir
+from redbench._io import named_os_error, replace_dir
 from redbench.config import from_dict, param, params_hash, section
 from redbench.methods.protocol import Method, Provenance, TrainInfo
 from redbench.methods.table import MethodSpec, get_method
@@ -93,7 +94,7 @@ def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models
         base = provenance(spec.smooth_of, params, models_dir)
         return Provenance(f"{base.method_version}+smooth{module.VERSION}",
                           params_hash({"base": base.config_hash, "smoothing": dataclasses.asdict(s_cfg)}),
-                          base.train_data_hash, base.train_flops)
+                          base.train_data_hash, base.train_flops, base.seed)
     cfg_hash = _config_hash(method_config(spec, params))
     if not spec.trainable:
         module = spec.load_module()
@@ -102,7 +103,8 @@ def provenance(name: str, params: dict[str, Any], models_dir: PathLike = "models
     info = TrainInfo.read(model_dir)
     if info.config_hash != cfg_hash:
         log.warning("%s: trained with other methods.%s params than the params now have (retrain?)", model_dir, name)
-    return Provenance(info.method_version, info.config_hash, info.train_data_hash, (info.cost or {}).get("flops"))
+    return Provenance(info.method_version, info.config_hash, info.train_data_hash, (info.cost or {}).get("flops"),
+                      info.seed)
 
 
 def staging_dir(out_dir: PathLike) -> Path:
@@ -139,9 +141,22 @@ def train(name: str, params: dict[str, Any], out_dir: PathLike, shards_dir: Path
             resume = False
     go_on = resume and earlier_stop(out_dir, spec, cfg, seed, train_dirs)
     main = int(os.environ.get("RANK", "0")) == 0  # DDP (torchrun): rank 0 owns the output folder
+    created = [p for p in (out_dir.parent, *out_dir.parent.parents) if not p.exists()]
     stage = _prepare_staging(out_dir, resume, go_on) if main else staging_dir(out_dir)
-    spec.load_train_module().train(cfg, train_dirs, stage, seed=seed,
-                                   val_fraction=tp.val_fraction, resume=resume, progress=progress)
+    try:
+        spec.load_train_module().train(cfg, train_dirs, stage, seed=seed,
+                                       val_fraction=tp.val_fraction, resume=resume, progress=progress)
+    except BaseException as e:
+        # a failed write (a full disk) of a method that keeps no checkpoint leaves nothing half-written; an
+        # interrupted run keeps its staging folder, as it always has
+        if main and not spec.resumable and isinstance(e, OSError):
+            shutil.rmtree(stage, ignore_errors=True)
+            for p in created:  # innermost first
+                with contextlib.suppress(OSError):
+                    p.rmdir()
+        if isinstance(e, OSError) and e.filename is None:  # e.g. a full disk, from numpy or torch: name the model
+            raise named_os_error(e, stage) from None
+        raise
     if not main:
         return None
     info = TrainInfo.read(stage)

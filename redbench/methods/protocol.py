@@ -7,15 +7,14 @@ keep state only within the clip (docs/interfaces.md, "Methods").
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
-from redbench._io import sha256_bytes, write_json_atomic
+from redbench._io import read_json, sha256_bytes, write_json_atomic
 from redbench.datasets.shards import BOX_NAMES
 from redbench.methods.tracking import track
 
@@ -80,6 +79,7 @@ class Provenance:
     config_hash: str
     train_data_hash: str
     train_flops: float | None = None  # from TrainInfo.cost; None for pretrained methods
+    seed: int | None = None  # TrainInfo.seed: what the model was trained with; None for pretrained methods
 
 
 @dataclass(frozen=True)
@@ -101,12 +101,12 @@ class TrainInfo:
     @staticmethod
     def read(model_dir: PathLike) -> "TrainInfo":
         path = Path(model_dir) / TRAIN_INFO
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: no train_info.json (train the method first: `redbench train`)")
+        obj = read_json(path, ValueError, "no train_info.json (train the method first: `redbench train`)")
         try:
-            obj: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(obj, dict):
+                raise TypeError(f"expected an object, got {type(obj).__name__}")
             return TrainInfo(**obj)
-        except (json.JSONDecodeError, TypeError) as e:
+        except TypeError as e:
             raise ValueError(f"{path}: not a valid train_info.json (retrain the method): {e}") from None
 
 

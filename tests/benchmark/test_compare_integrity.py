@@ -104,12 +104,17 @@ def test_a_results_folder_with_a_file_compare_did_not_write_is_refused(own_shard
 
 def test_a_rerun_replaces_the_folder_whole(own_shards):
     root, shards, before = own_shards
-    (root / "results" / "plots").mkdir(exist_ok=True)
-    (root / "results" / "plots" / "ced_tf.png").write_bytes(b"stale plot of another dataset")
     compare_and_write(_cfg(root, shards), "hash", plots=False)
     after = _tree(root / "results")
-    assert "plots/ced_tf.png" not in after
+    assert sorted(after) == ["ced.csv", "leaderboard.csv", "leaderboard.html", "leaderboard.md", "leaderboard.tex",
+                             "metrics.json", "summary.json"]
+    assert json.loads(after["metrics.json"])["outputs"] == sorted(after)
     assert json.loads(after["summary.json"]) == json.loads(before["summary.json"])
+    # a stale plot compare did not write is another's file: refused, not deleted
+    (root / "results" / "plots").mkdir()
+    (root / "results" / "plots" / "ced_tf.png").write_bytes(b"stale plot of another dataset")
+    with pytest.raises(ForeignFilesError, match=r"plots/ced_tf\.png"):
+        compare_and_write(_cfg(root, shards), "hash", plots=False)
 
 
 def test_check_refuses_metrics_of_another_protocol(own_shards, tmp_path):

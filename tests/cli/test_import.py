@@ -121,30 +121,49 @@ def test_unknown_frames_are_refused_or_dropped_with_intersect(work):
 
 
 def test_fhr_crop_convention_hand_computed():
+    """FHR's test_300VW.m: point = x * (wid_crop / 256) + start_x in .pts coordinates, wid_crop = the pixels of
+    im_(start:start+L) = floor(L) + 1 (MATLAB's colon), start unclamped also where the crop is padded."""
     gt = np.zeros((1, 68, 2))
     gt[0, :, 0] = np.linspace(0, 99, 68)  # 0-based box x 0..99, y 0..49 -> .pts 1..100, 1..50
     gt[0, :, 1] = np.linspace(0, 49, 68)
-    # side = 1.3 * 99 = 128.7; centre (50.5, 25.5) in .pts coordinates; corner = centre - 64.35
+    # L = 1.3 * 99 = 128.7 -> the crop has 129 pixels; centre (50.5, 25.5); start = centre - 64.35 (< 1: padded)
     x = np.zeros((1, 68, 2))
     x[0, 1] = [256, 256]
     x[0, 2] = [128, 0]
     got = fhr_to_image(x, gt)
-    np.testing.assert_allclose(got[0, 0], [50.5 - 64.35 - 1, 25.5 - 64.35 - 1])
-    np.testing.assert_allclose(got[0, 1], [50.5 + 64.35 - 1, 25.5 + 64.35 - 1])
-    np.testing.assert_allclose(got[0, 2], [50.5 - 1, 25.5 - 64.35 - 1])
+    np.testing.assert_allclose(got[0, 0], [-13.85 - 1, -38.85 - 1])
+    np.testing.assert_allclose(got[0, 1], [-13.85 + 129 - 1, -38.85 + 129 - 1])
+    np.testing.assert_allclose(got[0, 2], [-13.85 + 64.5 - 1, -38.85 - 1])
+    # inside the image: .pts box 201..301 x 101..181 -> L = 130 (131 pixels), centre (251, 141), start (186, 76)
+    gt[0, :, 0] = np.linspace(200, 300, 68)
+    gt[0, :, 1] = np.linspace(100, 180, 68)
+    x[0, 3] = [100, 10]
+    got = fhr_to_image(x, gt)
+    np.testing.assert_allclose(got[0, 1], [186 + 131 - 1, 76 + 131 - 1])
+    np.testing.assert_allclose(got[0, 3], [186 + 100 * 131 / 256 - 1, 76 + 10 * 131 / 256 - 1])
+
+
+def test_fhr_crop_pixels_follow_matlab_colon():
+    from redbench.benchmark.importers import _colon_count
+
+    # 1:1+L has floor(L) + 1 elements; a length a rounding below an integer counts as that integer
+    np.testing.assert_array_equal(_colon_count(np.array([128.7, 130.0, 129.99999999999997, 0.5])),
+                                  [129, 131, 131, 1])
 
 
 def _fhr_files(folder: Path, gt, pred: np.ndarray) -> None:
-    """FHR's layout: Scenario{1,2,3}/preds_300VWtest_float_68pts_<video>_300VW_128.mat, x in 256-unit crops."""
+    """FHR's layout: Scenario{1,2,3}/preds_300VWtest_float_68pts_<video>_300VW_128.mat, x in 256-unit crops,
+    written as test_300VW.m reads them back (its inverse, written out here independently of the importer)."""
     from scipy.io import savemat
 
     for k, clip in enumerate(sorted(set(gt.clip_ids))):
         rows = np.flatnonzero(gt.clip_ids == clip)
         g1 = gt.landmarks[rows] + 1.0
         lo, hi = g1.min(1), g1.max(1)
-        side = 1.3 * (hi - lo).max(1)
-        corner = (lo + hi) / 2 - side[:, None] / 2
-        x = (pred[rows] + 1.0 - corner[:, None]) * (256.0 / side)[:, None, None]
+        length = 1.3 * (hi - lo).max(1)
+        start = (lo + hi) / 2 - length[:, None] / 2
+        pixels = np.floor(length + 1e-9) + 1  # MATLAB: numel(a:a+length)
+        x = (pred[rows] + 1.0 - start[:, None]) * (256.0 / pixels)[:, None, None]
         video = clip.split("/")[1]
         out = folder / f"Scenario{1 + k % 3}" / f"preds_300VWtest_float_68pts_{video}_300VW_128.mat"
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -82,7 +82,7 @@ def test_pretrained_predicts_without_a_model_dir(workdir: Path) -> None:
     (["predict", "sdm", "300vw", "--models-dir", "/nonexistent"], "train_info.json"),
     (["predict", "mean_shape", "300w", "--shards-dir", "/nonexistent", "--models-dir", "/nonexistent"],
      "train_info.json"),
-    (["predict", "mean_shape", "300vw", "--box", "oracle"], "--box: box_protocol must be one of"),
+    (["predict", "mean_shape", "300vw", "--box", "oracle"], "--box: must be one of"),
     (["predict", "nope", "300vw"], "unknown method 'nope'"),
 ])
 def test_expected_errors_are_one_line(workdir: Path, args: list[str], message: str) -> None:
