@@ -43,6 +43,8 @@ class CompareConfig:
     predictions_dir: str = param("predictions", path=True)
     shards_dir: str = param("data/shards", path=True)
     out_dir: str = param("results", path=True)
+    # `redbench previews` output linked from the HTML leaderboard where <previews_dir>/<dataset>/index.json exists
+    previews_dir: str = param("previews", path=True)
     intersect: bool = False  # score only the frames every method covers (and report the drop)
     reference_method: str = "red"  # paired tests: this method (else the first one) against each other one
     ced_max: float = param(0.2, min=0, max=1, exclusive_min=True)  # CED curves are tabulated and plotted on [0, ced_max]
@@ -318,7 +320,7 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     ground_truth: as in `run_compare`.
     """
     from redbench._io import write_json_atomic, write_text_atomic
-    from redbench.benchmark.leaderboard import write_leaderboards
+    from redbench.benchmark.leaderboard import preview_links, write_leaderboards
     from redbench.benchmark.plots import FigureDrawing, ced_table, figure_jobs
     from redbench.benchmark.results import build_results, summary, validate
 
@@ -338,7 +340,8 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
             write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
             figures = drawing.finish()
         written = [out / "metrics.json", out / "summary.json", out / "ced.csv", *(p for p, _ in figures)]
-        written += write_leaderboards(results, out, figures)
+        previews = preview_links(cfg.previews_dir, list(results["datasets"]), final)
+        written += write_leaderboards(results, out, figures, previews)
     return results, [final / p.relative_to(out) for p in written]
 
 

@@ -29,6 +29,8 @@ COMMANDS = {
     "check": "compare_cmd:check",
     "import": "import_cmd:import_",
     "track": "track_cmd:track",
+    "render": "render_cmd:render",
+    "previews": "render_cmd:previews",
 }
 
 
