@@ -31,6 +31,7 @@ COMMANDS = {
     "track": "track_cmd:track",
     "render": "render_cmd:render",
     "previews": "render_cmd:previews",
+    "curves": "curves_cmd:curves",
 }
 
 
