@@ -194,7 +194,7 @@ def track_video(method: Method, source: VideoSource, cfg: TrackConfig, first_box
             run.detector_boxes(f0, first, reason)
         else:
             run.tracking(f0, first, reason)
-        del frames
+        run.frames = frames = None  # unmap before the folder goes
     back = invert_affine(to_work)
     landmarks = apply_affine(run.points, back)  # NaN rows stay NaN
     boxes = apply_affine(run.boxes.reshape(-1, 2, 2), back).reshape(-1, 4)

@@ -57,7 +57,7 @@ def track_jitter(result: TrackResult) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def stability_summary(result: TrackResult, source: VideoSource, cfg: TrackConfig) -> dict[str, Any]:
+def stability_summary(result: TrackResult, cfg: TrackConfig) -> dict[str, Any]:
     """The track's stability: jitter, frames without a face, where the face was lost and found again."""
     tracked = result.tracked
     n = len(tracked)
@@ -93,7 +93,7 @@ def summary_record(result: TrackResult, source: VideoSource, cfg: TrackConfig, m
         "working_scale": float(result.to_work[0, 0]), "working_size": result.work_size,
         "seconds_per_frame": result.seconds / max(tracked, 1),
         "annotations": "none: no accuracy is measured; jitter is the method's own track's",
-        **stability_summary(result, source, cfg),
+        **stability_summary(result, cfg),
     }
 
 
@@ -117,11 +117,10 @@ def landmarks_csv(result: TrackResult, clip_id: str) -> str:
 def overlay_frame(image: np.ndarray, result: TrackResult, t: int, method: str) -> np.ndarray:
     """One frame (RGB) with the method's landmarks, its box and a status line."""
     img = image.copy()
-    zoom = 1.0
-    radius = max(1, round(max(img.shape[:2]) / 400))
+    radius = max(1, round(max(img.shape[:2]) / 400))  # dots that stay visible on large frames
     if result.tracked[t]:
-        draw_box(img, result.boxes[t], GREY, zoom)
-        draw_points(img, result.landmarks[t], method_colour(0), zoom, radius)
+        draw_box(img, result.boxes[t], GREY)
+        draw_points(img, result.landmarks[t], method_colour(0), radius=radius)
         status = "tracking"
     else:
         status = "no face"

@@ -144,6 +144,10 @@ def test_cli_render_pick_and_previews_linked_from_the_leaderboard(three, fake_sh
     assert "<h2>Previews</h2>" in page
     assert "href='../previews/300vw/worst.gif'" in page and "src='../previews/300vw/median.gif'" in page
     assert "300vw/011 (category" in page and "synthetic data" in page
+    r = _cli("compare", "-d", "300vw", "-m", "near", "--shards", str(fake_shards), "--out", "site/results",
+             "--previews", str(root / "previews"), "--bootstrap", "0", "--no-plots")
+    assert r.exit_code == 0, r.output  # links are relative to the page wherever it is written
+    assert "href='../../previews/300vw/worst.gif'" in Path("site/results/leaderboard.html").read_text()
 
 
 def test_no_previews_no_section(world, fake_shards, tmp_path, monkeypatch) -> None:
