@@ -27,7 +27,8 @@ from redbench.benchmark.draw import GT, draw_points, error_trace, method_colour,
 
 PICKS = ("worst", "median")
 VIDEO_SUFFIXES = (".avi", ".mp4", ".gif")
-NME_LABEL = "NME % (inter-ocular, 68 points)"
+NME_LABEL = "NME inter-ocular, 68 points"
+HEADER_H = 30
 
 
 class RenderError(ValueError):
@@ -137,37 +138,44 @@ def method_track(pred_path: str | os.PathLike, clip: ClipFrames, manifest) -> Me
                        errors)
 
 
+LABEL_H = 15  # px of the strip above each panel naming the method and its NME on the frame
+
+
 def _panel(crop: np.ndarray, gt: np.ndarray, track: MethodTrack, t: int, k: int, zoom: int) -> np.ndarray:
+    """A method's panel: a strip with its name and NME, then the crop with the ground truth and its points."""
     import cv2
 
     img = cv2.resize(crop, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
     radius = max(1, zoom // 2)
     draw_points(img, gt, GT, zoom, radius)
     draw_points(img, track.landmarks[t], method_colour(k), zoom, radius)
+    strip = np.zeros((LABEL_H, img.shape[1], 3), np.uint8)
     e = track.nme[t]
-    put_label(img, f"{track.name}  {100 * e:.2f}%" if np.isfinite(e) else f"{track.name}  -", (3, 12),
-              method_colour(k))
-    return img
+    put_label(strip, f"{track.name} {100 * e:.2f}%" if np.isfinite(e) else f"{track.name} -", (3, 11),
+              method_colour(k), scale=0.35, bar=False)
+    return np.concatenate([strip, img], axis=0)
 
 
 def render_frames(clip: ClipFrames, tracks: Sequence[MethodTrack], zoom: int = 2, trace_height: int = 110,
                   stride: int = 1) -> Iterator[np.ndarray]:
-    """The rendered frames (RGB uint8): a header line, one panel a method (its points and the ground truth in
-    green), and the NME trace of every method with a cursor on the current frame."""
+    """The rendered frames (RGB uint8): a two-line header, one panel a method (its points and the ground truth
+    in green), and the NME trace of every method with a cursor on the current frame."""
     n = len(clip.frame_index)
     errors = np.stack([100 * tr.nme for tr in tracks])  # (M, T) in %
     finite = errors[np.isfinite(errors)]
     y_max = float(np.ceil(finite.max())) if finite.size else 1.0
-    boxes = sorted({tr.box_protocol for tr in tracks})
-    head = f"{clip.clip_id} ({clip.subset}, {clip.data_source} data)  {NME_LABEL}, {'/'.join(boxes)} boxes"
+    boxes = "/".join(sorted({tr.box_protocol for tr in tracks}))
+    source = f"{clip.data_source.upper() if clip.data_source == 'synthetic' else clip.data_source} data"
     for t in range(0, n, stride):
         panels = np.concatenate([_panel(clip.crops[t], clip.landmarks[t], tr, t, k, zoom)
                                  for k, tr in enumerate(tracks)], axis=1)
         width = panels.shape[1]
-        top = np.zeros((16, width, 3), np.uint8)
-        put_label(top, f"{head}  frame {int(clip.frame_index[t]) + 1}/{n}", (3, 12), bar=False, scale=0.35)
+        top = np.zeros((HEADER_H, width, 3), np.uint8)
+        put_label(top, f"{clip.clip_id} ({clip.subset}) frame {int(clip.frame_index[t]) + 1}/{n}", (3, 11),
+                  bar=False, scale=0.35)
+        put_label(top, f"{source}; {NME_LABEL}, {boxes} boxes", (3, 25), bar=False, scale=0.35)
         trace = error_trace(errors, [method_colour(k) for k in range(len(tracks))], [tr.name for tr in tracks],
-                            width, trace_height, t, y_max, "per-frame NME %")
+                            width, trace_height, t, y_max, "NME %")
         yield np.concatenate([top, panels, trace], axis=0)
 
 

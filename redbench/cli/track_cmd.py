@@ -23,6 +23,9 @@ MODELS_DIR = Path("models")
                    "or from the detector on every frame.")
 @click.option("--check-every", type=click.IntRange(min=0), default=10, show_default=True,
               help="Tracking: run the detector every N frames to see whether the face is still tracked (0: never).")
+@click.option("--face-px", type=click.FloatRange(min=8), default=None,
+              help="Resample the video so the first face is this many px (never enlarged) [default: params "
+                   "preprocess crop_size / context_scale, the face size the methods were trained on].")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Frame rate of a frame folder (and of the overlay) [default: the video's, 25 for a folder].")
 @click.option("--overlay", type=click.Choice(["avi", "mp4"]), default="avi", show_default=True,
@@ -31,7 +34,7 @@ MODELS_DIR = Path("models")
               show_default=True, help="Folder of <method>/ model folders.")
 @click.pass_context
 def track(ctx: click.Context, video: Path, method: str, out: Path | None, box: tuple[float, ...] | None, boxes: str,
-          check_every: int, fps: float | None, overlay: str, models_dir: Path) -> None:
+          check_every: int, face_px: float | None, fps: float | None, overlay: str, models_dir: Path) -> None:
     """Run METHOD on every frame of VIDEO (a video file or a folder of frame images) and write per-frame
     landmarks (300-VW annot/ .pts and a CSV), an overlay video and a stability summary."""
     import numpy as np
@@ -50,7 +53,7 @@ def track(ctx: click.Context, video: Path, method: str, out: Path | None, box: t
         if box is not None and not (box[2] > box[0] and box[3] > box[1]):
             raise click.BadParameter("x1 must exceed x0 and y1 must exceed y0", param_hint="--box")
         pre = section(params, "preprocess", PreprocessConfig)  # the face size and box rule the methods saw
-        cfg = TrackConfig(boxes=boxes, face_px=pre.face_px, gt_box_scale=pre.boxes.gt_box_scale,
+        cfg = TrackConfig(boxes=boxes, face_px=face_px or pre.face_px, gt_box_scale=pre.boxes.gt_box_scale,
                           check_every=check_every)
         prov = methods.provenance(method, params, models_dir)  # first: names a missing train_info.json
         runner = methods.create(method, params, models_dir)

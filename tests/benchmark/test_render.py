@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from redbench.benchmark.draw import GT, method_colour
 from redbench.benchmark.ground_truth import load_ground_truth
-from redbench.benchmark.render import (RenderError, clip_mean_nmes, method_track, pick_clip, read_clip,
+from redbench.benchmark.render import (HEADER_H, LABEL_H, RenderError, clip_mean_nmes, method_track, pick_clip, read_clip,
                                        render_clip, render_frames)
 from redbench.cli import main
 
@@ -69,7 +69,8 @@ def test_panels_draw_the_ground_truth_and_each_method_where_they_are(three, fake
     tracks = [method_track(_pred(root, m), clip, manifest) for m in OFFSETS]
     frames = list(render_frames(clip, tracks, zoom=3, trace_height=60))
     s = clip.crops.shape[1]
-    assert len(frames) == 8 and frames[0].shape == (16 + 3 * s + 60, 3 * 3 * s, 3)
+    top = HEADER_H + LABEL_H  # the header, then each panel's label strip
+    assert len(frames) == 8 and frames[0].shape == (top + 3 * s + 60, 3 * 3 * s, 3)
     # the crops of the fake shards are the original frames scaled by crop_to_orig: an original offset o is o / scale
     scale = clip.crop_to_orig[0, 0, 0]
     np.testing.assert_allclose(tracks[0].landmarks - clip.landmarks, np.broadcast_to(np.array([1.0, 0]) / scale,
@@ -78,7 +79,7 @@ def test_panels_draw_the_ground_truth_and_each_method_where_they_are(three, fake
     for m, track in enumerate(tracks):
         for points, colour in ((clip.landmarks, GT), (track.landmarks, method_colour(m))):
             x, y = (int(np.floor((v + 0.5) * 3)) for v in points[t, k])
-            assert tuple(frames[t][16 + y, m * 3 * s + x]) == colour
+            assert tuple(frames[t][top + y, m * 3 * s + x]) == colour
     d = np.linalg.norm(clip.landmarks_orig[:, 36] - clip.landmarks_orig[:, 45], axis=-1)
     np.testing.assert_allclose(tracks[1].nme, 2.0 / d, rtol=1e-6)  # 'mid': every point 2 px off
 
