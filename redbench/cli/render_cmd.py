@@ -38,7 +38,7 @@ def _errors():
 @click.option("--by", default=None, help="The method --pick ranks clips by [default: the first -m].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Output .avi (MJPG), .mp4 (mp4v) or .gif [default: renders/DATASET/CLIP.avi].")
-@click.option("--zoom", type=click.IntRange(1, 8), default=2, show_default=True, help="Crop pixels per output pixel.")
+@click.option("--zoom", type=click.IntRange(1, 8), default=2, show_default=True, help="Output pixels per crop pixel.")
 @click.option("--stride", type=click.IntRange(min=1), default=1, show_default=True, help="Draw every Nth frame.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True), default=25.0, show_default=True)
 @_predictions
