@@ -47,6 +47,8 @@ class CompareConfig:
     predictions_dir: str = param("predictions", path=True)
     shards_dir: str = param("data/shards", path=True)
     out_dir: str = param("results", path=True)
+    # `redbench previews` output linked from the HTML leaderboard where <previews_dir>/<dataset>/index.json exists
+    previews_dir: str = param("previews", path=True)
     intersect: bool = False  # score only the frames every method covers (and report the drop)
     reference_method: str = "red"  # paired tests: this method (else the first one) against each other one
     ced_max: float = param(0.2, min=0, max=1, exclusive_min=True)  # CED curves are tabulated and plotted on [0, ced_max]
@@ -330,7 +332,7 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     seed their model was trained with (legacy stores).
     """
     from redbench._io import write_json_atomic, write_text_atomic
-    from redbench.benchmark.leaderboard import write_leaderboards
+    from redbench.benchmark.leaderboard import preview_links, write_leaderboards
     from redbench.benchmark.plots import FigureDrawing, ced_table, figure_jobs
     from redbench.benchmark.results import build_results, summary, validate
 
@@ -350,7 +352,8 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
             figures = drawing.finish()
         kept = [] if plots else _keep_plots(final, out)
         written = [out / "summary.json", out / "ced.csv", *(p for p, _ in figures), *kept]
-        written += write_leaderboards(results, out, figures)
+        previews = preview_links(cfg.previews_dir, list(results["datasets"]), final)
+        written += write_leaderboards(results, out, figures, previews)
         # what this run wrote (and kept), so that the next run replaces exactly these files and no other
         results["outputs"] = sorted(["metrics.json", *(p.relative_to(out).as_posix() for p in written)])
         write_json_atomic(out / "metrics.json", results)

@@ -11,12 +11,16 @@ import base64
 import csv
 import html
 import io
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from redbench._io import write_text_atomic
 from redbench.benchmark.breakdowns import QUANTITY_BREAKDOWNS
+
+PREVIEW_INDEX = "index.json"  # written by redbench.benchmark.previews in <previews_dir>/<dataset>/
 
 SYNTHETIC_WARNING = ("SYNTHETIC DATA: numbers on the embedded synthetic datasets test the pipeline; they are not "
                      "300-VW, 300-W or Talking Face results.")
@@ -301,8 +305,40 @@ def _html_table(t: Table) -> str:
     return "".join(parts)
 
 
-def to_html(results: dict[str, Any], plots: Sequence[tuple[Path, str]] = ()) -> str:
-    """A self-contained page: sortable tables (click a header), plots inlined as base64 PNG."""
+@dataclass(frozen=True)
+class Preview:
+    href: str  # the animation's path relative to the leaderboard page
+    caption: str
+
+
+def preview_links(previews_dir: str | os.PathLike | None, datasets: Sequence[str],
+                  page_dir: str | os.PathLike) -> list[Preview]:
+    """The previews `redbench previews` left in <previews_dir>/<dataset>/ (its index.json), linked relative to
+    the page's folder; none where the folder or a listed file is absent."""
+    out: list[Preview] = []
+    if not previews_dir:
+        return out
+    for ds in datasets:
+        folder = Path(previews_dir) / ds
+        index = folder / PREVIEW_INDEX
+        if not index.is_file():
+            continue
+        obj = json.loads(index.read_text(encoding="utf-8"))
+        for p in obj.get("previews", []):
+            if not (folder / p["file"]).is_file():
+                continue
+            nmes = ", ".join(f"{m} {100 * v:.2f} %" for m, v in p["clip_nme"].items() if v is not None)
+            caption = (f"{ds}: the {p['pick']} clip of {obj['by']} by clip mean NME, {p['clip']} ({p['subset']}), "
+                       f"every {p['stride']} frame(s); clip mean NME (inter-ocular, 68 points, "
+                       f"{'/'.join(obj['box_protocols'])} boxes, {obj['data_source']} data): {nmes}")
+            href = Path(os.path.relpath(folder / p["file"], page_dir)).as_posix()
+            out.append(Preview(href, caption))
+    return out
+
+
+def to_html(results: dict[str, Any], plots: Sequence[tuple[Path, str]] = (), previews: Sequence[Preview] = ()) -> str:
+    """A self-contained page: sortable tables (click a header), plots inlined as base64 PNG, and the animated
+    previews linked (files beside the page, not inlined: they are large)."""
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>redbench leaderboard</title>",
              f"<style>{_CSS}</style></head><body><h1>redbench leaderboard</h1>"]
@@ -312,7 +348,16 @@ def to_html(results: dict[str, Any], plots: Sequence[tuple[Path, str]] = ()) -> 
     all_tables = tables(results)
     main = [t for t in all_tables if t.title.endswith(": leaderboard")]
     rest = [t for t in all_tables if t not in main]
-    parts += [_html_table(t) for t in main]  # the leaderboards, then the plots, then the breakdowns
+    parts += [_html_table(t) for t in main]  # the leaderboards, the previews, the plots, then the breakdowns
+    if previews:
+        parts.append("<h2>Previews</h2><p class='cap'>Test clips as the methods saw them: each method's landmarks "
+                     "in its own panel with the ground truth in green, the per-frame NME under them (click to "
+                     "open).</p><div class='plots'>")
+        for p in previews:
+            parts.append("<figure style='display:inline-block;vertical-align:top;width:48%;margin:0'>"
+                         f"<a href='{e(p.href)}'><img style='max-width:100%' alt='{e(p.caption)}' "
+                         f"src='{e(p.href)}'></a><figcaption class='cap'>{e(p.caption)}</figcaption></figure>")
+        parts.append("</div>")
     if plots:
         parts.append("<h2>Plots</h2><div class='plots'>")
         for path, caption in plots:
@@ -327,10 +372,11 @@ def to_html(results: dict[str, Any], plots: Sequence[tuple[Path, str]] = ()) -> 
     return "".join(parts)
 
 
-def write_leaderboards(results: dict[str, Any], out_dir: Path, plots: Sequence[tuple[Path, str]] = ()) -> list[Path]:
+def write_leaderboards(results: dict[str, Any], out_dir: Path, plots: Sequence[tuple[Path, str]] = (),
+                       previews: Sequence[Preview] = ()) -> list[Path]:
     """results/leaderboard.{md,csv,tex,html}; every write is atomic."""
     files = {"leaderboard.md": to_markdown(results), "leaderboard.csv": to_csv(results),
-             "leaderboard.tex": to_latex(results), "leaderboard.html": to_html(results, plots)}
+             "leaderboard.tex": to_latex(results), "leaderboard.html": to_html(results, plots, previews)}
     paths = []
     for name, text in files.items():
         write_text_atomic(out_dir / name, text)

@@ -171,3 +171,27 @@ def write_fake_tf_layout(root: str | os.PathLike, n_frames: int, synthetic: bool
     if synthetic:
         (root / "redbench.json").write_text(json.dumps(video.sidecar))
     return pts
+
+
+def write_synthetic_video(folder: str | os.PathLike, n_frames: int, seed: int = 0, category: int = 1,
+                          size: tuple[int, int] = (256, 192), face_height: float = 80.0,
+                          frames_dir: str | os.PathLike | None = None) -> Path:
+    """A synthetic 300-VW video in its raw layout (`folder/vid.avi` MJPG, `annot/`, sidecar), drawn by the
+    generator (redbench.datasets.synthetic) at the default run's frame size; with `frames_dir`, the same
+    frames also as lossless `000001.png ...` there. Returns the .avi path."""
+    from redbench.datasets.synthetic.config import SyntheticConfig
+    from redbench.datasets.synthetic.generate import item_rng, make_identity
+    from redbench.datasets.synthetic.scene import make_script, render_script
+    from redbench.datasets.synthetic.writers import write_vw_video
+
+    cfg = SyntheticConfig.micro(seed=seed)
+    script = make_script(item_rng(seed, "fake-video"), make_identity(cfg, "test", 0), category, n_frames, cfg.fps,
+                         size, face_height)
+    frames = list(render_script(script))
+    folder = Path(folder)
+    write_vw_video(folder, frames, cfg.fps, 95, seed, "fake", category)
+    if frames_dir is not None:
+        Path(frames_dir).mkdir(parents=True, exist_ok=True)
+        for i, f in enumerate(frames):
+            cv2.imwrite(str(Path(frames_dir) / f"{i + 1:06d}.png"), cv2.cvtColor(f.image, cv2.COLOR_RGB2BGR))
+    return folder / "vid.avi"

@@ -31,6 +31,10 @@ COMMANDS = {
     "control": "control_cmd:control",
     "report": "report_cmd:report",
     "pipeline": "pipeline_cmd:pipeline",
+    "track": "track_cmd:track",
+    "render": "render_cmd:render",
+    "previews": "render_cmd:previews",
+    "curves": "curves_cmd:curves",
 }
 
 

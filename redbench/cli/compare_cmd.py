@@ -23,13 +23,15 @@ from redbench.cli._common import params_of, show_progress, user_errors
               help="Folder of <dataset>/manifest.json.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output folder (default: params compare.out_dir).")
+@click.option("--previews", "previews_dir", type=click.Path(file_okay=False),
+              help="Folder of `redbench previews` output to link from the HTML page (default: params compare.previews_dir).")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), help="Bootstrap resamples (0: no intervals).")
 @click.option("--no-plots", is_flag=True,
               help="Skip the PNG plots (the HTML page then has none; an earlier run's plots/ is kept as it was).")
 @click.pass_context
 def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, ...], intersect: bool | None,
-            predictions_dir: str | None, shards_dir: str | None, out_dir: str | None, resamples: int | None,
-            no_plots: bool) -> None:
+            predictions_dir: str | None, shards_dir: str | None, out_dir: str | None, previews_dir: str | None,
+            resamples: int | None, no_plots: bool) -> None:
     """Score prediction files on matched frames and write metrics, leaderboards and plots."""
     from redbench.benchmark.compare import CompareConfig, CompareError, compare_and_write
     from redbench.benchmark.ground_truth import GroundTruthError
@@ -46,7 +48,7 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
         cfg = from_dict(CompareConfig, params.get("compare"), where="compare")
         overrides = {k: v for k, v in dict(methods=methods or None, datasets=datasets or None, intersect=intersect,
                                            predictions_dir=predictions_dir, shards_dir=shards_dir,
-                                           out_dir=out_dir).items() if v is not None}
+                                           out_dir=out_dir, previews_dir=previews_dir).items() if v is not None}
         if resamples is not None:
             overrides["bootstrap"] = dataclasses.replace(cfg.bootstrap, resamples=resamples)
         cfg = dataclasses.replace(cfg, **overrides)

@@ -28,12 +28,16 @@ def track(step: Step, boxes: np.ndarray, tracking: bool, gt_box_scale: float = 1
 
     With `tracking`, frame 0 gets boxes[0] and frame t > 0 the tracking box of step's output at t - 1 (the
     later rows of `boxes` are never read); without, frame t gets boxes[t]. `gt_box_scale`: the shards'
-    preprocess.boxes.gt_box_scale, so that tracking from a perfect prediction gives the gt boxes.
+    preprocess.boxes.gt_box_scale, so that tracking from a perfect prediction gives the gt boxes. An output
+    whose box has no area (its points collapsed to a line or a point, or not finite) leaves the box as it was:
+    no crop can be cut from such a box.
     """
     boxes = np.asarray(boxes, dtype=np.float64)
     out = np.empty((len(boxes), 68, 2), dtype=np.float64)
     box = boxes[0]
     for t in range(len(boxes)):
         out[t] = step(t, box if tracking else boxes[t])
-        box = tracking_box(out[t], gt_box_scale)
+        nxt = tracking_box(out[t], gt_box_scale)
+        if np.isfinite(nxt).all() and (nxt[2:] > nxt[:2]).all():
+            box = nxt
     return out

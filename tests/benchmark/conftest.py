@@ -44,3 +44,33 @@ def world(tmp_path, fake_shards) -> tuple[Path, GroundTruth]:
     write_method(tmp_path, gt, "good", gt.landmarks + rng.normal(0, 1, gt.landmarks.shape))
     write_method(tmp_path, gt, "bad", gt.landmarks + rng.normal(0, 3, gt.landmarks.shape))
     return tmp_path, gt
+
+
+TRACK_PARAMS = {"train": {"datasets": ["300vw"], "val_fraction": 0.25, "seed": 0},
+                "methods": {"mean_shape": {"max_frames": 1000},
+                            "red": {"input_size": 32, "train": {"epochs": 2, "passes_per_epoch": 1, "batch_clips": 2,
+                                                                "checkpoint_every": 0, "val_frames_per_clip": 2,
+                                                                "threads": 1}}},
+                "smoothing": {"filter": "one_euro"}}
+
+
+@pytest.fixture(scope="session")
+def synthetic_video(tmp_path_factory) -> tuple[Path, Path]:
+    """A 16-frame synthetic 300-VW video (`114/vid.avi` MJPG with annot/) and the same frames as PNGs."""
+    from redbench.datasets.fake import write_synthetic_video
+
+    root = tmp_path_factory.mktemp("video")
+    return write_synthetic_video(root / "114", 16, seed=3, frames_dir=root / "frames"), root / "frames"
+
+
+@pytest.fixture(scope="session")
+def track_models(tmp_path_factory) -> Path:
+    """models/mean_shape and models/red (a tiny RED, 2 short epochs) trained on fake shards with TRACK_PARAMS."""
+    from redbench import methods
+    from redbench.datasets.fake import make_fake_shards
+
+    root = tmp_path_factory.mktemp("track_models")
+    make_fake_shards(root / "shards" / "300vw", n_clips=6, n_frames=5, crop_size=64, n_identities=4, seed=5)
+    for name in ("mean_shape", "red"):
+        methods.train(name, TRACK_PARAMS, root / "models" / name, root / "shards")
+    return root / "models"

@@ -88,3 +88,19 @@ def test_train_info_round_trip_and_errors(tmp_path) -> None:
     (tmp_path / "train_info.json").write_text("{not json")
     with pytest.raises(ValueError, match="train_info.json"):
         TrainInfo.read(tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore:All-NaN slice")
+def test_tracking_keeps_the_box_when_an_output_has_no_area() -> None:
+    from redbench.methods import track
+
+    seen = []
+    outputs = {0: np.full((68, 2), 5.0),  # collapsed to a point: box (5, 5, 5, 5)
+               1: np.full((68, 2), np.nan)}  # not finite
+
+    def step(t: int, box: np.ndarray) -> np.ndarray:
+        seen.append(box.copy())
+        return outputs.get(t, np.stack([np.linspace(10, 20, 68), np.linspace(30, 50, 68)], -1))
+
+    track(step, np.array([[1.0, 2.0, 3.0, 4.0]] + [[np.nan] * 4] * 3), tracking=True)
+    np.testing.assert_array_equal(seen, [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [10, 30, 20, 50]])
