@@ -23,6 +23,7 @@ from tqdm import tqdm
 from redbench._io import sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
+from redbench.benchmark.flicker import flicker_frame_values
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
 from redbench.benchmark.scoring import (ScoringConfig, clip_blocks, ground_truth_terms, method_frame_values,
                                         threshold_key)
@@ -190,6 +191,8 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
             buffer = read_landmarks(path, ids, idx, out=buffer)
             aligned = align(buffer, rows[m], common)  # (N, 68, 2)
             values[m] = method_frame_values(aligned, scored, cfg.scoring, codes, terms, blocks, pool)
+            values[m].update(flicker_frame_values(aligned, scored.landmarks, codes, scored.frame_indices, blocks,
+                                                  pool))
             del aligned
         del buffer
         sha256 = {m: h.result() for m, h in hashes.items()}

@@ -165,7 +165,8 @@ def tables(results: dict[str, Any]) -> list[Table]:
     out: list[Table] = []
     for ds in results["datasets"]:
         out.append(main_table(results, ds))
-        for kind in ("subset", "frames", "yaw", "occlusion", "landmark_group", "point_visibility"):
+        for kind in ("subset", "frames", "yaw", "occlusion", "occlusion_age", "motion", "landmark_group",
+                     "point_visibility"):
             t = breakdown_table(results, ds, kind)
             if t:
                 out.append(t)
