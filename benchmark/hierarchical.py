@@ -13,12 +13,14 @@ one person as independent. Here every resample
 3. scores both methods on the same drawn clips (paired), and takes the difference of the means over the
    drawn seeds of the frame-pooled (or video-averaged) NME.
 
-Seed expansion: resampling S values with replacement gives their mean a variance (S - 1) / S of the
-unbiased one, which at 3-5 seeds undercovers (the simulations of docs/statistics.md). Each method's
-resampled seed mean is therefore moved away from the mean of all its seeds by sqrt(S / (S - 1)) (the
-"expanded" bootstrap; Hesterberg 2015, section 3.3), which restores the usual unbiased variance of a mean of
-S values. With one seed there is no seed variance to resample and the interval covers people and clips
-only; the result says how many seeds each side had.
+Few seeds: resampling S values with replacement gives their mean a variance (S - 1) / S of the unbiased
+one, and a percentile interval of a mean of 3-5 values is a normal interval where Student's t is due; both
+undercover (docs/statistics.md: 0.83-0.89 at 3 seeds). Each method's resampled seed mean is therefore moved
+away from the mean of all its seeds by sqrt(S / (S - 1)) (Hesterberg 2015, "expanded" bootstrap) times
+t_{df} / z at the interval's level, df = the Welch-Satterthwaite degrees of freedom of the seed variance of
+the difference (S - 1 per method with seeds). The people and clip levels are left as drawn (tens of
+people). With one seed per method there is no seed variance to resample and the interval covers people
+and clips only; the result says how many seeds each side had.
 
 Vectorised: with clip multiplicities W (B, C), per-seed clip sums S_s (C,) and counts n_s (C,), every
 resample's pooled mean of seed s is (W S_s) / (W n_s) -- one product for all seeds. Seeded from the
@@ -139,43 +141,72 @@ def seed_weights(n_seeds: int, resamples: int, rng: np.random.Generator) -> np.n
     return np.bincount(flat.ravel(), minlength=resamples * n_seeds).reshape(resamples, n_seeds) / n_seeds
 
 
-def _seed_mean(per_seed: np.ndarray, u: np.ndarray, expand: bool) -> np.ndarray:
-    """Resampled means over seeds (B,) from per-seed values (B, S) and seed weights u (B, S)."""
+def _seed_mean(per_seed: np.ndarray, u: np.ndarray, factor: float) -> np.ndarray:
+    """Resampled means over seeds (B,) from per-seed values (B, S) and seed weights u (B, S), their deviation
+    from the mean of all seeds scaled by `factor` (1: the plain bootstrap)."""
     mean = (per_seed * u).sum(1)
-    s = per_seed.shape[1]
-    if not expand or s < 2:
+    if factor == 1.0 or per_seed.shape[1] < 2:
         return mean
     centre = per_seed.mean(1)
-    return centre + np.sqrt(s / (s - 1)) * (mean - centre)
+    return centre + factor * (mean - centre)
 
 
-def resampled_means(x: SeedSums, w: np.ndarray, u: np.ndarray, expand: bool = True) -> dict[str, np.ndarray]:
-    """{"pooled": (B,), "video": (B,)} means over the drawn seeds (u (B, S)) on the drawn clips (w (B, C))."""
+def resampled_means(x: SeedSums, w: np.ndarray, u: np.ndarray, factor: float = 1.0) -> dict[str, np.ndarray]:
+    """{"pooled": (B,), "video": (B,)} means over the drawn seeds (u (B, S)) on the drawn clips (w (B, C)),
+    the seed deviations scaled by `factor` (`seed_factors`)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         pooled = np.einsum("bc,sc->bs", w, x.sums) / np.einsum("bc,sc->bs", w, x.counts)  # (B, S)
         video = (np.einsum("bc,sc->bs", w, x.clip_means())
                  / np.einsum("bc,sc->bs", w, (x.counts > 0).astype(np.float64)))
-    return {"pooled": _seed_mean(pooled, u, expand), "video": _seed_mean(video, u, expand)}
+    return {"pooled": _seed_mean(pooled, u, factor), "video": _seed_mean(video, u, factor)}
 
 
-def paired_resamples(a: SeedSums, b: SeedSums, d: Design, cfg: BootstrapConfig,
-                     expand_seeds: bool = True) -> dict[str, np.ndarray]:
-    """Resampled differences of the seed means, method a minus b: {"pooled": (B,), "video": (B,)}.
+def seed_factors(per_seed: list[np.ndarray], ci: float) -> list[float]:
+    """The seed-level widening of each of the methods of one comparison (module docstring): sqrt(S / (S - 1))
+    for the variance, times Student's t_{(1 + ci) / 2, df} / z_{(1 + ci) / 2} for the few seeds, with df of
+    the seed variance of their sum by Welch-Satterthwaite from each method's per-seed means (S - 1 for one
+    method). Methods with one seed: 1 (nothing to resample)."""
+    from scipy.stats import norm, t
 
-    a and b: the same C clips (columns) as the design; their seed counts may differ. Seeded from cfg.seed.
-    """
-    assert a.sums.shape[1] == b.sums.shape[1] == d.n_clips, (a.sums.shape, b.sums.shape, d.n_clips)
+    terms = [(np.var(p, ddof=1) / len(p), len(p) - 1) for p in per_seed if len(p) >= 2]
+    total = sum(q for q, _ in terms)
+    denom = sum(q * q / df for q, df in terms)
+    k = 1.0
+    if total > 0 and denom > 0:
+        q = (1.0 + ci) / 2.0
+        k = float(t.ppf(q, total * total / denom) / norm.ppf(q))
+    return [float(np.sqrt(len(p) / (len(p) - 1)) * k) if len(p) >= 2 else 1.0 for p in per_seed]
+
+
+def hierarchical_means(methods: dict[str, SeedSums], d: Design, cfg: BootstrapConfig,
+                       factors: dict[str, float] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """name -> {"pooled": (B,), "video": (B,)}: every method's resampled seed mean on the same drawn people
+    and clips (so differences are paired), each method's seeds drawn on their own. Seeded from cfg.seed."""
+    assert all(x.sums.shape[1] == d.n_clips for x in methods.values()), d.n_clips
+    factors = factors or {}
     rng = np.random.default_rng([cfg.seed, 2])  # its own stream: not the clip bootstrap's resamples
-    out = {"pooled": np.empty(cfg.resamples), "video": np.empty(cfg.resamples)}
+    out = {m: {"pooled": np.empty(cfg.resamples), "video": np.empty(cfg.resamples)} for m in methods}
     block = cfg.block or max(1, int(2e6 // max(d.n_clips, 1)))
     for lo in range(0, cfg.resamples, block):
         hi = min(cfg.resamples, lo + block)
         w = hierarchical_weights(d, hi - lo, rng)
-        ua, ub = seed_weights(a.n_seeds, hi - lo, rng), seed_weights(b.n_seeds, hi - lo, rng)
-        ma, mb = resampled_means(a, w, ua, expand_seeds), resampled_means(b, w, ub, expand_seeds)
-        for k in out:
-            out[k][lo:hi] = ma[k] - mb[k]
+        for m, x in methods.items():
+            got = resampled_means(x, w, seed_weights(x.n_seeds, hi - lo, rng), factors.get(m, 1.0))
+            for k in got:
+                out[m][k][lo:hi] = got[k]
     return out
+
+
+def paired_resamples(a: SeedSums, b: SeedSums, d: Design, cfg: BootstrapConfig,
+                     small_sample: bool = True) -> dict[str, np.ndarray]:
+    """Resampled differences of the seed means, method a minus b: {"pooled": (B,), "video": (B,)}.
+
+    a and b: the same C clips (columns) as the design; their seed counts may differ. small_sample: the
+    seed-level widening of `seed_factors` (False: the plain bootstrap). Seeded from cfg.seed.
+    """
+    fa, fb = seed_factors([a.pooled(), b.pooled()], cfg.ci) if small_sample else (1.0, 1.0)
+    got = hierarchical_means({"a": a, "b": b}, d, cfg, {"a": fa, "b": fb})
+    return {k: got["a"][k] - got["b"][k] for k in ("pooled", "video")}
 
 
 def tost_p(diffs: np.ndarray, margin: float) -> float:
@@ -238,13 +269,13 @@ class HierarchicalTest:
 
 
 def hierarchical_test(name_a: str, name_b: str, a: SeedSums, b: SeedSums, d: Design, cfg: BootstrapConfig,
-                      margin: float, expand_seeds: bool = True) -> dict[str, HierarchicalTest]:
+                      margin: float, small_sample: bool = True) -> dict[str, HierarchicalTest]:
     """kind ("pooled", "video") -> the paired hierarchical comparison of a and b with its TOST verdict.
 
     The interval is the cfg.ci percentile interval; the TOST's alpha is 1 - cfg.ci (for cfg.ci = 0.95: the
     5 % two one-sided tests, i.e. the 90 % interval inside the margin).
     """
-    boot = paired_resamples(a, b, d, cfg, expand_seeds)
+    boot = paired_resamples(a, b, d, cfg, small_sample)
     point = {"pooled": np.nanmean(a.pooled()) - np.nanmean(b.pooled()),
              "video": np.nanmean(a.video()) - np.nanmean(b.video())}
     alpha = 1.0 - cfg.ci

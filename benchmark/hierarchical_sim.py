@@ -90,7 +90,7 @@ class SimResult:
 
 def run_simulations(sim: SimDesign, comps: VarianceComponents, n_sims: int, resamples: int = 1000,
                     margin: float = 0.01, kind: str = "pooled", seed: int = 0, ci: float = 0.95,
-                    expand_seeds: bool = True) -> SimResult:
+                    small_sample: bool = True) -> SimResult:
     """Coverage, power and verdict shares of the hierarchical interval over n_sims simulated test sets."""
     rng = np.random.default_rng(seed)
     hits, side, widths = 0, 0, []
@@ -98,7 +98,7 @@ def run_simulations(sim: SimDesign, comps: VarianceComponents, n_sims: int, resa
     for k in range(n_sims):
         a, b, d = simulate(sim, comps, rng)
         t = hierarchical_test("a", "b", a, b, d, BootstrapConfig(resamples=resamples, seed=k, ci=ci), margin,
-                              expand_seeds)[kind]
+                              small_sample)[kind]
         hits += t.ci_low <= sim.effect <= t.ci_high
         side += (t.ci_high < 0) if sim.effect < 0 else (t.ci_low > 0) if sim.effect > 0 else 0
         widths.append(t.ci_high - t.ci_low)

@@ -13,6 +13,7 @@ from redbench.benchmark.hierarchical import (
     paired_resamples,
     resampled_means,
     seed_sums,
+    seed_factors,
     seed_weights,
     tost_p,
     verdict,
@@ -65,7 +66,7 @@ def test_resampled_means_equal_a_naive_loop():
     x = seed_sums(values, codes)
     w = np.array([[2.0, 0, 1, 1], [0, 4, 0, 0]])  # clip multiplicities of two resamples
     u = np.array([[1 / 3, 2 / 3, 0], [0, 0, 1.0]])  # seed draws: (0, 1, 1) and (2, 2, 2)
-    got = resampled_means(x, w, u, expand=False)
+    got = resampled_means(x, w, u)
     for b in range(2):
         pooled, video = [], []
         for s in range(3):
@@ -75,10 +76,23 @@ def test_resampled_means_equal_a_naive_loop():
             video.append(np.mean(clip_means))
         np.testing.assert_allclose(got["pooled"][b], np.dot(u[b], pooled))
         np.testing.assert_allclose(got["video"][b], np.dot(u[b], video))
-        # expanded: the drawn mean moved away from the all-seed mean by sqrt(3 / 2)
+        # widened: the drawn mean moved away from the all-seed mean by the factor
         centre = np.mean(pooled)
-        exp = resampled_means(x, w, u, expand=True)["pooled"][b]
-        np.testing.assert_allclose(exp, centre + np.sqrt(1.5) * (np.dot(u[b], pooled) - centre))
+        exp = resampled_means(x, w, u, factor=1.7)["pooled"][b]
+        np.testing.assert_allclose(exp, centre + 1.7 * (np.dot(u[b], pooled) - centre))
+
+
+def test_seed_factors_hand_computed():
+    from scipy.stats import norm, t
+
+    five = np.array([0.10, 0.12, 0.14, 0.16, 0.18])
+    # equal seed variances, 5 seeds each: Welch's df = 2 x 4 = 8
+    want = np.sqrt(5 / 4) * t.ppf(0.975, 8) / norm.ppf(0.975)
+    np.testing.assert_allclose(seed_factors([five, five + 1.0], 0.95), [want, want])
+    # one side with one seed: df = 4 from the other side alone; the single seed is not resampled
+    np.testing.assert_allclose(seed_factors([five, np.array([0.2])], 0.95),
+                               [np.sqrt(5 / 4) * t.ppf(0.975, 4) / norm.ppf(0.975), 1.0])
+    assert seed_factors([np.array([0.1, 0.1]), np.array([0.3])], 0.95) == [np.sqrt(2.0), 1.0]  # no spread: no t
 
 
 def test_paired_resamples_are_paired_and_seeded():
@@ -87,12 +101,12 @@ def test_paired_resamples_are_paired_and_seeded():
     x = SeedSums(sums, np.full((2, 6), 10.0))
     d = design(np.array([0, 0, 1, 1, 2, 3]))
     cfg = BootstrapConfig(resamples=200, seed=4)
-    same = paired_resamples(x, x, d, cfg, expand_seeds=False)
+    same = paired_resamples(x, x, d, cfg, small_sample=False)
     # a method against itself: the clips are shared, but its seeds are drawn twice, independently
     assert np.std(same["pooled"]) > 0
     one = SeedSums(sums[:1], np.full((1, 6), 10.0))
     np.testing.assert_allclose(paired_resamples(one, one, d, cfg)["pooled"], 0.0, atol=1e-15)  # one seed: paired
-    np.testing.assert_array_equal(same["video"], paired_resamples(x, x, d, cfg, expand_seeds=False)["video"])
+    np.testing.assert_array_equal(same["video"], paired_resamples(x, x, d, cfg, small_sample=False)["video"])
 
 
 def test_tost_p_hand_built_resamples():
@@ -119,7 +133,7 @@ def test_hierarchical_test_reads_hand_built_data():
     # a is 2 points worse than b on every clip of every seed: the interval sits at +0.02, far from 0
     d = design(np.arange(8) // 2)
     counts = np.full((3, 8), 5.0)
-    b = SeedSums(np.tile(np.linspace(0.5, 1.2, 8), (3, 1)) + np.array([[0.0], [0.05], [-0.05]]), counts)
+    b = SeedSums(np.tile(np.linspace(0.5, 1.2, 8), (3, 1)) + np.array([[0.0], [0.01], [-0.01]]), counts)
     a = SeedSums(b.sums + 5 * 0.02, counts)
     t = hierarchical_test("a", "b", a, b, d, BootstrapConfig(resamples=300, seed=1), margin=0.01)
     for kind in ("pooled", "video"):
