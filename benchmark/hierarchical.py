@@ -281,9 +281,10 @@ def hierarchical_test(name_a: str, name_b: str, a: SeedSums, b: SeedSums, d: Des
     alpha = 1.0 - cfg.ci
     out = {}
     for kind, diffs in boot.items():
-        lo, hi = percentile_interval(diffs[:, None], cfg.ci)
+        lo, hi = (float(v[0]) for v in percentile_interval(diffs[:, None], cfg.ci))
         p = tost_p(diffs, margin)
+        if not hi - lo > 1e-9 * max(abs(lo), abs(hi)):  # no variability to resample (one clip, one seed each):
+            lo = hi = p = float("nan")  # a zero-width interval would read as certainty
         out[kind] = HierarchicalTest(name_a, name_b, a.n_seeds, b.n_seeds, d.n_identities, d.n_clips, kind,
-                                     float(point[kind]), float(lo[0]), float(hi[0]), margin, p,
-                                     verdict(float(lo[0]), float(hi[0]), p, alpha))
+                                     float(point[kind]), lo, hi, margin, p, verdict(lo, hi, p, alpha))
     return out
