@@ -28,6 +28,7 @@ COMMANDS = {
     "compare": "compare_cmd:compare",
     "check": "compare_cmd:check",
     "import": "import_cmd:import_",
+    "report": "report_cmd:report",
 }
 
 
