@@ -360,7 +360,7 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
         for protocol, root in protocol_roots(cfg.predictions_dir, BOX_PROTOCOLS).items():
             sub = out / f"{PROTOCOL_PREFIX}{protocol}"
             got = _write_results(dataclasses.replace(cfg, predictions_dir=str(root)), sub, params_hash, plots,
-                                 progress, train_seed, gt_of, partial=True)
+                                 progress, train_seed, gt_of, partial=True, protocol=protocol)
             if got is not None:
                 by_protocol[protocol], more = got
                 written += more
@@ -381,8 +381,10 @@ def protocol_overview(by_protocol: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _write_results(cfg: CompareConfig, out: Path, params_hash: str, plots: bool, progress: bool,
                    train_seed: int | None, ground_truth: Callable[[str], GroundTruth], partial: bool = False,
-                   protocols: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Path]] | None:
-    """Score and write one results folder `out` (None, nothing written: partial and no store at all)."""
+                   protocols: dict[str, Any] | None = None,
+                   protocol: str | None = None) -> tuple[dict[str, Any], list[Path]] | None:
+    """Score and write one results folder `out` (None, nothing written: partial and no store at all);
+    protocol: the box protocol every store must have been predicted under (a box-<protocol> folder)."""
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import write_leaderboards
     from redbench.benchmark.plots import FigureDrawing, ced_table, figure_jobs
@@ -392,6 +394,10 @@ def _write_results(cfg: CompareConfig, out: Path, params_hash: str, plots: bool,
                                   partial=partial)
     if not entries:
         return None
+    wrong = {ds: e["box_protocol"] for ds, e in entries.items() if protocol and e["box_protocol"] != protocol}
+    if wrong:
+        raise CompareError(f"{cfg.predictions_dir}: holds predictions made under another box protocol than "
+                           f"{protocol!r}: " + ", ".join(f"{ds}: {p}" for ds, p in wrong.items()))
     out.mkdir(parents=True, exist_ok=True)
     ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
     results = build_results(entries, cfg, params_hash, train_seed=train_seed)

@@ -32,6 +32,7 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
     """Score prediction files on matched frames and write metrics, leaderboards and plots."""
     from redbench.benchmark.compare import CompareConfig, CompareError, compare_and_write
     from redbench.benchmark.ground_truth import GroundTruthError
+    from redbench.benchmark.layout import LayoutError
     from redbench.benchmark.results import ResultsError
     from redbench.benchmark.store import StoreError
     from redbench.config import from_dict, params_hash
@@ -41,7 +42,8 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
     from redbench._io import ForeignFilesError
 
     params = params_of(ctx)
-    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError, ForeignFilesError):
+    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError, ForeignFilesError,
+                     LayoutError):
         cfg = from_dict(CompareConfig, params.get("compare"), where="compare")
         overrides = {k: v for k, v in dict(methods=methods or None, datasets=datasets or None, intersect=intersect,
                                            predictions_dir=predictions_dir, shards_dir=shards_dir,

@@ -116,3 +116,11 @@ def test_compare_owns_its_protocol_folders_only():
     assert _owned_by_compare("box-tracking/metrics.json") and _owned_by_compare("box-detector/plots/ced_300vw.png")
     assert not _owned_by_compare("box-tracking/notes.txt") and not _owned_by_compare("box-a/box-b/metrics.json")
     assert not _owned_by_compare("mine/metrics.json")
+
+
+def test_a_protocol_folder_of_other_boxes_is_refused(world, fake_shards):
+    root, gt = world
+    _write(root, gt, "box-tracking/good", "good", gt.landmarks, box_protocol="gt")  # gt boxes in the tracking folder
+    with pytest.raises(CompareError, match="box-tracking: holds predictions made under another box protocol"):
+        compare_and_write(_cfg(root, fake_shards), "h", plots=False, train_seed=0)
+    assert not (root / "results").exists()
