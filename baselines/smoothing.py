@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from redbench.config import param
 from redbench.methods.protocol import Method
-from redbench.methods.tracking import track
+from redbench.methods.tracking import track, track_batch
 
 VERSION = "1"
 
@@ -126,6 +127,20 @@ class Smoothed:
             return f.step(raw / scale) * scale
 
         return track(step, boxes, tracking=True, gt_box_scale=gt_box_scale)
+
+    def track_clips(self, clips: Sequence[np.ndarray], first_boxes: np.ndarray, *,
+                    gt_box_scale: float = 1.0) -> list[np.ndarray]:
+        """The tracking protocol over several clips: frame t of every clip through the static base in one
+        batch, then each clip's own filter; per clip, what predict_clip(tracking=True) gives."""
+        first_boxes = np.asarray(first_boxes, dtype=np.float64)
+        scales = [face_size(b) for b in first_boxes]
+        filters = [make_filter(self.cfg) for _ in clips]
+
+        def step(t: int, active: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+            raw = self.base.predict_clip(np.stack([clips[k][t] for k in active]), boxes, False)  # independent frames
+            return np.stack([filters[k].step(raw[j] / scales[k]) * scales[k] for j, k in enumerate(active)])
+
+        return track_batch(step, first_boxes, [len(c) for c in clips], gt_box_scale)
 
 
 def wrap(base: Method, cfg: Config) -> Smoothed:

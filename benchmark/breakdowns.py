@@ -1,5 +1,5 @@
-"""Breakdowns of the scores: by 300-VW category / 300-W subset, |yaw|, occlusion, identity, clean frames,
-landmark group and visible vs occluded points (definitions and thresholds: docs/metrics.md).
+"""Breakdowns of the scores: by 300-VW category / 300-W subset, |yaw|, occlusion, frames since an occluder
+appeared, face motion, identity, clean frames, landmark group and visible vs occluded points (definitions and thresholds: docs/metrics.md).
 
 A *frame* breakdown splits the frames into groups (masks) and scores the same quantities in each; a
 *quantity* breakdown scores different per-frame quantities (e.g. the NME of the eyes only) on all frames.
@@ -19,6 +19,8 @@ import numpy as np
 from redbench.config import param
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, summarise, uses_frame_blocks
 from redbench.benchmark.ground_truth import GroundTruth
+from redbench.benchmark.metrics import normaliser
+from redbench.benchmark.scoring import stability_masks
 from redbench.landmarks import COARSE_GROUPS
 
 
@@ -27,11 +29,16 @@ class BreakdownConfig:
     yaw_bins: tuple[float, ...] = param((0, 15, 30, 45, 60, 90), min=0, max=180)  # |yaw| bin edges in degrees; beyond the last: last bin
     occlusion_heavy: int = 10  # frames with >= this many occluded points are "heavy"; 1 .. heavy-1 are "some"
     max_identities: int = param(200, min=0)  # identity breakdown skipped above this many identities (still images)
+    # frames since an occluder first covered a point: bins [a, b) of the occlusion episode's age in frames
+    occlusion_age_bins: tuple[int, ...] = param((0, 1, 6, 21), min=0)
+    # GT face motion per frame, mean point displacement from the previous frame / inter-ocular distance: [a, b)
+    motion_bins: tuple[float, ...] = param((0, 0.01, 0.03, 0.1), min=0)
 
     def __post_init__(self) -> None:
-        b = self.yaw_bins
-        if len(b) < 2 or b[0] != 0 or any(x >= y for x, y in zip(b, b[1:])):
-            raise ValueError(f"yaw_bins must start at 0 and increase, got {b}")
+        for name in ("yaw_bins", "occlusion_age_bins", "motion_bins"):
+            b = getattr(self, name)
+            if len(b) < 2 or b[0] != 0 or any(x >= y for x, y in zip(b, b[1:])):
+                raise ValueError(f"{name} must start at 0 and increase, got {b}")
         if self.occlusion_heavy < 2:
             raise ValueError(f"occlusion_heavy must be >= 2 (1 .. heavy-1 is 'some'), got {self.occlusion_heavy}")
 
@@ -73,6 +80,60 @@ def occlusion_groups(gt: GroundTruth, heavy: int) -> tuple[dict[str, np.ndarray]
     return groups, info
 
 
+def occlusion_age(gt: GroundTruth) -> np.ndarray:
+    """Frames since an occluder first covered a point, per frame (N,): 0 on the first frame of an occlusion
+    episode (a run of a clip's rows with at least one point covered), counted in frame numbers; -1 where no
+    point is covered. Rows sorted by clip and frame."""
+    occ = gt.occluded.any(axis=1)  # (N,)
+    new_clip = np.r_[True, gt.clip_ids[1:] != gt.clip_ids[:-1]] if len(gt) else np.zeros(0, bool)
+    starts = occ & (new_clip | ~np.r_[False, occ[:-1]])
+    start_row = np.maximum.accumulate(np.where(starts, np.arange(len(gt)), 0)) if len(gt) else np.zeros(0, int)
+    return np.where(occ, gt.frame_indices - gt.frame_indices[start_row], -1)
+
+
+def _bin_labels(edges: tuple[float, ...], integer: bool) -> list[str]:
+    """[a, b) bins, the last open: "0", "1-5", "21+" for frame counts; "0-0.01", "0.1+" otherwise."""
+    out = []
+    for lo, hi in zip(edges, edges[1:]):
+        out.append((f"{lo:g}" if hi - lo == 1 else f"{lo:g}-{hi - 1:g}") if integer else f"{lo:g}-{hi:g}")
+    return out + [f"{edges[-1]:g}+"]
+
+
+def _binned(x: np.ndarray, known: np.ndarray, edges: tuple[float, ...], integer: bool) -> dict[str, np.ndarray]:
+    k = np.searchsorted(np.asarray(edges, dtype=np.float64), np.where(known, x, 0), side="right") - 1
+    return {label: known & (k == i) for i, label in enumerate(_bin_labels(edges, integer))}
+
+
+def occlusion_age_groups(gt: GroundTruth, bins: tuple[int, ...]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Masks by frames since an occluder first covered a point (`occlusion_age`): "none" (no point covered),
+    then the bins."""
+    age = occlusion_age(gt)
+    known = gt.occlusion_known
+    groups = {"none": known & (age < 0), **_binned(age, known & (age >= 0), bins, integer=True)}
+    info = {"unknown_frames": int((~known).sum()),
+            "note": "frames since the first frame of the current occlusion episode (a run of frames of a clip in "
+                    "which an occluder covers at least one point), by frame number: 0 = the occluder's first "
+                    "frame; none = no point covered; frames without occlusion labels are left out"}
+    return groups, info
+
+
+def motion_groups(gt: GroundTruth, bins: tuple[float, ...]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Masks by the GT face motion of each frame: the mean over the 68 points of |g_t - g_{t-1}| divided by
+    the inter-ocular distance of frame t; frames without the previous frame of their clip are left out."""
+    codes = np.cumsum(np.r_[True, gt.clip_ids[1:] != gt.clip_ids[:-1]]) if len(gt) else np.zeros(0, int)
+    has_prev = stability_masks(codes, gt.frame_indices)[0]
+    motion = np.full(len(gt), np.nan)
+    if len(gt) >= 2:
+        step = gt.landmarks[1:] - gt.landmarks[:-1]  # (N-1, 68, 2)
+        motion[1:] = np.hypot(step[..., 0], step[..., 1]).mean(axis=1) / normaliser(gt.landmarks[1:], "inter_ocular")
+    known = has_prev & np.isfinite(motion)
+    groups = _binned(motion, known, bins, integer=False)
+    info = {"unknown_frames": int((~known).sum()),
+            "note": "GT face motion per frame: mean over the 68 points of |g_t - g_{t-1}| / inter-ocular distance "
+                    "of frame t, bins [a, b); first frames of clips (and frames after a gap) are left out"}
+    return groups, info
+
+
 def frame_breakdowns(gt: GroundTruth, cfg: BreakdownConfig) -> dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]]:
     """Kind -> (label -> frame mask (N,), info about the breakdown)."""
     out: dict[str, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
@@ -84,6 +145,9 @@ def frame_breakdowns(gt: GroundTruth, cfg: BreakdownConfig) -> dict[str, tuple[d
                       "unreliable_frames": int(gt.unreliable.sum())})
     out["yaw"] = yaw_groups(gt, cfg.yaw_bins)
     out["occlusion"] = occlusion_groups(gt, cfg.occlusion_heavy)
+    if len(gt) >= 2 and (gt.clip_ids[1:] == gt.clip_ids[:-1]).any():  # video: stills have no occlusion episodes
+        out["occlusion_age"] = occlusion_age_groups(gt, cfg.occlusion_age_bins)
+    out["motion"] = motion_groups(gt, cfg.motion_bins)
     ids = sorted(set(gt.identity.tolist()))
     if len(ids) <= cfg.max_identities:
         out["identity"] = ({i: gt.identity == i for i in ids}, {})

@@ -9,6 +9,7 @@ and plots.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -25,7 +26,9 @@ from tqdm import tqdm
 from redbench._io import read_json, sha256_file, staged_dir
 from redbench.benchmark.aggregate import BootstrapConfig, clip_sums, interval_method, paired_test, summarise
 from redbench.benchmark.breakdowns import BreakdownConfig, breakdowns
+from redbench.benchmark.flicker import flicker_frame_values
 from redbench.benchmark.ground_truth import GroundTruth, load_ground_truth
+from redbench.benchmark.lost_face import LostFaceConfig, lost_face
 from redbench.benchmark.scoring import (ScoringConfig, clip_blocks, ground_truth_terms, method_frame_values,
                                         threshold_key)
 from redbench.benchmark.store import PredictionMeta, read_keys, read_landmarks
@@ -63,6 +66,10 @@ class CompareConfig:
     # `redbench check` tolerances: fnmatch pattern over summary keys -> {"abs": .., "rel": ..}; these
     # override the reference file's
     check_tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    # methods with several training seeds (benchmark/layout.py): the TOST margin of the verdict, NME units
+    # (fractions of the normaliser: 0.01 = 1 NME point)
+    equivalence_margin: float = param(0.01, min=0, exclusive_min=True)
+    lost_face: LostFaceConfig = field(default_factory=LostFaceConfig)
 
 
 @dataclass(frozen=True)
@@ -202,6 +209,8 @@ def score_dataset(gt: GroundTruth, files: dict[str, Path], cfg: CompareConfig, p
             buffer = read_landmarks(path, ids, idx, out=buffer)
             aligned = align(buffer, rows[m], common)  # (N, 68, 2)
             values[m] = method_frame_values(aligned, scored, cfg.scoring, codes, terms, blocks, pool)
+            values[m].update(flicker_frame_values(aligned, scored.landmarks, codes, scored.frame_indices, blocks,
+                                                  pool))
             del aligned
         del buffer
         sha256 = {m: h.result() for m, h in hashes.items()}
@@ -260,6 +269,7 @@ def summarise_dataset(scores: DatasetScores, cfg: CompareConfig, paired_tests: b
         "methods": per_method,
         "ground_truth": {"jitter": out["pooled"][len(methods) * len(keys)].as_dict()},
         "breakdowns": by_group,
+        "lost_face": lost_face(scores.values, scores.clip_codes, cfg.lost_face),
     }
     if paired_tests:
         entry["paired_tests"] = paired_tests_of(scores, cfg)
@@ -284,36 +294,51 @@ def paired_tests_of(scores: DatasetScores, cfg: CompareConfig) -> list[dict[str,
     return out
 
 
-def prediction_files(cfg: CompareConfig, dataset: str) -> dict[str, Path]:
-    """method -> predictions/<method>/<dataset>.h5; every file must exist."""
-    files = {m: Path(cfg.predictions_dir) / m / f"{dataset}.h5" for m in cfg.methods}
-    missing = [str(p) for p in files.values() if not p.exists()]
-    if missing:
+def prediction_files(cfg: CompareConfig, dataset: str, train_seed: int | None = None,
+                     partial: bool = False) -> tuple[dict[str, Path], dict[str, dict[int, Path]]]:
+    """(method -> its headline store, method -> seed -> every seed store) of one dataset (benchmark/layout.py):
+    predictions/<method>/<dataset>.h5, else the method's lowest seed-<k>/<dataset>.h5. Every method must
+    have one, unless `partial` (a box protocol's folder: methods without stores are left out)."""
+    from redbench.benchmark.layout import headline_store, seed_stores
+
+    seeds = {m: seed_stores(cfg.predictions_dir, m, dataset, train_seed) for m in cfg.methods}
+    files = {m: headline_store(cfg.predictions_dir, m, dataset, seeds[m]) for m in cfg.methods}
+    missing = [str(Path(cfg.predictions_dir) / m / f"{dataset}.h5") for m, p in files.items() if p is None]
+    if missing and not partial:
         raise CompareError(f"{dataset}: missing prediction file(s): {', '.join(missing)} "
                            "(run `redbench predict` or drop the method from compare.methods)")
-    return files
+    return {m: p for m, p in files.items() if p is not None}, {m: s for m, s in seeds.items() if s}
 
 
 def run_compare(cfg: CompareConfig, progress: bool = False,
-                ground_truth: Callable[[str], GroundTruth] | None = None, paired_tests: bool = True
+                ground_truth: Callable[[str], GroundTruth] | None = None, paired_tests: bool = True,
+                train_seed: int | None = None, partial: bool = False
                 ) -> tuple[dict[str, Any], dict[str, DatasetScores]]:
     """Score every dataset of cfg: (per-dataset metrics.json entries, in-memory scores for plots).
 
     ground_truth: dataset -> its test frames; default: the test shards under cfg.shards_dir.
-    paired_tests: as in `summarise_dataset`.
+    paired_tests: as in `summarise_dataset`. train_seed: the seed of the top-level stores (params
+    train.seed). partial: as in `prediction_files`; a dataset without any store is left out.
     """
+    from redbench.benchmark.seed_compare import seed_nme, summarise_seeds
+
     if not cfg.methods:
         raise CompareError("no methods to compare (params compare.methods or --method)")
     entries: dict[str, Any] = {}
     scores: dict[str, DatasetScores] = {}
     for ds in cfg.datasets:
-        files = prediction_files(cfg, ds)
+        files, seeds = prediction_files(cfg, ds, train_seed, partial)
+        if not files:
+            continue
         t0 = time.perf_counter()
         gt = ground_truth(ds) if ground_truth else load_ground_truth(Path(cfg.shards_dir) / ds)
         t1 = time.perf_counter()
         scores[ds] = score_dataset(gt, files, cfg, progress)
         t2 = time.perf_counter()
         entries[ds] = summarise_dataset(scores[ds], cfg, paired_tests)
+        if any(len(s) > 1 for s in seeds.values()):  # several training seeds: the hierarchical view
+            nme = seed_nme(gt, scores[ds], files, seeds, cfg, progress)
+            entries[ds]["seeds"] = summarise_seeds(nme, scores[ds].gt, scores[ds].clip_codes, cfg)
         log.info("%s: %d frames x %d methods: ground truth %.2f s, scored %.2f s, summarised %.2f s", ds,
                  len(scores[ds].gt), len(files), t1 - t0, t2 - t1, time.perf_counter() - t2)
     return entries, scores
@@ -322,7 +347,9 @@ def run_compare(cfg: CompareConfig, progress: bool = False,
 def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
                       progress: bool = False, train_seed: int | None = None,
                       ground_truth: Callable[[str], GroundTruth] | None = None) -> tuple[dict[str, Any], list[Path]]:
-    """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*.
+    """Run the comparison and write results/: metrics.json, summary.json, ced.csv, plots/, leaderboard.*;
+    and the same files under results/box-<protocol>/ for every predictions/box-<protocol>/ folder of stores
+    (benchmark/layout.py), whose NMEs the main leaderboard then shows side by side.
 
     The folder is written whole in a staging folder and swapped in, so a failed or killed compare leaves the
     previous complete results (or nothing); a results folder holding files compare did not write is refused
@@ -331,33 +358,84 @@ def compare_and_write(cfg: CompareConfig, params_hash: str, plots: bool = True,
     ground_truth: as in `run_compare`. train_seed: params train.seed, taken for stores that do not record the
     seed their model was trained with (legacy stores).
     """
+    from redbench.benchmark.layout import PROTOCOL_PREFIX, protocol_roots
+    from redbench.methods.protocol import BOX_PROTOCOLS
+
+    final = Path(cfg.out_dir)
+    loaded: dict[str, GroundTruth] = {}
+
+    def gt_of(ds: str) -> GroundTruth:  # once per dataset for every protocol
+        if ds not in loaded:
+            loaded[ds] = ground_truth(ds) if ground_truth else load_ground_truth(Path(cfg.shards_dir) / ds)
+        return loaded[ds]
+
+    with staged_dir(final, owned_by_compare(final), "compare") as out:
+        by_protocol, written = {}, []
+        for protocol, root in protocol_roots(cfg.predictions_dir, BOX_PROTOCOLS).items():
+            name = f"{PROTOCOL_PREFIX}{protocol}"
+            got = _write_results(dataclasses.replace(cfg, predictions_dir=str(root)), out / name, final / name,
+                                 params_hash, plots, progress, train_seed, gt_of, partial=True, protocol=protocol)
+            if got is not None:
+                by_protocol[protocol], more = got
+                written += more
+        results, main = _write_results(cfg, out, final, params_hash, plots, progress, train_seed, gt_of,
+                                       protocols=protocol_overview(by_protocol), also_written=written)
+    return results, [final / p.relative_to(out) for p in main + written]
+
+
+def protocol_overview(by_protocol: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """metrics.json's `protocols`: per other box protocol, where its results are and each method's NME."""
+    from redbench.benchmark.layout import PROTOCOL_PREFIX
+
+    return {p: {"results": f"{PROTOCOL_PREFIX}{p}/metrics.json",
+                "datasets": {ds: {m: rec["metrics"]["nme"] for m, rec in e["methods"].items()}
+                             for ds, e in res["datasets"].items()}}
+            for p, res in by_protocol.items()}
+
+
+def _write_results(cfg: CompareConfig, out: Path, final: Path, params_hash: str, plots: bool, progress: bool,
+                   train_seed: int | None, ground_truth: Callable[[str], GroundTruth], partial: bool = False,
+                   protocols: dict[str, Any] | None = None, protocol: str | None = None,
+                   also_written: list[Path] = ()) -> tuple[dict[str, Any], list[Path]] | None:
+    """Score and write one results folder `out` (staged; `final` is where it goes) and return its results and
+    files (None, nothing written: partial and no store at all); protocol: the box protocol every store must have
+    been predicted under (a box-<protocol> folder); also_written: files of sub-folders under `out`, listed in
+    its metrics.json "outputs" too."""
     from redbench._io import write_json_atomic, write_text_atomic
     from redbench.benchmark.leaderboard import preview_links, write_leaderboards
     from redbench.benchmark.plots import FigureDrawing, ced_table, figure_jobs
     from redbench.benchmark.results import build_results, summary, validate
 
-    final = Path(cfg.out_dir)
-    with staged_dir(final, owned_by_compare(final), "compare") as out:
-        entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False)
-        ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
-        results = build_results(entries, cfg, params_hash, train_seed=trained_seed(scores, train_seed))
-        jobs = figure_jobs(results, ced, out / "plots") if plots else []
-        with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
-            # the figure processes hold the results as they were at the fork: no figure reads a paired test
-            for ds, entry in results["datasets"].items():
-                entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
-            validate(results)
-            write_json_atomic(out / "summary.json", summary(results))
-            write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
-            figures = drawing.finish()
-        kept = [] if plots else _keep_plots(final, out)
-        written = [out / "summary.json", out / "ced.csv", *(p for p, _ in figures), *kept]
-        previews = preview_links(cfg.previews_dir, list(results["datasets"]), final)
-        written += write_leaderboards(results, out, figures, previews)
-        # what this run wrote (and kept), so that the next run replaces exactly these files and no other
-        results["outputs"] = sorted(["metrics.json", *(p.relative_to(out).as_posix() for p in written)])
-        write_json_atomic(out / "metrics.json", results)
-    return results, [final / p.relative_to(out) for p in [out / "metrics.json", *written]]
+    entries, scores = run_compare(cfg, progress, ground_truth, paired_tests=False, train_seed=train_seed,
+                                  partial=partial)
+    if not entries:
+        return None
+    wrong = {ds: e["box_protocol"] for ds, e in entries.items() if protocol and e["box_protocol"] != protocol}
+    if wrong:
+        raise CompareError(f"{cfg.predictions_dir}: holds predictions made under another box protocol than "
+                           f"{protocol!r}: " + ", ".join(f"{ds}: {p}" for ds, p in wrong.items()))
+    out.mkdir(parents=True, exist_ok=True)
+    ced = ced_table(scores, cfg.ced_max, cfg.ced_points)
+    results = build_results(entries, cfg, params_hash, train_seed=trained_seed(scores, train_seed))
+    if protocols:
+        results["protocols"] = protocols
+    jobs = figure_jobs(results, ced, out / "plots") if plots else []
+    with FigureDrawing(jobs, cfg.plot_processes or _usable_cores()) as drawing:
+        # the figure processes hold the results as they were at the fork: no figure reads a paired test
+        for ds, entry in results["datasets"].items():
+            entry["paired_tests"] = paired_tests_of(scores[ds], cfg)
+        validate(results)
+        write_json_atomic(out / "summary.json", summary(results))
+        write_text_atomic(out / "ced.csv", ced.to_csv(index=False, float_format="%.6g"))
+        figures = drawing.finish()
+    kept = [] if plots else _keep_plots(final, out)
+    written = [out / "summary.json", out / "ced.csv", *(p for p, _ in figures), *kept]
+    previews = preview_links(cfg.previews_dir, list(results["datasets"]), final)
+    written += write_leaderboards(results, out, figures, previews)
+    # what this run wrote (and kept), so that the next run replaces exactly these files and no other
+    results["outputs"] = sorted(["metrics.json", *(p.relative_to(out).as_posix() for p in [*written, *also_written])])
+    write_json_atomic(out / "metrics.json", results)
+    return results, [out / "metrics.json", *written]
 
 
 def _keep_plots(final: Path, out: Path) -> list[Path]:

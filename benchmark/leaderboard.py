@@ -177,16 +177,20 @@ def paired_table(results: dict[str, Any], ds: str) -> Table | None:
 
 
 def tables(results: dict[str, Any]) -> list[Table]:
+    from redbench.benchmark.leaderboard_seeds import extra_tables  # it builds on this module's table model
+
     out: list[Table] = []
     for ds in results["datasets"]:
         out.append(main_table(results, ds))
-        for kind in ("subset", "frames", "yaw", "occlusion", "landmark_group", "point_visibility"):
+        for kind in ("subset", "frames", "yaw", "occlusion", "occlusion_age", "motion", "landmark_group",
+                     "point_visibility"):
             t = breakdown_table(results, ds, kind)
             if t:
                 out.append(t)
         t = paired_table(results, ds)
         if t:
             out.append(t)
+        out += extra_tables(results, ds)
     return out
 
 
@@ -241,6 +245,9 @@ def to_csv(results: dict[str, Any]) -> str:
                 for m, mets in grp["methods"].items():
                     for k, v in mets.items():
                         emit(ds, entry, kind, g, m, k, v)
+        for m, rec in entry.get("seeds", {}).get("methods", {}).items():  # the mean over training seeds
+            for k in ("mean", "mean/video"):
+                emit(ds, entry, "over_seeds", f"{len(rec['seeds'])} seeds", m, "nme" + k[len("mean"):], rec[k])
     return buf.getvalue()
 
 

@@ -29,7 +29,10 @@ class PlotError(RuntimeError):
     """A figure that could not be drawn."""
 
 
-BREAKDOWN_PLOTS = ("subset", "yaw", "occlusion", "frames", "landmark_group", "point_visibility")
+BREAKDOWN_PLOTS = ("subset", "yaw", "occlusion", "occlusion_age", "motion", "frames", "landmark_group",
+                   "point_visibility")
+AXIS_LABELS = {"occlusion_age": "frames since an occluder first covered a point",
+               "motion": "GT face motion per frame (mean point displacement / inter-ocular distance)"}
 
 
 def ced_table(scores: dict[str, Any], ced_max: float, ced_points: int) -> pd.DataFrame:
@@ -138,7 +141,7 @@ def plot_breakdown(entry: dict[str, Any], dataset: str, kind: str, scoring: dict
     fig = _figure(max(5.0, 0.9 * df.group.nunique() * max(1, df.method.nunique()) / 2 + 2), 3.6)
     ax = fig.subplots()
     _bars(ax, df, "group", "method")
-    ax.set(ylabel="NME (frame-pooled)", xlabel=kind.replace("_", " "),
+    ax.set(ylabel="NME (frame-pooled)", xlabel=AXIS_LABELS.get(kind, kind.replace("_", " ")),
            title=f"{dataset}: NME by {kind.replace('_', ' ')}, " + (
                f"{ci:.0%} bootstrap intervals (clips; frame blocks where too few clips)" if ci is not None
                else "no intervals (no bootstrap)"))

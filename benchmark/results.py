@@ -17,6 +17,7 @@ from typing import Any
 from redbench import __version__
 from redbench._io import read_json
 from redbench.metrics import NORM_LABELS
+from redbench.benchmark.flicker import flicker_layout
 from redbench.benchmark.stability import FHR_KEYS, fhr_layout
 
 SCHEMA_VERSION = 1
@@ -68,6 +69,9 @@ def definitions(scoring: Any) -> dict[str, dict[str, Any]]:
     d["fhr_sta1"] = {**fhr, "text": "FHR e3: RMS over points of (p_t - (p_{t-1} + p_{t+1}) / 2) / w_t"}
     d["fhr_sta2"] = {**fhr, "text": "FHR e4: RMS over points of the distance of p_t from the segment "
                                     "p_{t-1} -> p_{t+1} (whole-shape projection q clipped to [0, 1]) / w_t"}
+    d["nmf"] = {"normaliser": "ldeq_face_scale", "normaliser_text": "sqrt(x-range * y-range of the GT points / 256^2)",
+                "points": 68, "text": "LDEQ's flicker (NMF): RMS over points of 100 |(g - p)_t - (g - p)_{t-1}| / s_t, "
+                                      "then RMS over frames (nmf/video: RMS over clips of each clip's)"}
     for t in scoring.thresholds:
         d[f"auc@{t:g}"] = {**base, "threshold": t, "text": f"area under the CED on [0, {t:g}] / {t:g} (exact)"}
         d[f"fr@{t:g}"] = {**base, "threshold": t, "text": f"fraction of frames with nme > {t:g}"}
@@ -90,7 +94,7 @@ def build_results(entries: dict[str, Any], cfg: Any, params_hash: str,
     import redbench
 
     cwd = Path(redbench.__file__).resolve().parent if cwd is None else cwd
-    entries = {ds: {**e, "methods": {m: {**rec, "metrics": fhr_layout(rec["metrics"])}
+    entries = {ds: {**e, "methods": {m: {**rec, "metrics": flicker_layout(fhr_layout(rec["metrics"]))}
                                      for m, rec in e["methods"].items()}}
                for ds, e in entries.items()}
     return {

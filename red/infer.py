@@ -100,6 +100,49 @@ class OnlineRED:
         return self.prev
 
 
+class BatchedOnlineRED:
+    """`OnlineRED.step` for frame t of several clips at once (the tracking protocol's batch): clip j of the
+    batch keeps its own LSTM state, C_id running sum and previous prediction in row j. Clips are ordered
+    longest first, so the clips that still have a frame t are always the first n rows: the state of the
+    clips that ended is dropped by keeping the first n rows."""
+
+    def __init__(self, model: RED, device: torch.device) -> None:
+        self.model, self.device = model, device
+        self.state: list | None = None
+        self.prev: np.ndarray | None = None  # (n, L, 2) previous predictions in common coords
+
+    @torch.no_grad()
+    def step(self, images: torch.Tensor, to_input: np.ndarray) -> np.ndarray:
+        """images (n, 3, s, s) in [0, 1]: frame t of the first n clips; to_input (n, 2, 3) common -> input.
+        Returns (n, L, 2) common coords."""
+        n, n_pts = len(images), self.model.cfg.n_landmarks
+        assert self.prev is None or n <= len(self.prev), "clips must be ordered longest first"
+        prev = np.full((n, n_pts, 2), np.nan) if self.prev is None else apply_affine(self.prev[:n], to_input)
+        prev_t = torch.as_tensor(prev, dtype=torch.float32, device=self.device).view(n, 1, n_pts, 2)
+        x = images.to(self.device)[:, None]  # (n, 1, 3, s, s): one frame of each clip
+        with autocast(self.device):
+            out = self.model(x, prev_t, _first_rows(self.state, n))
+        self.state = out.state if self.model.cfg.temporal else None
+        pts = out.landmarks[:, 0].float().cpu().numpy().astype(np.float64)  # (n, L, 2) input coords
+        self.prev = apply_affine(pts, invert_affine(to_input))
+        return self.prev
+
+
+def _first_rows(state: list | None, n: int) -> list | None:
+    """The recurrent state (RedOutput.state) of the first n clips of its batch."""
+    if state is None:
+        return None
+    out = []
+    for s in state:  # per sRNN pass: (LSTM (h, c) of shape (1, B*h*w, C), C_id sum (B, ...), frame count)
+        if s is None:
+            out.append(None)
+            continue
+        (h, c), id_sum, count = s
+        per_clip = h.shape[1] // id_sum.shape[0]  # LSTM rows of one clip: its bottleneck positions, clip-major
+        out.append(((h[:, :n * per_clip], c[:, :n * per_clip]), id_sum[:n], count))
+    return out
+
+
 @torch.no_grad()
 def predict_static_batch(model: RED, images: torch.Tensor, device: torch.device) -> np.ndarray:
     """RED-static on independent frames: images (N, 3, s, s) -> (N, L, 2) input coords, in one batch."""

@@ -103,6 +103,31 @@ class RedMethod:
 
         return track(step, boxes, tracking, gt_box_scale=gt_box_scale)
 
+    def track_clips(self, clips: Sequence[np.ndarray], first_boxes: np.ndarray, *,
+                    gt_box_scale: float = 1.0) -> list[np.ndarray]:
+        """The tracking protocol over several clips at once: frame t of every clip in one forward
+        (red.infer.BatchedOnlineRED), each clip with its own state; per clip, what predict_clip(tracking=True)
+        gives (to float rounding: one batched forward instead of one per clip)."""
+        from redbench.datasets.boxes import square_crop, to_crop
+        from redbench.methods.tracking import track_batch
+        from redbench.red.infer import BatchedOnlineRED
+
+        s = self.model.cfg.input_size
+        lengths = np.array([len(c) for c in clips], dtype=np.int64)
+        order = np.argsort(-lengths, kind="stable")  # longest first: the clips running at frame t are a prefix
+        runner = BatchedOnlineRED(self.model, self.device)
+
+        def step(t: int, active: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+            crops = np.stack([clips[order[j]][t] for j in active])
+            images, affines = square_crop(crops, boxes, self.box_scale, s)
+            return runner.step(_to_tensor(images), affines)  # crop coords
+
+        tracked = track_batch(step, np.asarray(first_boxes, dtype=np.float64)[order], lengths[order], gt_box_scale)
+        out: list[np.ndarray] = [np.empty(0)] * len(clips)
+        for j, k in enumerate(order):
+            out[k] = tracked[j]
+        return out
+
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, s, s, 3) uint8 -> (N, 3, s, s) float in [0, 1]."""

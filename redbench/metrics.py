@@ -183,3 +183,30 @@ def jitter(pred: np.ndarray, gt: np.ndarray, norm: str = "inter_ocular", points:
     acc -= pred[1:-1]
     acc += pred[:-2]
     return nme_of_point_errors(_length(acc), points) / (normaliser(gt[1:-1], norm) if d is None else d[1:-1])
+
+
+def ldeq_face_scale(gt: np.ndarray) -> np.ndarray:
+    """LDEQ's face scale per frame, sqrt(x-range * y-range of the GT points / 256^2): (..., 68, 2) -> (...,),
+    the face's size in units of a 256 x 256 px face (Micaelli et al. CVPR 2023, polo5/LDEQ_RwR
+    utils/loss_function.py, video_NMJ)."""
+    wh = landmark_box_size(gt)
+    return np.sqrt(wh[..., 0] * wh[..., 1] / 256.0 ** 2)
+
+
+def flicker(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """LDEQ's flicker of frame t+1 ("NMJ" in their code, "NMF" in the paper): with delta = gt - pred, the RMS
+    over points of 100 |delta_t - delta_{t+1}| / s_{t+1} (s: `ldeq_face_scale`): pred, gt (T, 68, 2) ->
+    (T-1,). Rows are consecutive frames of one clip (same boundary rule as motion_error)."""
+    pred, gt = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    _check_pair(pred, gt)
+    delta = gt - pred
+    change = _length(delta[:-1] - delta[1:])  # (T-1, 68) pixels
+    per_point = 100.0 * change / ldeq_face_scale(gt[1:])[:, None]
+    return np.sqrt(np.mean(per_point ** 2, axis=1))
+
+
+def nmf(pred: np.ndarray, gt: np.ndarray) -> float:
+    """LDEQ's NMF of one video: the RMS over frames of `flicker` (T >= 2 consecutive frames)."""
+    f = flicker(pred, gt)
+    assert len(f), "NMF needs at least 2 frames"
+    return float(np.sqrt(np.mean(f ** 2)))

@@ -10,15 +10,18 @@
    take (OnlineRED.run_clip: chunks of frames in one forward, the LSTM state carried), and of RED-static in
    batches, vs a bare batched forward of the same model; for the tiny and the paper configs;
 3. training precision: the step in fp32 vs under CPU bf16 autocast (methods.red.train.precision) vs with
-   channels_last memory, as speed-ups over fp32 in the same run.
+   channels_last memory, as speed-ups over fp32 in the same run;
+4. the tracking protocol over many clips (tiny config): frame t of every clip in one batch (track_clips), its
+   model steps alone and the whole path with crops and boxes, vs the clip-by-clip loop and a bare forward.
 
-    python scripts/bench_red.py [--repeats 3] [--skip-paper] [--threads 1]
+    python scripts/bench_red.py [--repeats 3] [--skip-paper] [--threads 1] [--clips 18] [--clip-frames 32]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -133,6 +136,52 @@ def bench_inference(cfg, n_frames: int, repeats: int) -> dict[str, float]:
             "bare_batch_fps": n_frames / t_bare, "online_vs_bare": t_bare / t_online, "clip_vs_bare": t_bare / t_clip}
 
 
+def bench_tracking(cfg, n_clips: int, n_frames: int, repeats: int, bare_batch: int) -> dict[str, float]:
+    """The tracking protocol over n_clips clips: frames/s of frame t of every clip in one batch
+    (BatchedOnlineRED, model steps only, as `online` above) and of the whole predict path (RedMethod: crops
+    warped to each frame's tracking box, the forward, the next box), batched (track_clips) and clip by clip
+    (predict_clip, the loop before), vs a bare batched forward of the same frames."""
+    from redbench.red.infer import BatchedOnlineRED
+    from redbench.red.method import RedMethod
+    from redbench.red.model import RED
+
+    torch.manual_seed(0)
+    model = RED(cfg).eval()
+    ring = np.stack([np.cos(np.arange(cfg.n_landmarks)), np.sin(np.arange(cfg.n_landmarks))], 1)
+    # an untrained f_REG outputs the mean shape: a ring spanning 0.8 of the input (the box x 1.25) keeps the
+    # tracking box at its size, as a trained model on a face would
+    model.mean_shape.copy_(torch.as_tensor(0.5 + 0.4 * ring))
+    device = torch.device("cpu")
+    images = torch.rand(n_clips, n_frames, 3, cfg.input_size, cfg.input_size)
+    eye = np.repeat(np.array([[[1.0, 0, 0], [0, 1.0, 0]]]), n_clips, axis=0)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (n_frames, 128, 128, 3), dtype=np.uint8) for _ in range(n_clips)]
+    first = np.tile([32.0, 32.0, 96.0, 96.0], (n_clips, 1))
+    method = RedMethod(model, 1.25, device)
+
+    def batched_steps() -> None:
+        runner = BatchedOnlineRED(model, device)
+        for t in range(n_frames):
+            runner.step(images[:, t], eye)
+
+    def bare() -> None:  # in batches of `bare_batch` frames, as bench_inference's bare forward
+        flat = images.flatten(0, 1)
+        with torch.no_grad():
+            for i in range(0, len(flat), bare_batch):
+                model(flat[i:i + bare_batch, None])
+
+    t_steps, t_bare = _best(batched_steps, repeats), _best(bare, repeats)
+    with warnings.catch_warnings():  # random crops: the upsampling warning says nothing here
+        warnings.simplefilter("ignore")
+        t_track = _best(lambda: method.track_clips(crops, first), repeats)
+        t_loop = _best(lambda: [method.predict_clip(c, np.tile(b, (n_frames, 1)), tracking=True)
+                                for c, b in zip(crops, first)], repeats)
+    frames = n_clips * n_frames
+    return {"steps_fps": frames / t_steps, "bare_fps": frames / t_bare, "steps_vs_bare": t_bare / t_steps,
+            "track_fps": frames / t_track, "loop_fps": frames / t_loop, "track_vs_loop": t_loop / t_track,
+            "track_vs_bare": t_bare / t_track}
+
+
 def main() -> None:
     from redbench.red.config import paper
     from redbench.red.method import Config
@@ -141,6 +190,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--frames", type=int, default=64, help="frames of the inference clip")
+    ap.add_argument("--clips", type=int, default=18, help="clips tracked at once (the default test set has 18)")
+    ap.add_argument("--clip-frames", type=int, default=32, help="frames per tracked clip")
     ap.add_argument("--skip-paper", action="store_true")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 on a busy machine)")
     args = ap.parse_args()
@@ -171,6 +222,14 @@ def main() -> None:
         print(f"[{name}] inference: frame by frame {r['online_fps']:.1f} frames/s ({r['online_vs_bare']:.2f}x of bare), "
               f"clip path {r['clip_fps']:.1f} frames/s ({r['clip_vs_bare']:.2f}x), RED-static batched "
               f"{r['static_batch_fps']:.1f} frames/s, bare batched forward {r['bare_batch_fps']:.1f} frames/s")
+        if name == "tiny":
+            r = bench_tracking(cfg, args.clips, args.clip_frames, args.repeats, bare_batch=args.frames)
+            print(f"[{name}] tracking, {args.clips} clips x {args.clip_frames} frames, frame t of every clip in one "
+                  f"batch: model steps {r['steps_fps']:.1f} frames/s ({r['steps_vs_bare']:.2f}x of a bare batched "
+                  f"forward of the same frames in batches of {args.frames}, {r['bare_fps']:.1f} frames/s); with the "
+                  f"crops and boxes: "
+                  f"track_clips {r['track_fps']:.1f} frames/s ({r['track_vs_bare']:.2f}x of bare), "
+                  f"clip by clip (predict_clip) {r['loop_fps']:.1f} frames/s: {r['track_vs_loop']:.2f}x faster")
 
 
 if __name__ == "__main__":

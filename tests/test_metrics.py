@@ -186,3 +186,18 @@ def test_landmark_box_size_is_the_extent_over_the_points():
     want = gt.max(axis=-2) - gt.min(axis=-2)  # the definition, exact: min/max do not round
     np.testing.assert_array_equal(M.landmark_box_size(gt), want)
     assert np.isnan(M.landmark_box_size(gt)[1, 2, 0]) and not np.isnan(M.landmark_box_size(gt)[1, 2, 1])
+
+
+def test_ldeq_flicker_hand_computed():
+    # GT spans 256 px in x and 64 px in y: LDEQ's face scale sqrt(256 * 64 / 256^2) = 0.5
+    g0 = np.stack([np.linspace(0, 256, 68), np.tile([0.0, 64.0], 34)], axis=1)
+    gt = np.stack([g0, g0 + 1.0, g0 + 2.0])  # the face moves; only the error's change counts
+    np.testing.assert_allclose(M.ldeq_face_scale(gt), 0.5)
+    pred = gt.copy()
+    pred[1] -= [3.0, 4.0]  # frame 1: every point's error changes by 5 px -> 100 * 5 / 0.5 = 1000
+    pred[2] = pred[2] - [3.0, 4.0]
+    pred[2, 34:] -= [6.0, 8.0]  # frame 2: half the points' errors change by 10 px (2000), half by 0
+    f = M.flicker(pred, gt)
+    np.testing.assert_allclose(f, [1000.0, np.sqrt(2000.0 ** 2 / 2)])  # RMS over points
+    assert M.nmf(pred, gt) == pytest.approx(np.sqrt((1000.0 ** 2 + 2000.0 ** 2 / 2) / 2))  # RMS over frames
+    assert M.nmf(gt + [5.0, -2.0], gt) == pytest.approx(0.0, abs=1e-9)  # a constant offset does not flicker

@@ -30,6 +30,7 @@ COMMANDS = {
     "import": "import_cmd:import_",
     "control": "control_cmd:control",
     "report": "report_cmd:report",
+    "verdict": "verdict_cmd:verdict",
     "pipeline": "pipeline_cmd:pipeline",
     "track": "track_cmd:track",
     "render": "render_cmd:render",

@@ -35,6 +35,7 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
     """Score prediction files on matched frames and write metrics, leaderboards and plots."""
     from redbench.benchmark.compare import CompareConfig, CompareError, compare_and_write
     from redbench.benchmark.ground_truth import GroundTruthError
+    from redbench.benchmark.layout import LayoutError
     from redbench.benchmark.results import ResultsError
     from redbench.benchmark.store import StoreError
     from redbench.config import from_dict, params_hash
@@ -44,7 +45,8 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
     from redbench._io import ForeignFilesError
 
     params = params_of(ctx)
-    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError, ForeignFilesError):
+    with user_errors(CompareError, StoreError, ResultsError, ShardError, GroundTruthError, ForeignFilesError,
+                     LayoutError):
         cfg = from_dict(CompareConfig, params.get("compare"), where="compare")
         overrides = {k: v for k, v in dict(methods=methods or None, datasets=datasets or None, intersect=intersect,
                                            predictions_dir=predictions_dir, shards_dir=shards_dir,
@@ -65,7 +67,16 @@ def compare(ctx: click.Context, methods: tuple[str, ...], datasets: tuple[str, .
             v = rec["metrics"]["nme"]
             click.echo(f"  {m:24s} NME {100 * v['value']:.2f}% [{100 * v['ci'][0]:.2f}, {100 * v['ci'][1]:.2f}]"
                        if v["ci"][0] is not None else f"  {m:24s} NME {100 * v['value']:.2f}%")
-    click.echo(f"wrote {len(written)} files under {Path(written[0]).parent}")
+        for t in entry.get("seeds", {}).get("tests", []):
+            lo, hi = t["diff"]["ci"]
+            ci = f" [{100 * lo:+.2f}, {100 * hi:+.2f}]" if lo is not None else ""
+            p = "n/a" if t["tost"]["p"] is None else f"{t['tost']['p']:.3g}"
+            click.echo(f"  {t['a']} - {t['b']} over seeds ({t['n_seeds_a']} / {t['n_seeds_b']}): "
+                       f"{100 * t['diff']['value']:+.2f} NME points{ci}, TOST p {p} at "
+                       f"{100 * t['tost']['margin']:g} point(s): {t['verdict']}")
+    for protocol in results.get("protocols", {}):
+        click.echo(f"box protocol {protocol}: results under {Path(cfg.out_dir) / ('box-' + protocol)}")
+    click.echo(f"wrote {len(written)} files under {Path(cfg.out_dir)}")
 
 
 @click.command("check")

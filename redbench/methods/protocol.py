@@ -16,7 +16,7 @@ import numpy as np
 
 from redbench._io import read_json, sha256_bytes, write_json_atomic
 from redbench.datasets.shards import BOX_NAMES
-from redbench.methods.tracking import track
+from redbench.methods.tracking import track, track_batch
 
 # params `predict.box_protocol`: the shards' boxes ("gt", "gt_jitter", "detector") give every frame its box;
 # "tracking" gives only frame 0's gt box, later boxes come from the method's own predictions (tracking.py).
@@ -40,6 +40,11 @@ class Method(Protocol):
         each box after the first is built from the previous output by the shards' gt box rule (their
         preprocess.boxes.gt_box_scale, redbench.methods.tracking)."""
         ...
+
+
+# Optional: a method may also offer `track_clips(clips, first_boxes, *, gt_box_scale) -> list of (T_k, 68, 2)`,
+# the tracking protocol over several clips at once (frame t of every clip in one batch); the predict driver
+# uses it under the tracking protocol, and each clip's output must be what predict_clip(tracking=True) gives.
 
 
 class StaticMethod:
@@ -69,6 +74,16 @@ class StaticMethod:
             return np.concatenate(out).astype(np.float64)  # (T, 68, 2)
         return track(lambda t, box: self.predict(crops[t:t + 1], box[None])[0], boxes, tracking=True,
                      gt_box_scale=gt_box_scale)
+
+    def track_clips(self, clips: Sequence[np.ndarray], first_boxes: np.ndarray, *,
+                    gt_box_scale: float = 1.0) -> list[np.ndarray]:
+        """The tracking protocol over several clips (crops (T_k,S,S,3) each, first boxes (K,4)): frame t of
+        every clip in one batch (`track_batch`); the frames are independent, so each output is what
+        `predict_clip(..., tracking=True)` gives for its clip alone."""
+        def step(t: int, active: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+            return self.predict_clip(np.stack([clips[k][t] for k in active]), boxes, False)
+
+        return track_batch(step, first_boxes, [len(c) for c in clips], gt_box_scale)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ redbench.datasets.boxes), so tracking from a perfect prediction reproduces the g
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -40,4 +40,27 @@ def track(step: Step, boxes: np.ndarray, tracking: bool, gt_box_scale: float = 1
         nxt = tracking_box(out[t], gt_box_scale)
         if np.isfinite(nxt).all() and (nxt[2:] > nxt[:2]).all():
             box = nxt
+    return out
+
+
+# (frame t, indices (K',) of the clips that have a frame t, their boxes (K', 4)) -> their outputs (K', 68, 2)
+BatchStep = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+
+
+def track_batch(step: BatchStep, first_boxes: np.ndarray, lengths: Sequence[int],
+                gt_box_scale: float = 1.0) -> list[np.ndarray]:
+    """`track` over K clips at once: frame t of every clip that has one in one call of `step`, so a method
+    runs one batch per frame index instead of one forward per frame. Clip k starts from first_boxes[k] and
+    each later box is the tracking box of its own previous output, exactly as `track` does for one clip.
+    Returns one (T_k, 68, 2) float64 array per clip."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    boxes = np.array(first_boxes, dtype=np.float64).reshape(len(lengths), 4)
+    out = [np.empty((int(n), 68, 2), dtype=np.float64) for n in lengths]
+    for t in range(int(lengths.max(initial=0))):
+        active = np.flatnonzero(lengths > t)
+        pts = np.asarray(step(t, active, boxes[active]), dtype=np.float64)
+        assert pts.shape == (len(active), 68, 2), pts.shape
+        for j, k in enumerate(active):
+            out[k][t] = pts[j]
+            boxes[k] = tracking_box(out[k][t], gt_box_scale)
     return out

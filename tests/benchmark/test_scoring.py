@@ -112,7 +112,8 @@ def test_breakdown_values_per_group(fake_shards):
     c1 = gt.subset == "category1"
     want = np.mean(np.hypot(2, 2) / np.linalg.norm(gt.landmarks[c1, 36] - gt.landmarks[c1, 45], axis=-1))
     assert sub["category1"]["methods"]["m"]["nme"]["value"] == pytest.approx(want)
-    assert set(out) == {"subset", "frames", "yaw", "occlusion", "identity", "landmark_group", "point_visibility"}
+    assert set(out) == {"subset", "frames", "yaw", "occlusion", "occlusion_age", "motion", "identity", "landmark_group",
+                        "point_visibility"}
     assert out["frames"]["groups"]["all"]["n_frames"] == len(gt)
     lg = out["landmark_group"]["groups"]
     assert set(lg) == {"jaw", "brows", "nose", "eyes", "mouth"}

@@ -16,7 +16,7 @@ from redbench.benchmark import stability as S
 from redbench.benchmark.compare import CompareConfig, score_dataset
 from redbench.benchmark.ground_truth import make_ground_truth
 from redbench.benchmark.scoring import (ScoringConfig, clip_blocks, frame_values, ground_truth_jitter,
-                                        ground_truth_terms, gt_normalisers, method_frame_values)
+                                        ground_truth_terms, gt_normalisers, method_frame_values, stability_masks)
 from redbench.benchmark.store import PredictionMeta, write_predictions
 
 
@@ -78,6 +78,10 @@ def test_score_dataset_equals_the_per_method_functions(tmp_path):
     for m, pred in preds.items():
         want = frame_values(pred, gt, cfg.scoring, codes)
         want.update(S.fhr_frame_values(pred, gt.landmarks, codes, gt.frame_indices))
+        flicker = np.full(len(gt), np.nan)  # LDEQ's, squared, on the rows that follow their previous frame
+        flicker[1:] = M.flicker(pred, gt.landmarks) ** 2
+        flicker[~stability_masks(codes, gt.frame_indices)[0]] = np.nan
+        want["nmf_sq"] = flicker
         _assert_close(scores.values[m], want, m)
         np.testing.assert_allclose(scores.values[m]["fhr_rmse"], S.rmse(pred, gt.landmarks), rtol=1e-12)
         assert np.isnan(scores.values[m]["fhr_delay"]).sum() > 4  # clip starts, gaps, the still face

@@ -104,3 +104,41 @@ def test_tracking_keeps_the_box_when_an_output_has_no_area() -> None:
 
     track(step, np.array([[1.0, 2.0, 3.0, 4.0]] + [[np.nan] * 4] * 3), tracking=True)
     np.testing.assert_array_equal(seen, [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4], [10, 30, 20, 50]])
+
+
+class _Drifting(StaticMethod):
+    """Output depends on the crop and on the box it was given (so tracking feeds back): the true landmarks of
+    the crop's frame, pulled 10 % towards the box's centre."""
+
+    name = "drifting"
+    batch_size = 3
+
+    def __init__(self, truth: np.ndarray):
+        self.truth, self.calls = truth, 0
+
+    def predict(self, crops: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        idx = crops[:, 0, 0, 0].astype(int) + 256 * crops[:, 0, 0, 1].astype(int)
+        centre = (boxes[:, None, :2] + boxes[:, None, 2:]) / 2
+        return 0.9 * self.truth[idx] + 0.1 * centre
+
+
+def test_batched_tracking_of_many_clips_equals_the_clip_by_clip_loop() -> None:
+    rng = np.random.default_rng(3)
+    lengths = [7, 3, 9, 1, 5]
+    truth = rng.uniform(10, 50, (sum(lengths), 68, 2))
+    crops = np.zeros((sum(lengths), 8, 8, 3), np.uint8)
+    crops[:, 0, 0, 0], crops[:, 0, 0, 1] = np.arange(sum(lengths)) % 256, np.arange(sum(lengths)) // 256
+    clips = np.split(crops, np.cumsum(lengths)[:-1])
+    first = rng.uniform(5, 40, (len(lengths), 4))
+    first[:, 2:] += 20
+    one_by_one = _Drifting(truth)
+    want = [one_by_one.predict_clip(c, np.tile(b, (len(c), 1)), tracking=True, gt_box_scale=1.2)
+            for c, b in zip(clips, first)]
+    batched = _Drifting(truth)
+    got = batched.track_clips(clips, first, gt_box_scale=1.2)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)  # the same values, bit for bit
+    assert one_by_one.calls == sum(lengths)  # one call per frame
+    # one batch of at most 3 per frame index: 5 clips run at t = 0, 4 at t = 1, 2, 3 at t = 3, 4, then 2, 2, 1, 1
+    assert batched.calls == 2 + 2 + 2 + 1 + 1 + 1 + 1 + 1 + 1

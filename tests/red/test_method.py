@@ -157,3 +157,44 @@ def test_validation_identities_do_not_depend_on_the_training_seed(shards, tmp_pa
         train(cfg, shards, tmp_path / str(seed), seed=seed, val_fraction=0.4)
         held_out.append(re.search(r"validation: 2 clips of 2 identities \((.*)\)", caplog.text).group(1))
     assert held_out[0] == held_out[1] and held_out[0].count("300vw/id") == 2
+
+
+def _test_clips(shards, lengths):
+    """Every test clip of the fake shards, cut to `lengths` frames (cycled): clips that end at different frames."""
+    from redbench.datasets.shards import load_manifest
+
+    m = load_manifest(shards)
+    clips = []
+    for path in m.paths("test"):
+        with ShardReader(path) as r:
+            clips += [r.read_clip(i) for i in range(len(r.clips))]
+    return [(c.crops[:n], c.boxes["gt"][:n]) for c, n in zip(clips, np.resize(lengths, len(clips)))]
+
+
+@pytest.mark.parametrize("variant, frame_feedback", [("full", False), ("full", True), ("static", False)])
+def test_batched_tracking_equals_the_clip_by_clip_loop(trained, shards, variant, frame_feedback):
+    """track_clips (frame t of every clip in one forward, each clip its own LSTM state, C_id sum and previous
+    output) gives what predict_clip(tracking=True) gives clip by clip, to float rounding."""
+    cfg, model_dir = trained[variant]
+    method = load(model_dir, cfg)
+    if frame_feedback:
+        method.model.cfg = dataclasses.replace(method.model.cfg, frame_feedback=True)
+    clips = _test_clips(shards, [6, 3, 5, 1])
+    assert len(clips) >= 2
+    want = [method.predict_clip(crops, boxes, tracking=True, gt_box_scale=1.1) for crops, boxes in clips]
+    got = method.track_clips([c for c, _ in clips], np.stack([b[0] for _, b in clips]), gt_box_scale=1.1)
+    for g, w, (crops, _) in zip(got, want, clips):
+        assert g.shape == (len(crops), 68, 2)
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-4)  # pixels of the context crop
+
+
+def test_batched_tracking_of_a_smoothed_static_method(trained, shards):
+    from redbench.baselines.smoothing import Config as SmoothConfig, wrap
+
+    cfg, model_dir = trained["static"]
+    method = wrap(load(model_dir, cfg), SmoothConfig())
+    clips = _test_clips(shards, [6, 2])
+    want = [method.predict_clip(crops, boxes, tracking=True) for crops, boxes in clips]
+    got = method.track_clips([c for c, _ in clips], np.stack([b[0] for _, b in clips]))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-4)
