@@ -1,5 +1,6 @@
 """Breakdowns of the scores: by 300-VW category / 300-W subset, |yaw|, occlusion, frames since an occluder
-appeared, face motion, identity, clean frames, landmark group and visible vs occluded points (definitions and thresholds: docs/metrics.md).
+appeared, face motion, identity, clean frames, landmark group and visible vs occluded points (definitions
+and thresholds: docs/metrics.md).
 
 A *frame* breakdown splits the frames into groups (masks) and scores the same quantities in each; a
 *quantity* breakdown scores different per-frame quantities (e.g. the NME of the eyes only) on all frames.

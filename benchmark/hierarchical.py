@@ -15,12 +15,12 @@ one person as independent. Here every resample
 
 Few seeds: resampling S values with replacement gives their mean a variance (S - 1) / S of the unbiased
 one, and a percentile interval of a mean of 3-5 values is a normal interval where Student's t is due; both
-undercover (docs/statistics.md: 0.79-0.87 at 3 seeds, 0.89-0.93 at 5). Each method's resampled seed mean is therefore moved
-away from the mean of all its seeds by sqrt(S / (S - 1)) (Hesterberg 2015, "expanded" bootstrap) times
-t_{df} / z at the interval's level, df = the Welch-Satterthwaite degrees of freedom of the seed variance of
-the difference (S - 1 per method with seeds). The people and clip levels are left as drawn (tens of
-people). With one seed per method there is no seed variance to resample and the interval covers people
-and clips only; the result says how many seeds each side had.
+undercover (docs/statistics.md: 0.79-0.87 at 3 seeds, 0.89-0.93 at 5). Each method's resampled seed mean is
+therefore moved away from the mean of all its seeds by sqrt(S / (S - 1)) (Hesterberg 2015, "expanded"
+bootstrap) times t_{df} / z at the interval's level, df = the Welch-Satterthwaite degrees of freedom of the
+seed variance of the difference (S - 1 per method with seeds). The people and clip levels are left as drawn
+(tens of people). With one seed per method there is no seed variance to resample and the interval covers
+people and clips only; the result says how many seeds each side had.
 
 Vectorised: with clip multiplicities W (B, C), per-seed clip sums S_s (C,) and counts n_s (C,), every
 resample's pooled mean of seed s is (W S_s) / (W n_s) -- one product for all seeds. Seeded from the

@@ -34,9 +34,9 @@ def seed_stores(predictions_dir: str | Path, method: str, dataset: str, train_se
             m = SEED_DIR.fullmatch(sub.name)
             if m and sub.is_dir() and (sub / f"{dataset}.h5").is_file():
                 out[int(m.group(1))] = sub / f"{dataset}.h5"
-    top = folder / f"{dataset}.h5"
-    if top.is_file() and (train_seed if train_seed is not None else 0) not in out:
-        out[train_seed if train_seed is not None else 0] = top
+    top, top_seed = folder / f"{dataset}.h5", 0 if train_seed is None else train_seed
+    if top.is_file() and top_seed not in out:
+        out[top_seed] = top
     return dict(sorted(out.items()))
 
 

@@ -74,7 +74,7 @@ def run_method(method: Method, manifest_dir: str | os.PathLike, box_protocol: st
     bar = tqdm(total=sum(e.n_frames for e in entries), disable=not progress, desc=f"{method.name}", unit="frame")
     for group in _groups(_read_clips(manifest, entries, box_protocol), TRACK_BATCH_FRAMES if batched else 0):
         t0 = time.perf_counter()
-        if batched:  # crop coords
+        if batched:  # every output in crop coords
             preds = method.track_clips([c.arrays["crops"] for c in group], np.stack([c.boxes[0] for c in group]),
                                        gt_box_scale=gt_box_scale)
         else:

@@ -8,7 +8,6 @@ has more than one seed store.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,6 @@ from redbench.benchmark.aggregate import percentile_interval
 from redbench.benchmark.ground_truth import GroundTruth
 from redbench.benchmark.hierarchical import (clip_identities, design, hierarchical_means, hierarchical_test,
                                              seed_factors, seed_sums)
-
-log = logging.getLogger(__name__)
 
 METHOD_TEXT = ("paired hierarchical bootstrap: per resample, each method's training seeds drawn with replacement "
                "(their spread widened by sqrt(S/(S-1)) x t_df/z), the test identities drawn with replacement and "

@@ -63,7 +63,8 @@ def test_flicker_layout_roots_the_squared_key():
     got = flicker_layout({"nme": {"value": 0.1, "ci": [0.09, 0.11]},
                           "nmf_sq": {"value": 4.0, "ci": [1.0, 9.0], "block_length": 3},
                           "nmf_sq/video": {"value": 16.0, "ci": [None, None]}})
-    assert got == {"nme": {"value": 0.1, "ci": [0.09, 0.11]}, "nmf": {"value": 2.0, "ci": [1.0, 3.0], "block_length": 3},
+    assert got == {"nme": {"value": 0.1, "ci": [0.09, 0.11]},
+                   "nmf": {"value": 2.0, "ci": [1.0, 3.0], "block_length": 3},
                    "nmf/video": {"value": 4.0, "ci": [None, None]}}
 
 

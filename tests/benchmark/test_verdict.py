@@ -38,8 +38,8 @@ def _results(tmp_path) -> None:
     track_tests = [_test("red_static", -0.002, -0.006, 0.003, 0.001, "equivalent"),
                    _test("sdm", -0.012, -0.02, -0.004, 0.7, "better")]  # no sdm+smooth test: left out
     (tmp_path / "box-tracking").mkdir(parents=True)
-    (tmp_path / "box-tracking" / "metrics.json").write_text(json.dumps(
-        {"datasets": {"300vw": {"box_protocol": "tracking", "methods": {}, "seeds": _seeds(track_means, track_tests)}}}))
+    tracking = {"box_protocol": "tracking", "methods": {}, "seeds": _seeds(track_means, track_tests)}
+    (tmp_path / "box-tracking" / "metrics.json").write_text(json.dumps({"datasets": {"300vw": tracking}}))
     (tmp_path / "metrics.json").write_text(json.dumps(
         {"seeds": {"train": 0}, "datasets": {"300vw": main_entry},
          "protocols": {"tracking": {"results": "box-tracking/metrics.json"}}}))
