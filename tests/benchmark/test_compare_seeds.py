@@ -9,7 +9,7 @@ import pytest
 
 from redbench.benchmark import metrics as M
 from redbench.benchmark.aggregate import BootstrapConfig
-from redbench.benchmark.compare import CompareConfig, CompareError, _owned_by_compare, compare_and_write
+from redbench.benchmark.compare import CompareConfig, CompareError, compare_and_write, owned_by_compare
 from redbench.benchmark.layout import LayoutError, headline_store, protocol_roots, seed_stores
 from redbench.benchmark.lost_face import LostFaceConfig, loss_runs, lost_face
 from redbench.benchmark.store import PredictionMeta, write_predictions
@@ -112,10 +112,12 @@ def test_a_seed_store_on_other_frames_is_refused(world, fake_shards):
     assert not (root / "results").exists()  # nothing half-written
 
 
-def test_compare_owns_its_protocol_folders_only():
-    assert _owned_by_compare("box-tracking/metrics.json") and _owned_by_compare("box-detector/plots/ced_300vw.png")
-    assert not _owned_by_compare("box-tracking/notes.txt") and not _owned_by_compare("box-a/box-b/metrics.json")
-    assert not _owned_by_compare("mine/metrics.json")
+def test_compare_owns_the_protocol_files_its_metrics_json_lists(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps(
+        {"outputs": ["metrics.json", "box-tracking/metrics.json", "box-detector/plots/ced_300vw.png"]}))
+    owned = owned_by_compare(tmp_path)
+    assert owned("box-tracking/metrics.json") and owned("box-detector/plots/ced_300vw.png")
+    assert not owned("box-tracking/notes.txt") and not owned("mine/metrics.json")
 
 
 def test_a_protocol_folder_of_other_boxes_is_refused(world, fake_shards):
