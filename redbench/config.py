@@ -303,7 +303,8 @@ def with_overrides(section: dict[str, Any] | None, overrides: Iterable[str], whe
         for i, part in enumerate(path):
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"{where}.{'.'.join(path[:i + 1])}: is {node!r}, not a section, in override {item!r}")
+                raise ConfigError(f"{where}.{'.'.join(path[:i + 1])}: is {node!r}, not a section, "
+                                  f"in override {item!r}")
         node[last] = value
     return out
 

@@ -151,15 +151,17 @@ def test_a_toy_method_and_a_toy_dataset_through_the_tables(tmp_path: Path) -> No
     assert {"toy", "toy+smooth"} <= set(params["compare"]["methods"])
     stages = yaml.safe_load((code / "dvc.yaml").read_text())["stages"]
     assert stages["fetch"]["foreach"] == ["300vw", "300w", "tf", "toy"]
-    assert "baselines/toy.py" in stages["train_toy"]["deps"] and "baselines/toy.py" in stages["predict_toy"]["do"]["deps"]
-    assert "datasets/toyset.py" in stages["fetch"]["do"]["deps"] and "datasets/toyset.py" in stages["preprocess"]["do"]["deps"]
+    assert "baselines/toy.py" in stages["train_toy"]["deps"]
+    assert "baselines/toy.py" in stages["predict_toy"]["do"]["deps"]
+    assert "datasets/toyset.py" in stages["fetch"]["do"]["deps"]
+    assert "datasets/toyset.py" in stages["preprocess"]["do"]["deps"]
     assert "baselines/toy.py" not in stages["train_sdm"]["deps"]
     assert redbench("pipeline", "check").strip() == "every generated file is up to date"
 
     work = tmp_path / "work"  # a project folder: the toy data, trained on, predicted, compared
     work.mkdir()
-    (work / "params.yaml").write_text(yaml.safe_dump({"train": {"datasets": ["toy"]},
-                                                      "compare": {"methods": ["toy", "mean_shape"], "datasets": ["toy"]}}))
+    (work / "params.yaml").write_text(yaml.safe_dump({
+        "train": {"datasets": ["toy"]}, "compare": {"methods": ["toy", "mean_shape"], "datasets": ["toy"]}}))
     redbench("fetch", "toy", cwd=work)
     redbench("preprocess", "toy", cwd=work)
     for method in ("toy", "mean_shape"):

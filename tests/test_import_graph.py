@@ -106,7 +106,8 @@ def test_no_import_cycle() -> None:
 
 def test_the_checks_see_a_violation_and_a_cycle() -> None:
     graph = {"redbench.red.infer": {"redbench.benchmark.metrics", "redbench.metrics"},
-             "redbench.baselines.sdm": {"redbench.red.model"}, "redbench.benchmark.compare": {"redbench.datasets.table"}}
+             "redbench.baselines.sdm": {"redbench.red.model"},
+             "redbench.benchmark.compare": {"redbench.datasets.table"}}
     assert floor_violations(graph) == ["redbench.baselines.sdm (floor 3) imports redbench.red.model (floor 3)",
                                        "redbench.red.infer (floor 3) imports redbench.benchmark.metrics (floor 4)"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

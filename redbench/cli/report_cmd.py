@@ -18,7 +18,8 @@ FOLDER = click.Path(file_okay=False, path_type=Path)
               help="The compare output holding metrics.json.")
 @click.option("--results-seed", "seeds", type=(click.IntRange(0), FOLDER), multiple=True, metavar="SEED DIR",
               help="A compare output of RED and RED-static trained with SEED (repeatable).")
-@click.option("--out", type=FOLDER, default=Path("report"), show_default=True, help="The report folder (replaced whole).")
+@click.option("--out", type=FOLDER, default=Path("report"), show_default=True,
+              help="The report folder (replaced whole).")
 @click.option("--into", type=click.Path(dir_okay=False, exists=True, path_type=Path), multiple=True,
               help="Also rewrite the <!-- reference:NAME --> blocks of this Markdown file (repeatable).")
 def report(models: Path, results: Path, seeds: tuple[tuple[int, Path], ...], out: Path,

@@ -9,11 +9,10 @@ listing methods never imports torch or dlib. Each method module provides (docs/e
                                                                # trainable methods only; writes train_info.json
     load(model_dir: Path | None, cfg: Config) -> Method        # every method (model_dir None: pretrained)
 
-A method may keep `train` (and `continues`, for resumable ones) in a module of its own, named by the spec's
-`train_module`, so that predicting imports no training code (RED: red/method_train.py).
-
 where `Method` follows `redbench.methods.protocol.Method`. The `<static>+smooth` rows are made by the
-factory (redbench.methods.factory) from their static method and redbench.baselines.smoothing.
+factory (redbench.methods.factory) from their static method and redbench.baselines.smoothing. A method may
+keep `train` (and `continues`, for resumable ones) in a module of its own, named by the spec's `train_module`,
+so that predicting imports no training code (RED: red/method_train.py).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ the committed dvc.lock names them. The reference profile trains every learned me
 
 from __future__ import annotations
 
+import itertools
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,8 +113,6 @@ def _each(template: str, items: list[str]) -> list[str]:
 
 
 def _grid(template: str, matrix: dict[str, list]) -> list[str]:
-    import itertools
-
     out = []
     for combo in itertools.product(*matrix.values()):
         cmd = template
@@ -170,12 +169,11 @@ def default_stages(params: dict) -> dict[str, Stage]:
     from redbench.methods.protocol import CHECKPOINT, TRAIN_INFO, WEIGHTS
 
     rows, trainable, datasets, train_data = _rows(params)
-    fetched = datasets
     stages = {
-        "fetch": Stage("redbench fetch ${item}", _each("redbench fetch ${item}", fetched), [],
-                       ["fetch.${item}", "synthetic"], ["data/raw/${item}"], foreach=fetched),
-        "preprocess": Stage("redbench preprocess ${item}", _each("redbench preprocess ${item}", fetched),
-                            ["data/raw/${item}"], ["preprocess"], ["data/shards/${item}"], foreach=fetched),
+        "fetch": Stage("redbench fetch ${item}", _each("redbench fetch ${item}", datasets), [],
+                       ["fetch.${item}", "synthetic"], ["data/raw/${item}"], foreach=datasets),
+        "preprocess": Stage("redbench preprocess ${item}", _each("redbench preprocess ${item}", datasets),
+                            ["data/raw/${item}"], ["preprocess"], ["data/shards/${item}"], foreach=datasets),
     }
     shards = [f"data/shards/{d}" for d in train_data]
     for group in _groups(trainable, lambda m: get_method(m).module):
@@ -197,20 +195,23 @@ def default_stages(params: dict) -> dict[str, Stage]:
             cmd, _each(cmd, group), shards, [f"methods.{item}", "train"], outs, foreach=group if many else None,
             metrics=metrics, plots=plots,
             comment=f"DDP: torchrun --nproc_per_node=N --no-python redbench train {item}" if spec.resumable else "")
-    code_of = lambda m: (get_method(m).module, get_method(m).smooth_of and get_method(get_method(m).smooth_of).module)  # noqa: E731
+    def code_of(m: str) -> tuple[str, str | None]:  # the rows that run the same code share a stage
+        spec = get_method(m)
+        return spec.module, spec.smooth_of and get_method(spec.smooth_of).module
+
     for group in _groups(rows, code_of):
         name, many = group[0], len(group) > 1
         spec = get_method(name)
         base = spec.smooth_of or name
-        if many:  # one matrix over the rows that run the same code
+        if many:  # one matrix over the rows
             method, dataset = "${item.method}", "${item.dataset}"
             matrix = {"method": group, "dataset": datasets}
         else:
             method, dataset, matrix = name, "${item}", None
         trained = get_method(base)
-        models = _model_files(method if spec.smooth_of is None else base, trained.resumable) if trained.trainable else []
-        keys = [f"methods.{method if spec.smooth_of is None else base}", *(["smoothing"] if spec.smooth_of else []),
-                "predict"]
+        model = method if spec.smooth_of is None else base  # a +smooth row reads its static method's model
+        models = _model_files(model, trained.resumable) if trained.trainable else []
+        keys = [f"methods.{model}", *(["smoothing"] if spec.smooth_of else []), "predict"]
         cmd = f"redbench predict {method} {dataset}"
         cmds = _grid(cmd, matrix) if many else _each(cmd, datasets)
         stages[f"predict_{_stage_name(name)}"] = Stage(

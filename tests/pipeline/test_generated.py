@@ -69,6 +69,7 @@ def test_a_stage_declares_the_union_of_its_items_imports_folded_into_folders() -
     reference = yaml.safe_load(dvc_yaml(reference_stages(yaml.safe_load((REPO / "reference/params.yaml").read_text())),
                                         "../", "reference/params.yaml"))["stages"]
     assert reference["ablations"]["matrix"] == {"variant": ["no_srnn", "no_cls", "reg_only"], "seed": [0, 1]}
-    assert reference["ablations"]["cmd"].startswith("redbench train red --set variant=${item.variant} --seed ${item.seed}")
+    assert reference["ablations"]["cmd"].startswith(
+        "redbench train red --set variant=${item.variant} --seed ${item.seed}")
     train = reference["train"]["do"]["deps"]
     assert {"../baselines/sdm.py", "../red/method.py"} <= set(train) and all(d.startswith("../") for d in train)
