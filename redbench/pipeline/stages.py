@@ -219,6 +219,11 @@ def default_stages(params: dict) -> dict[str, Stage]:
             foreach=None if many else datasets, matrix=matrix)
     stages["compare"] = _compare("redbench compare", "", datasets)
     stages["compare"].params.append("train.seed")
+    # every learned method's validation NME, loss and cost per epoch in one figure (dvc plots shows each log)
+    logs = [f"models/{m}/{TRAIN_LOG}" for m in trainable if m != "mean_shape"]
+    cmd = "redbench curves --out plots/training_curves.png"
+    stages["training_curves"] = Stage(cmd, [cmd], [*(f"data/shards/{d}/manifest.json" for d in train_data), *logs],
+                                      ["train.datasets"], [{"plots/training_curves.png": {"cache": False}}])
     return stages
 
 
