@@ -337,7 +337,7 @@ def run_compare(cfg: CompareConfig, progress: bool = False,
         t2 = time.perf_counter()
         entries[ds] = summarise_dataset(scores[ds], cfg, paired_tests)
         if any(len(s) > 1 for s in seeds.values()):  # several training seeds: the hierarchical view
-            nme = seed_nme(gt, scores[ds], files, seeds, cfg, progress)
+            nme = seed_nme(gt, scores[ds], files, seeds, cfg, score_dataset, CompareError, progress)
             entries[ds]["seeds"] = summarise_seeds(nme, scores[ds].gt, scores[ds].clip_codes, cfg)
         log.info("%s: %d frames x %d methods: ground truth %.2f s, scored %.2f s, summarised %.2f s", ds,
                  len(scores[ds].gt), len(files), t1 - t0, t2 - t1, time.perf_counter() - t2)

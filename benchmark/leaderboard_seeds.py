@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redbench.benchmark.leaderboard import Column, Table, _caption, _source
+from redbench.benchmark.table_model import Column, Table, _caption, _source
 
 
 def seed_means_table(results: dict[str, Any], ds: str) -> Table | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -24,11 +24,12 @@ METHOD_TEXT = ("paired hierarchical bootstrap: per resample, each method's train
 
 
 def seed_nme(gt: GroundTruth, scores: Any, headline: dict[str, Path], stores: dict[str, dict[int, Path]],
-             cfg: Any, progress: bool = False) -> dict[str, dict[int, np.ndarray]]:
+             cfg: Any, score: Callable, error: type[Exception], progress: bool = False
+             ) -> dict[str, dict[int, np.ndarray]]:
     """method -> seed -> per-frame headline NME (N,) on the frames of `scores` (compare.DatasetScores); the
     headline store's values are reused, every other store is scored alone and must cover exactly those
-    frames under the same box protocol."""
-    from redbench.benchmark.compare import CompareError, score_dataset
+    frames under the same box protocol. score, error: compare's score_dataset and CompareError (passed in:
+    compare imports this module)."""
 
     protocol = next(iter(scores.metas.values())).box_protocol
     out: dict[str, dict[int, np.ndarray]] = {}
@@ -38,14 +39,14 @@ def seed_nme(gt: GroundTruth, scores: Any, headline: dict[str, Path], stores: di
             if path == headline.get(m):
                 out[m][seed] = scores.values[m]["nme"]
                 continue
-            got = score_dataset(gt, {m: path}, dataclasses.replace(cfg, intersect=False), progress)
+            got = score(gt, {m: path}, dataclasses.replace(cfg, intersect=False), progress)
             same = (np.array_equal(got.gt.clip_ids, scores.gt.clip_ids)
                     and np.array_equal(got.gt.frame_indices, scores.gt.frame_indices))
             if not same:
-                raise CompareError(f"{path}: covers other frames than the {m} store compare scores "
+                raise error(f"{path}: covers other frames than the {m} store compare scores "
                                    f"({len(got.gt)} against {len(scores.gt)})")
             if got.metas[m].box_protocol != protocol:
-                raise CompareError(f"{path}: box protocol {got.metas[m].box_protocol!r}, the other stores' "
+                raise error(f"{path}: box protocol {got.metas[m].box_protocol!r}, the other stores' "
                                    f"is {protocol!r}")
             out[m][seed] = got.values[m]["nme"]
     return out

@@ -37,7 +37,8 @@ import numpy as np
 from tqdm import tqdm
 
 from redbench.config import param
-from redbench.datasets.boxes import DlibBoxModel, scale_box
+from redbench.datasets.boxes import scale_box
+from redbench.datasets.detector import DlibBoxModel
 from redbench.datasets.geometry import apply_affine, invert_affine
 from redbench.datasets.video import VideoError, VideoSource
 from redbench.methods.protocol import Method
@@ -118,7 +119,7 @@ class _Detector:
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         if self._hog is None:
-            from redbench.datasets.boxes import HogDetector
+            from redbench.datasets.detector import HogDetector
 
             self._hog = HogDetector(size=None, upsample=self.cfg.detector_upsample)
         det = self._hog(np.ascontiguousarray(image))

@@ -108,7 +108,7 @@ class RedMethod:
         """The tracking protocol over several clips at once: frame t of every clip in one forward
         (red.infer.BatchedOnlineRED), each clip with its own state; per clip, what predict_clip(tracking=True)
         gives (to float rounding: one batched forward instead of one per clip)."""
-        from redbench.datasets.boxes import square_crop
+        from redbench.datasets.input_crop import square_crop
         from redbench.methods.tracking import track_batch
         from redbench.red.infer import BatchedOnlineRED
 

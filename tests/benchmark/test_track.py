@@ -13,7 +13,7 @@ from redbench import methods
 from redbench.benchmark.track import (Segment, TrackConfig, TrackResult, detection_to_box, iou, read_working_frames,
                                       track_video, working_affine)
 from redbench.benchmark.track_outputs import track_jitter, write_track_folder, _runs
-from redbench.datasets.boxes import DlibBoxModel
+from redbench.datasets.detector import DlibBoxModel
 from redbench.datasets.geometry import apply_affine, invert_affine
 from redbench.datasets.video import open_video
 
@@ -165,7 +165,7 @@ def test_a_lost_track_is_redetected_and_restarts_the_method(synthetic_video) -> 
     assert method.calls == [16, 10, 4]  # each segment runs to the end of the video; its tail is re-run
     assert result.tracked.all()
     # a re-detected segment starts from the detector's box on that working frame (the gt box rule's)
-    from redbench.datasets.boxes import HogDetector
+    from redbench.datasets.detector import HogDetector
 
     frames = np.empty((16, result.work_size, result.work_size, 3), np.uint8)
     read_working_frames(source, result.to_work, result.work_size, frames)
