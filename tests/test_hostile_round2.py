@@ -667,16 +667,16 @@ def test_14_a_breakdown_plot_without_bootstrap_names_no_level(tmp_path, monkeypa
 # -- 15: a partial section merges over the packaged one ---------------------------------------------------
 
 def test_15_a_partial_compare_section_keeps_the_packaged_keys(tmp_path, monkeypatch):
-    from redbench.config import load_params
+    from redbench.benchmark.compare import CompareConfig
+    from redbench.config import load_params, section
 
     monkeypatch.chdir(tmp_path)
-    packaged = load_params()
     (tmp_path / "p.yaml").write_text("compare: {out_dir: X}\n")
-    merged = load_params(tmp_path / "p.yaml")["compare"]
-    assert merged["out_dir"] == "X" and merged["methods"] == packaged["compare"]["methods"]  # not "no methods"
+    merged = section(load_params(tmp_path / "p.yaml"), "compare", CompareConfig)
+    assert merged.out_dir == "X" and merged.methods == CompareConfig().methods and merged.methods  # not "no methods"
     (tmp_path / "p.yaml").write_text("compare: {methods: [sdm]}\n")
-    merged = load_params(tmp_path / "p.yaml")["compare"]
-    assert merged["methods"] == ["sdm"] and merged["datasets"] == ["300vw", "300w", "tf"]  # not only 300vw
+    merged = section(load_params(tmp_path / "p.yaml"), "compare", CompareConfig)
+    assert list(merged.methods) == ["sdm"] and list(merged.datasets) == ["300vw", "300w", "tf"]  # not only 300vw
 
 
 def test_15_a_key_given_twice_is_an_error(tmp_path):

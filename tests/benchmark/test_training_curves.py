@@ -71,7 +71,7 @@ def proposed_dvc_yaml() -> dict:
 
 
 def test_the_proposed_plots_cover_every_learned_methods_log() -> None:
-    from redbench.methods.convergence import write_log  # noqa: F401  (the writer of these columns)
+    from redbench.methods.train_log import write_log  # noqa: F401  (the writer of these columns)
 
     learned = {n for n, s in method_table().items() if s.trainable and n != "mean_shape"}  # mean_shape logs nothing
     proposed = proposed_dvc_yaml()

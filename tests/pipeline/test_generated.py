@@ -48,7 +48,9 @@ def _params(**compare) -> dict:
 def test_the_stages_follow_the_compared_rows_and_datasets() -> None:
     stages = default_stages(_params(methods=["sdm", "sdm+smooth", "red"], datasets=["300vw", "tf"]))
     assert list(stages) == ["fetch", "preprocess", "train_sdm", "train_red", "predict_sdm", "predict_sdm_smooth",
-                            "predict_red", "compare"]
+                            "predict_red", "compare", "training_curves"]
+    assert stages["training_curves"].deps == ["data/shards/300vw/manifest.json", "models/sdm/train_log.csv",
+                                              "models/red/train_log.csv"]
     assert stages["fetch"].foreach == ["300vw", "tf"]
     assert stages["predict_sdm_smooth"].cmds == ["redbench predict sdm+smooth 300vw", "redbench predict sdm+smooth tf"]
     assert stages["predict_sdm_smooth"].deps == ["models/sdm", "data/shards/${item}"]
