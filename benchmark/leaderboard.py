@@ -20,8 +20,8 @@ from typing import Any, Sequence
 from redbench._io import write_text_atomic
 from redbench.benchmark.breakdowns import QUANTITY_BREAKDOWNS
 from redbench.benchmark.leaderboard_seeds import extra_tables
-from redbench.benchmark.table_model import (Column, Table, _bootstrap_text, _caption, _cell, _has_intervals,  # noqa: F401
-                                            _interval_text, _sort_key, _sort_value, _source)
+from redbench.benchmark.table_model import (Column, Table, _caption, _cell, _has_intervals, _sort_key, _sort_value,
+                                            _source)
 
 PREVIEW_INDEX = "index.json"  # written by redbench.benchmark.previews in <previews_dir>/<dataset>/
 
