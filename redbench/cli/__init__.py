@@ -54,7 +54,7 @@ class LazyGroup(click.Group):
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars, warnings only.")
 @click.option(
     "--params", "params_path", default=None, type=click.Path(dir_okay=False),
-    help="The params file to read  [default: ./params.yaml when present; its sections override the packaged defaults].",
+    help="The params file to read  [default: ./params.yaml when present; what it leaves out takes the defaults].",
 )
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool, params_path: str) -> None:
