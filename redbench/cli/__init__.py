@@ -76,8 +76,7 @@ class LazyGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show the traceback of an error instead of its one-line message.")
 @click.option(
     "--params", "params_path", default=None, type=click.Path(dir_okay=False),
-    help="The params file to read  [default: ./params.yaml when present; its keys override the packaged "
-         "defaults key by key].",
+    help="The params file to read  [default: ./params.yaml when present; what it leaves out takes the defaults].",
 )
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool, params_path: str) -> None:

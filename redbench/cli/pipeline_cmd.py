@@ -7,7 +7,8 @@ import click
 
 @click.group("pipeline")
 def pipeline() -> None:
-    """dvc.yaml and reference/dvc.yaml, derived from the tables, the params files and the code's imports."""
+    """params.yaml (the config dataclasses' defaults), dvc.yaml and reference/dvc.yaml (from the tables, the
+    params files and the code's imports): the generated files."""
 
 
 @pipeline.command("write")
