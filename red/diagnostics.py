@@ -12,9 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from redbench.datasets.geometry import apply_affine, invert_affine
-from redbench.datasets.loaders import finish_images
-from redbench.red.infer import OnlineRED, nme_inter_ocular, predict_static_batch
+from redbench.red.infer import OnlineRED, nme_inter_ocular, predict_static_batch, to_input_coords, validation_clip
 from redbench.red.model import RED
 
 DIAGNOSTICS = "diagnostics.json"
@@ -30,14 +28,11 @@ def temporal_diagnostics(model: RED, clips, device: torch.device, max_frames: in
     (0: whole clips); the shuffled order is a seeded permutation per clip."""
     was_training = model.training
     model.eval()
-    idx = list(model.cfg.point_indices)
     runner = OnlineRED(model, device)
     errors: dict[str, list[np.ndarray]] = {m: [] for m in MODES}
     for i, clip in enumerate(clips):
-        t_max = min(len(clip["image"]), max_frames or len(clip["image"]))
-        gt = clip["landmarks"][:t_max, idx].double().numpy()  # (T, L, 2) input coords
-        to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())  # (T, 2, 3) orig -> input
-        images = finish_images(clip["image"][:t_max], clip.get("colour"))  # (T, 3, s, s)
+        gt, to_input, images = validation_clip(clip, model.cfg.point_indices, max_frames)
+        t_max = len(gt)
         order = np.random.default_rng([seed, i]).permutation(t_max)
         runner.reset()
         as_is = runner.run_clip(images, to_input)  # (T, L, 2) orig coords
@@ -47,8 +42,8 @@ def temporal_diagnostics(model: RED, clips, device: torch.device, max_frames: in
         # every frame alone: a batch of one-frame clips (fresh state each), in input coords
         reset = predict_static_batch(model, images, device) if not runner.needs_steps else \
             np.stack([_alone(runner, images[t], to_input[t]) for t in range(t_max)])
-        preds = {"as_is": _to_input(as_is, to_input), "shuffled": _to_input(shuffled, to_input),
-                 "state_reset": reset if not runner.needs_steps else _to_input(reset, to_input)}
+        preds = {"as_is": to_input_coords(as_is, to_input), "shuffled": to_input_coords(shuffled, to_input),
+                 "state_reset": reset if not runner.needs_steps else to_input_coords(reset, to_input)}
         for m in MODES:
             errors[m].append(nme_inter_ocular(preds[m], gt, model.cfg.point_indices))
     model.train(was_training)
@@ -64,6 +59,3 @@ def _alone(runner: OnlineRED, image: torch.Tensor, to_input: np.ndarray) -> np.n
     runner.reset()
     return runner.step(image, to_input)
 
-
-def _to_input(common: np.ndarray, to_input: np.ndarray) -> np.ndarray:
-    return np.stack([apply_affine(p, a) for p, a in zip(common, to_input)])

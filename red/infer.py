@@ -163,22 +163,33 @@ def nme_inter_ocular(pred: np.ndarray, gt: np.ndarray, point_indices: tuple[int,
     return metrics.nme(full_pred, full_gt, "inter_ocular", points=idx)
 
 
+def validation_clip(clip: dict, point_indices: tuple[int, ...], max_frames: int
+                    ) -> tuple[np.ndarray, np.ndarray, torch.Tensor]:
+    """A validation clip's first `max_frames` frames (0: all): gt (T, L, 2) input coords, to_input (T, 2, 3) orig ->
+    input affines, images (T, 3, s, s) float in [0, 1]."""
+    t_max = min(len(clip["image"]), max_frames or len(clip["image"]))
+    gt = clip["landmarks"][:t_max, list(point_indices)].double().numpy()
+    to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())
+    return gt, to_input, finish_images(clip["image"][:t_max], clip.get("colour"))
+
+
+def to_input_coords(points: np.ndarray, to_input: np.ndarray) -> np.ndarray:
+    """(T, L, 2) points in the clip's common frame -> each frame's input coords."""
+    return np.stack([apply_affine(p, a) for p, a in zip(points, to_input)])
+
+
 @torch.no_grad()
 def validate(model: RED, clips, device: torch.device, max_frames: int) -> np.ndarray:
     """Per-frame inter-ocular NME on validation clips (dicts from ClipDataset(train=False)), each run online
     from its first frame with the gt box per frame, at most `max_frames` frames per clip (0: whole clips)."""
     was_training = model.training
     model.eval()
-    idx = list(model.cfg.point_indices)
     runner = OnlineRED(model, device)
     errors = []
     for clip in clips:
-        t_max = min(len(clip["image"]), max_frames or len(clip["image"]))
-        gt = clip["landmarks"][:t_max, idx].double().numpy()  # (T, L, 2) input coords
-        to_input = invert_affine(clip["input_to_orig"][:t_max].double().numpy())  # (T, 2, 3) orig -> input
+        gt, to_input, images = validation_clip(clip, model.cfg.point_indices, max_frames)
         runner.reset()
-        common = runner.run_clip(finish_images(clip["image"][:t_max], clip.get("colour")), to_input)
-        pred = np.stack([apply_affine(p, a) for p, a in zip(common, to_input)])
+        pred = to_input_coords(runner.run_clip(images, to_input), to_input)
         errors.append(nme_inter_ocular(pred, gt, model.cfg.point_indices))
     model.train(was_training)
     return np.concatenate(errors) if errors else np.zeros(0)

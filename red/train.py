@@ -98,7 +98,7 @@ def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
     if saved is None:
         raise ValueError(f"{path}: checkpoint records no training params (made by an older version); "
                          f"delete it to train from scratch")
-    saved = {**{k: v for k, v in _ADDED_DEFAULTS.items() if k in now}, **saved}
+    saved = {**{k: v for k, v in _added_defaults().items() if k in now}, **saved}
     differs = [k for k in sorted(set(saved) | set(now)) if _norm(saved.get(k)) != _norm(now.get(k))]
     if extends(_stop_rule(saved), _stop_rule(now)):
         differs = [k for k in differs if k not in {STOP_KEY + f for f in EXTENDING_FIELDS}]
@@ -109,9 +109,12 @@ def check_resumable(path: Path, saved: dict | None, now: dict) -> None:
 
 
 # fields added after checkpoints were made: a checkpoint without them was trained with their defaults
-_ADDED_DEFAULTS = {"model.srnn_feedback": "hard", "model.temporal_gate": False, "train.tbptt": 0,
-                   "train.accumulate": 1, "train.ema": 0.0, "train.init_seed": None, "train.data_seed": None,
-                   "train.init_from": None, "train.precision": "fp32", "train.diagnostics": False}
+_ADDED_FIELDS = ("model.srnn_feedback", "model.temporal_gate", "train.tbptt", "train.accumulate", "train.ema",
+                 "train.init_seed", "train.data_seed", "train.init_from", "train.precision")
+
+
+def _added_defaults() -> dict:
+    return {k: v for k, v in run_params(RedConfig(), TrainConfig(), 0).items() if k in _ADDED_FIELDS}
 
 
 def _stop_rule(params: dict) -> dict:

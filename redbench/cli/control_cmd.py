@@ -28,8 +28,8 @@ def control(ctx: click.Context, pairs: tuple[str, ...], oracle_name: str, condit
     """NME (inter-ocular, 68 points) of each method and of the oracle on still clips where time helps."""
     from redbench._io import write_json_atomic
     from redbench.benchmark.positive_control import ControlConfig, run_control, source_frames
-    from redbench.datasets.loaders import split_by_identity
-    from redbench.datasets.shards import ShardReader, load_manifest
+    from redbench.baselines.train_frames import validation_split
+    from redbench.datasets.shards import load_manifest
     from redbench.methods import get_method, train_params
     from redbench.methods.factory import method_config
 
@@ -44,16 +44,11 @@ def control(ctx: click.Context, pairs: tuple[str, ...], oracle_name: str, condit
             loaded[name] = spec.load_module().load(Path(model_dir) if model_dir else None, method_config(spec, params))
         if oracle_name not in loaded:
             raise ValueError(f"--oracle {oracle_name!r} is not one of the -m methods {sorted(loaded)}")
-        manifest = load_manifest(shards_dir / dataset)
-        paths = manifest.paths("train" if split == "validation" else "test")
+        paths = load_manifest(shards_dir / dataset).paths("train" if split == "validation" else "test")
         identities = None
-        if split == "validation":
-            names = set()
-            for p in paths:
-                with ShardReader(p) as r:
-                    names |= {c.identity_name for c in r.clips}
-            _, identities = split_by_identity(sorted(names), train_params(params).val_fraction, seed=0)
-        sources = source_frames(paths, set(identities) if identities is not None else None)
+        if split == "validation":  # the people every learned method validates on (split seed 0)
+            _, identities = validation_split(shards_dir / dataset, train_params(params).val_fraction)
+        sources = source_frames(paths, identities)
         cfg = ControlConfig()
         result = {c: run_control(loaded, loaded[oracle_name], sources, c, cfg) for c in condition}
     for c, row in result.items():
