@@ -25,7 +25,7 @@ from redbench import metrics
 from redbench.landmarks import mirror_points
 from redbench.baselines.train_frames import VAL_FRAMES, load_train_frames, validation_split
 from redbench.config import param, params_hash
-from redbench.methods.convergence import IMPROVED, STOP, Plateau, StopRule
+from redbench.methods.convergence import STOP, Plateau, StopRule
 from redbench.methods.cost import TrainCost, count_flops
 from redbench.methods.train_log import write_log
 from redbench.methods.protocol import TrainInfo, train_data_hash
@@ -157,7 +157,7 @@ def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn:
             value = val.nme(model)
             model.train()
             action = plateau.update(value, done)
-            if action == IMPROVED:
+            if plateau.latest_is_best:
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         rows.append({"epoch": epoch + 1, "step": done, "train_loss": total / n, "val_nme_inter_ocular": value,
                      "lr": opt.param_groups[0]["lr"], "frames_seen": (epoch + 1) * n,

@@ -34,7 +34,7 @@ from redbench.red.losses import red_loss
 from redbench.red.model import RED
 from redbench.red.checkpoint import CHECKPOINT, MODEL, save_model  # moved there; still importable from here
 from redbench.red.train_config import TrainConfig  # moved there; still importable from here
-from redbench.methods.convergence import DECAY, EXTENDING_FIELDS, IMPROVED, STOP, WAIT, Plateau, extends
+from redbench.methods.convergence import DECAY, EXTENDING_FIELDS, STOP, WAIT, Plateau, extends
 from redbench.methods.cost import TrainCost, count_flops
 from redbench.methods.train_log import METRICS, TRAIN_LOG, write_log  # noqa: F401 (file names, re-exported)
 
@@ -348,7 +348,7 @@ def _end_of_epoch(run: _Run, val_clips, pass_: int) -> str | None:
         value = float(nme.mean()) if len(nme) else float("nan")
         n, steps_done = max(run.loss_acc[1], 1), (pass_ + 1) * run.steps_per_pass
         action = run.plateau.update(value, steps_done)
-        if action == IMPROVED or run.best_state is None:
+        if run.plateau.latest_is_best or run.best_state is None:
             run.best_state = {k: v.detach().clone() for k, v in run.kept.state_dict().items()}
         run.rows.append({"epoch": pass_ // tc.passes_per_epoch + 1, "step": steps_done,
                          "train_loss": run.loss_acc[0] / n,

@@ -19,7 +19,8 @@ class SyntheticConfig:
     # Identity pools; training and test identities are disjoint (TF's one person is a third, separate one).
     n_identities_train: int = 50
     n_identities_test: int = 16
-    # 300-VW: how many of the real video ids to generate (the first n of each list, in the real order).
+    # 300-VW: how many of the real video ids to generate (the first n of each list, in the real order); past a
+    # category's real ids, the reserved synthetic ids 9<category><k> (up to 10 more: splits.VW300_SYNTHETIC_EXTRA).
     vw_train_videos: int = param(50, min=0)
     vw_test_videos_per_category: int = param(6, min=0)
     vw_frames: int = param(100, min=1)
@@ -35,7 +36,7 @@ class SyntheticConfig:
     # Difficulty mix of training videos over categories 1, 2, 3 (300-VW training videos mix all).
     train_mix: tuple[float, float, float] = (0.4, 0.35, 0.25)
     jpeg_quality: int = 90
-    # Load-test factor: multiplies frames per video, stills and video counts (video counts cap at the real ids).
+    # Load-test factor: multiplies frames per video, stills and video counts (video counts cap at the real ids + 10 reserved per category).
     scale: float = 1.0
 
     def __post_init__(self) -> None:

@@ -62,8 +62,13 @@ def vw_items(cfg: SyntheticConfig) -> list[VideoItem]:
         items.append(VideoItem(vid, "train", cat, ("train", i % cfg.n_identities_train)))
     # The identity follows the video's position in the real test lists, not in the generated subset, so a
     # video's content does not depend on how many others are generated.
-    position = {vid: k for k, vid in enumerate(v for ids in layouts.VW_CATEGORY.values() for v in ids)}
-    for cat, ids in layouts.VW_CATEGORY.items():
+    # Past a category's real ids come the reserved synthetic ones (after every real id: the positions of the real
+    # videos, and so their people, do not change).
+    lists = {c: ids + layouts.VW_CATEGORY_EXTRA[c] for c, ids in layouts.VW_CATEGORY.items()}
+    order = [v for ids in layouts.VW_CATEGORY.values() for v in ids] + [
+        v for ids in layouts.VW_CATEGORY_EXTRA.values() for v in ids]
+    position = {vid: k for k, vid in enumerate(order)}
+    for cat, ids in lists.items():
         for vid in ids[:min(len(ids), cfg.scaled(cfg.vw_test_videos_per_category))]:
             items.append(VideoItem(vid, "test", cat, ("test", position[vid] % cfg.n_identities_test)))
     return items

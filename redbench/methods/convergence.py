@@ -95,6 +95,12 @@ class Plateau:
                                               self.rule.tail, self.rule.tail_delta)
 
     @property
+    def latest_is_best(self) -> bool:
+        """Whether the last evaluation is the best so far: the trainers keep its weights (a gain under min_delta
+        too, which the rule still counts as a plateau step)."""
+        return self.evals > 0 and self.best_at == self.evals - 1
+
+    @property
     def lr_factor(self) -> float:
         return self.rule.decay_factor ** self.decays
 

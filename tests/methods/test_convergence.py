@@ -86,3 +86,42 @@ def test_count_flops_counts_a_linear_forward_and_backward():
     assert fwd == 2 * 4 * 10 * 20
     both = count_flops(lambda: lin(x).sum().backward())
     assert both == 2 * fwd  # weight gradient only (x needs none): one more matmul of the same size
+
+
+def test_latest_is_best_marks_a_gain_under_min_delta_too():
+    p = Plateau(StopRule(patience=0, min_delta=0.01))
+    marks = []
+    for i, v in enumerate((0.30, 0.20, 0.199, 0.25, float("nan"))):
+        p.update(v, i)
+        marks.append(p.latest_is_best)
+    assert marks == [True, True, True, False, False]
+
+
+def test_the_torch_trainer_keeps_the_best_evaluation_even_a_small_gain():
+    """The CNN baselines' loop keeps the weights of the lowest validation NME, including an evaluation that beat
+    the best by less than min_delta (before: the weights of the last gain over min_delta were kept)."""
+    import numpy as np
+
+    from redbench.baselines._torch_train import TrainLoop, Validation, fit
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 136))
+    scripted, snapshots = iter((0.30, 0.20, 0.199, 0.25)), []
+
+    def predict(m, images):
+        snapshots.append(torch.cat([p.detach().flatten().clone() for p in m.parameters()]))
+        return np.zeros((len(images), 68, 2))
+
+    class Scripted(Validation):
+        def nme(self, m):  # the scripted NME, after a snapshot of the weights it stands for
+            self.predict(m, self.images)
+            return next(scripted)
+
+    val = Scripted(np.zeros((2, 8, 8, 3), np.uint8), np.zeros((2, 68, 2)), predict)
+    rng = np.random.default_rng(0)
+    loop = TrainLoop(epochs=4, batch_size=4, flip=False, rotation=0, scale=0, translation=0, threads=1,
+                     stop=StopRule(patience=0, min_delta=0.01))
+    rows = fit(model, rng.integers(0, 255, (8, 8, 8, 3), dtype=np.uint8), rng.uniform(1, 7, (8, 68, 2)),
+               lambda out, u: ((out.view(-1, 68, 2) - u) ** 2).mean(), loop, seed=0, val=val)
+    assert [r["val_nme_inter_ocular"] for r in rows] == [0.30, 0.20, 0.199, 0.25]
+    kept = torch.cat([p.detach().flatten() for p in model.parameters()])
+    assert torch.equal(kept, snapshots[2]) and not torch.equal(kept, snapshots[1])

@@ -142,10 +142,28 @@ def test_scale_multiplies_counts():
     assert cfg.scaled(cfg.vw_frames) == 24
     assert len(generate.w300_items(cfg)) == 18
     huge = SyntheticConfig(scale=100.0)
-    assert len(generate.vw_items(huge)) == 114  # capped at the real ids
+    assert len(generate.vw_items(huge)) == 144  # capped at the real ids and the 30 reserved ones
 
 
 def test_a_video_does_not_depend_on_how_many_are_generated(micro_root, tmp_path):
     write_dataset("300vw", tmp_path / "more", SyntheticConfig.micro(vw_train_videos=3, vw_test_videos_per_category=2))
     for vid in ("001", "114", "203", "410"):
         assert _labels(micro_root / "300vw" / vid) == _labels(tmp_path / "more" / vid), vid
+
+
+def test_more_test_videos_than_a_real_category_has_take_the_reserved_ids_with_distinct_people():
+    from redbench.datasets.splits import vw300_subset
+
+    default = generate.vw_items(SyntheticConfig())
+    wide = generate.vw_items(SyntheticConfig(vw_test_videos_per_category=16, n_identities_test=96))
+    by_cat = {c: [it for it in wide if it.split == "test" and it.category == c] for c in (1, 2, 3)}
+    assert [len(v) for v in by_cat.values()] == [16, 16, 16]
+    assert [it.video_id for it in by_cat[3]][-2:] == ["930", "931"]  # category 3 has 14 real ids
+    assert all(vw300_subset(it.video_id) == f"category{it.category}" for v in by_cat.values() for it in v)
+    people = [it.identity for v in by_cat.values() for it in v]
+    assert len(set(people)) == 48  # every test video its own person
+    # the default's videos, categories and people are unchanged
+    first = {it.video_id: it for it in wide}
+    assert all(first[it.video_id].category == it.category for it in default)
+    assert [it.video_id for it in default if it.split == "test"] == [
+        v for ids in VW_CATEGORY.values() for v in ids[:6]]
