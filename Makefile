@@ -21,18 +21,22 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
-# The reference profile (reference/params.yaml): the default pipeline's shards, then every learned method to a
-# validation plateau, RED's ablations, predictions, compare and the report. Its trainings run at one thread
-# each and sum to about 3.5 hours; scripts/dvc_queues.py runs them in two queues side by side (balanced by the
-# committed run's wall seconds, docs/reference_run.md), about 1.75 hours on 2 cores; the final `dvc repro` does the rest.
-REFERENCE_QUEUE_A := ablations train@red train@red_static train@heatmap
-REFERENCE_QUEUE_B := train_seeds@red_static-2 train_seeds@red-2 train_seeds@red_static-1 train_seeds@red-1 \
-	train@cnn_regression train@sdm train@ert train@mean_shape
+# The reference profile (reference/params.yaml): its own synthetic data, then every learned method with 5
+# training seeds to a validation plateau, every row predicted under every box protocol, RED's ablations with 3
+# seeds, compare and the report (docs/reference_run.md). Its stages run at one thread each; scripts/dvc_queues.py
+# runs them in two queues side by side, the trainings first (RED in one queue, RED-static and the static
+# methods in the other), then the predictions beside the ablations; the final `dvc repro` does the rest. Every
+# training resumes after an interruption (`--resume`); `make reference` again continues where it stopped.
+SEEDS := 0 1 2 3 4
+REFERENCE_TRAIN_A := $(foreach s,$(SEEDS),train_red@red-$(s)) train_cnn_regression
+REFERENCE_TRAIN_B := $(foreach s,$(SEEDS),train_red@red_static-$(s)) train_heatmap train_sdm train_ert train_mean_shape
+REFERENCE_PREDICT := $(shell sed -n 's/^  \(predict_[a-z_]*\):$$/\1/p' reference/dvc.yaml)
+REFERENCE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/dvc_queues.py --dvc $(BIN)/dvc
 reference: setup
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro preprocess
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/dvc_queues.py --dvc $(BIN)/dvc \
-		--queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_QUEUE_A))" \
-		--queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_QUEUE_B))"
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro reference/dvc.yaml:preprocess
+	$(REFERENCE) --queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_TRAIN_A))" \
+		--queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_TRAIN_B))"
+	$(REFERENCE) --queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_PREDICT))" --queue reference/dvc.yaml:ablations
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro reference/dvc.yaml
 
 test: setup

@@ -23,9 +23,9 @@ from pathlib import Path
 
 LEARNED = ("red", "red_static", "sdm", "ert", "cnn_regression", "heatmap")
 ABLATIONS = ("full", "static", "no_srnn", "no_cls", "reg_only")
-ABLATION_SEEDS = (0, 1)
-# the ablation variants that are the leaderboard's methods: seed 0 in models/<method>, seed N (the train_seeds
-# stage) in models/seedN/<method>
+ABLATION_SEEDS = (0, 1, 2)
+# the ablation variants that are the leaderboard's methods: seed N in models/seedN/<method> (an earlier layout:
+# seed 0 in models/<method>)
 RED_METHODS = {"full": "red", "static": "red_static"}
 
 
@@ -150,18 +150,41 @@ def ablation_runs(models: Path) -> dict[tuple[str, int], dict]:
 def ablation_table(runs: dict[tuple[str, int], dict]) -> str:
     what = {"full": "nothing", "static": "f_tRNN and the clip-held C_id", "no_srnn": "f_sRNN (one pass)",
             "no_cls": "f_CLS (no identity loss)", "reg_only": "maps, f_CLS, f_sRNN (f_REG alone)"}
-    lines = ["| variant | what is off | best val NME, seed 0 | seed 1 | mean of seeds [range] | "
-             "training FLOPs (seed 0) | converged (seeds) |", "|---|---|---:|---:|---:|---:|---|"]
+    seeds = ABLATION_SEEDS
+    lines = ["| variant | what is off | " + " | ".join(f"best val NME, seed {s}" for s in seeds)
+             + " | mean of seeds [range] | training FLOPs (seed 0) | converged (seeds) |",
+             "|---|---|" + "---:|" * (len(seeds) + 2) + "---|"]
     for variant in ABLATIONS:
-        got = {s: runs[variant, s] for s in (0, 1) if (variant, s) in runs}
+        got = {s: runs[variant, s] for s in seeds if (variant, s) in runs}
         best = {s: min(r["val_nme_inter_ocular"] for r in run["rows"]) for s, run in got.items()}
-        cell = {s: f"{best[s]:.4f}" if s in best else "not run" for s in (0, 1)}
+        cells = [f"{best[s]:.4f}" if s in best else "not run" for s in seeds]
         vals = list(best.values())
-        mean = f"{sum(vals) / len(vals):.4f} [{min(vals):.4f}, {max(vals):.4f}]" if len(vals) == 2 else "-"
+        mean = f"{sum(vals) / len(vals):.4f} [{min(vals):.4f}, {max(vals):.4f}]" if len(vals) >= 2 else "-"
         flops = f"{got[0]['cost'].get('flops', 0):.2e}" if 0 in got else "-"
         conv = ", ".join(f"s{s}: {'yes' if r['metrics'].get('converged') else 'no'}" for s, r in got.items()) or "-"
-        lines.append(f"| {variant} | {what[variant]} | {cell[0]} | {cell[1]} | {mean} | {flops} | {conv} |")
+        lines.append(f"| {variant} | {what[variant]} | {' | '.join(cells)} | {mean} | {flops} | {conv} |")
     return "\n".join(lines) + "\n"
+
+
+def seed0_run(models: Path, method: str) -> dict | None:
+    """A method's seed-0 run: models/seed0/<method>, else (the earlier layout) models/<method>."""
+    return read_run(models / "seed0" / method) or read_run(models / method)
+
+
+def diagnostics_rows(models: Path) -> list[dict]:
+    """RED's and RED-static's temporal diagnostics (red/diagnostics.py) for every seed trained: method, seed,
+    as_is, state_reset, shuffled (validation NME, inter-ocular, 68 points, whole clips online)."""
+    rows = []
+    for folder in sorted(models.glob("seed*")):
+        if not folder.name.removeprefix("seed").isdigit():
+            continue
+        for method in RED_METHODS.values():
+            path = folder / method / "diagnostics.json"
+            if path.is_file():
+                d = json.loads(path.read_text(encoding="utf-8"))
+                rows.append({"method": method, "seed": int(folder.name.removeprefix("seed")),
+                             **{k: d.get(k) for k in ("as_is", "state_reset", "shuffled")}})
+    return sorted(rows, key=lambda r: (r["method"], r["seed"]))
 
 
 def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
@@ -270,7 +293,7 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
     metrics_path = results / "metrics.json"
     metrics = read_metrics(metrics_path) if metrics_path.exists() else None
     seed_metrics = {seed: read_metrics(Path(folder) / "metrics.json") for seed, folder in (seeds or {}).items()}
-    runs = {m: r for m in LEARNED if (r := read_run(models / m)) is not None}
+    runs = {m: r for m in LEARNED if (r := seed0_run(models, m)) is not None}
     abl = ablation_runs(models)
     # every RED run once: seed 0 of full / static is in runs, then the ablations, then the other seeds
     others = {**abl, **red_seed_runs(models)}
@@ -285,8 +308,31 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
         blocks["paired"] = paired_table(metrics, seed_metrics)
         blocks["headline"] = headline_table(metrics)
+    files = {}  # the verdict of a run with several seeds per method, its seeds and RED's temporal diagnostics
+    if metrics is not None and "seeds" in metrics["datasets"].get("300vw", {}):
+        from redbench.benchmark.verdict import VERDICT_COLUMNS, VerdictError, check_rows, seed_rows, to_csv, \
+            verdict_markdown, verdict_rows
+
+        rows = verdict_rows(results)
+        bad = check_rows(rows)
+        if bad:
+            raise VerdictError("verdict words disagree with their numbers: " + "; ".join(bad))
+        files["verdict.csv"] = to_csv(rows, VERDICT_COLUMNS)
+        blocks["verdict"] = files["verdict.md"] = verdict_markdown(rows)
+        seed_dirs = [f for f in sorted(models.glob("seed*")) if f.name.removeprefix("seed").isdigit()]
+        if seed_dirs:
+            from redbench.benchmark.verdict import SEED_COLUMNS
+
+            files["seeds.csv"] = to_csv(seed_rows(seed_dirs, results), SEED_COLUMNS)
+    diag = diagnostics_rows(models)
+    if diag:
+        from redbench.benchmark.verdict import to_csv
+
+        files["temporal_diagnostics.csv"] = to_csv(diag, ("method", "seed", "as_is", "state_reset", "shuffled"))
     docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
     with staged_dir(out, lambda rel: rel in REPORT_FILES, "redbench report") as stage:
+        for name, text in files.items():
+            (stage / name).write_text(text, encoding="utf-8")
         if everything:
             equal_compute(everything, stage / "equal_compute.png")
         for name, body in blocks.items():
@@ -297,4 +343,4 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
 
 
 REPORT_FILES = ("equal_compute.png", "equal_compute.csv", "convergence.md", "ablations.md", "leaderboard.md",
-                "paired.md", "headline.md")
+                "paired.md", "headline.md", "verdict.csv", "verdict.md", "seeds.csv", "temporal_diagnostics.csv")

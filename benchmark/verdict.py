@@ -158,10 +158,21 @@ def to_markdown(rows: Sequence[dict[str, Any]], note: str) -> str:
     return "\n".join([note, "", *lines, "", *(f"- {sentence(r)}" for r in rows)]) + "\n"
 
 
-def seed_rows(models_dir: str | Path, results_dir: str | Path, dataset: str = "300vw") -> list[dict[str, Any]]:
-    """One row per trained model under models_dir (each folder with a train_info.json), sorted by method and
+def verdict_markdown(rows: Sequence[dict[str, Any]], dataset: str = "300vw") -> str:
+    """verdict.md: the note on what the numbers are, the table and one sentence per row."""
+    margin = rows[0]["tost_margin"] if rows else None
+    note = (f"Synthetic data ({dataset}-style test set), NME inter-ocular, 68 points; A - B < 0: A has the lower "
+            f"error. Intervals: paired hierarchical bootstrap over training seeds, test identities and their clips; "
+            f"equivalence: two one-sided tests at +-{margin:g} NME point(s)." if rows else "No comparison found.")
+    return to_markdown(rows, note)
+
+
+def seed_rows(models_dirs: str | Path | Sequence[str | Path], results_dir: str | Path,
+              dataset: str = "300vw") -> list[dict[str, Any]]:
+    """One row per trained model under models_dirs (each folder with a train_info.json), sorted by method and
     seed; test_nme from the main results' `seeds` (or, for a method with one store, its headline NME when
     the seed is the results' training seed)."""
+    roots = [Path(models_dirs)] if isinstance(models_dirs, (str, Path)) else [Path(d) for d in models_dirs]
     path = Path(results_dir) / "metrics.json"
     results = _read_json(path)
     entry = results.get("datasets", {}).get(dataset, {})
@@ -173,7 +184,7 @@ def seed_rows(models_dir: str | Path, results_dir: str | Path, dataset: str = "3
         if train_seed is not None and (m, train_seed) not in by_seed:
             by_seed[(m, int(train_seed))] = rec["metrics"]["nme"]["value"]
     rows = []
-    for info_path in sorted(Path(models_dir).rglob("train_info.json")):
+    for info_path in sorted(p for root in roots for p in root.rglob("train_info.json")):
         info = _read_json(info_path)
         metrics_path = info_path.with_name("metrics.json")
         metrics = _read_json(metrics_path) if metrics_path.is_file() else {}
@@ -190,7 +201,7 @@ def seed_rows(models_dir: str | Path, results_dir: str | Path, dataset: str = "3
     dup = {(r["method"], r["seed"]) for r in rows if sum((q["method"], q["seed"]) == (r["method"], r["seed"])
                                                          for q in rows) > 1}
     if dup:  # e.g. an ablation trained twice: which folder's numbers the row is would be a guess
-        raise VerdictError(f"{models_dir}: several models of " + ", ".join(f"{m} seed {s}" for m, s in sorted(dup)))
+        raise VerdictError(f"{', '.join(map(str, roots))}: several models of " + ", ".join(f"{m} seed {s}" for m, s in sorted(dup)))
     return sorted(rows, key=lambda r: (r["method"], r["seed"]))
 
 
@@ -205,12 +216,9 @@ def write_verdict(results_dir: str | Path, models_dir: str | Path | None, out_di
     if bad:
         raise VerdictError("verdict words disagree with their numbers: " + "; ".join(bad))
     seeds = seed_rows(models_dir, results_dir, cmp.dataset) if models_dir is not None else None
-    margin = rows[0]["tost_margin"] if rows else None
-    note = (f"Synthetic data ({cmp.dataset}-style test set), NME inter-ocular, 68 points; A - B < 0: A has the lower "
-            f"error. Intervals: paired hierarchical bootstrap over training seeds, test identities and their clips; "
-            f"equivalence: two one-sided tests at +-{margin:g} NME point(s)." if rows else "No comparison found.")
     out = Path(out_dir)
-    files = {out / "verdict.csv": to_csv(rows, VERDICT_COLUMNS), out / "verdict.md": to_markdown(rows, note)}
+    files = {out / "verdict.csv": to_csv(rows, VERDICT_COLUMNS),
+             out / "verdict.md": verdict_markdown(rows, cmp.dataset)}
     if seeds is not None:
         files[out / "seeds.csv"] = to_csv(seeds, SEED_COLUMNS)
     out.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,9 @@ definition, so it declares the union of its items' imports. What runs is the run
 `compare.methods` (the rows), `compare.datasets` and `train.datasets` (the training data).
 
 The default pipeline keeps one train and one predict stage per method module (RED and RED-static share one), as
-the committed dvc.lock names them. The reference profile trains every learned method to convergence with
-`--resume`, RED and RED-static with more seeds, and RED's ablations as a matrix over `redbench train red --set`.
+the committed dvc.lock names them. The reference profile makes its own data, trains every learned method to
+convergence with `--resume` and several seeds, RED's ablations as a matrix over `redbench train red --set`, and
+predicts every row under every box protocol.
 """
 
 from __future__ import annotations
@@ -236,59 +237,104 @@ def _compare(cmd: str, data: str, datasets: list[str], predictions: str = "predi
                  plots=[{f"{results}/ced.csv": {"cache": False, "x": "threshold", "y": "ced"}}])
 
 
-# The reference profile's extra runs: RED and RED-static with more training seeds, and RED's ablations
-# (redbench.benchmark.reference_report reads them back: models/seed<N>/<method>, models/ablations/<row>)
-SEED_RUNS = (1, 2)
+# The reference profile (reference/dvc.yaml): its own synthetic data (more test people than the default's), every
+# learned method trained with each of SEEDS, RED's ablations with ABLATION_SEEDS (benchmark/reference_report.py),
+# every row predicted under every box protocol, one compare (the hierarchical tests over seeds) and the report.
+# mean_shape is trained once: with max_frames above the training frames its training draws nothing at random.
+SEEDS = (0, 1, 2, 3, 4)
+UNSEEDED = ("mean_shape",)
+OTHER_BOXES = ("gt_jitter", "detector", "tracking")  # the main results are params predict.box_protocol's (gt)
+
+
+def _seeded_train(group: list[str], seeds: list[int], shards: list[str]) -> Stage:
+    """Train every method of one module (a matrix over method and seed) into models/seed<k>/<method>, resumable
+    (`--resume`: a finished model of the same version, params, seed and data is kept)."""
+    from redbench.methods import get_method
+    from redbench.methods.protocol import CHECKPOINT, TRAIN_INFO, WEIGHTS
+    from redbench.methods.train_log import METRICS, TRAIN_LOG
+    from redbench.red.diagnostics import DIAGNOSTICS
+
+    folder = "models/seed${item.seed}/${item.method}"
+    cmd = f"redbench train ${{item.method}} --seed ${{item.seed}} --out {folder} --resume"
+    if get_method(group[0]).resumable:  # the small files go to git as they finish; weights and checkpoint: DVC
+        outs: list[Any] = [f"{folder}/{WEIGHTS}", f"{folder}/{TRAIN_INFO}", {f"{folder}/{CHECKPOINT}": {"persist": True}},
+                           *({f"{folder}/{f}": {"cache": False}} for f in (METRICS, TRAIN_LOG, DIAGNOSTICS))]
+    else:
+        outs = [{folder: {"persist": True}}]
+    return Stage(cmd, [], shards, ["methods.${item.method}", "train"], outs, matrix={"method": group, "seed": seeds})
+
+
+def _predict_stages(base: str, rows: list[str], datasets: list[str], seeds: list[int]) -> dict[str, Stage]:
+    """The prediction stages of one trained method (or one without training) and its +smooth row: every dataset
+    with the seed-0 model under the main box protocol; 300vw with every other seed; 300vw under the other box
+    protocols with every seed (benchmark/layout.py's paths)."""
+    from redbench.methods import get_method
+
+    spec = get_method(base)
+    name = _stage_name(base)
+    keys = [f"methods.{base}", "predict", *(["smoothing"] if len(rows) > 1 else [])]
+
+    def model(seed: str) -> list[str]:
+        if not spec.trainable:
+            return []
+        return _model_files(f"seed{seed}/{base}", spec.resumable)
+
+    one = len(rows) == 1
+    row = rows[0] if one else "${item.row}"
+    axes: dict[str, list] = {} if one else {"row": rows}
+    first = seeds[0]
+    stages = {f"predict_{name}": Stage(
+        f"redbench predict {row} ${{item.dataset}} --models-dir models/seed{first}",
+        [], [*model(str(first)), "data/shards/${item.dataset}"], keys, [f"predictions/{row}/${{item.dataset}}.h5"],
+        matrix={**axes, "dataset": datasets})}
+    if len(seeds) > 1:
+        stages[f"predict_{name}_seeds"] = Stage(
+            f"redbench predict {row} 300vw --models-dir models/seed${{item.seed}} "
+            f"--out predictions/{row}/seed-${{item.seed}}/300vw.h5", [],
+            [*model("${item.seed}"), "data/shards/300vw"], keys, [f"predictions/{row}/seed-${{item.seed}}/300vw.h5"],
+            matrix={**axes, "seed": seeds[1:]})
+    seed_part = "/seed-${item.seed}" if len(seeds) > 1 else ""
+    seed_axis = {"seed": seeds} if len(seeds) > 1 else {}
+    models = "${item.seed}" if len(seeds) > 1 else str(first)
+    out = f"predictions/box-${{item.box}}/{row}{seed_part}/300vw.h5"
+    stages[f"predict_{name}_boxes"] = Stage(
+        f"redbench predict {row} 300vw --box ${{item.box}} --models-dir models/seed{models} --out {out}", [],
+        [*model(models), "data/shards/300vw"], keys, [out], matrix={**axes, **seed_axis, "box": list(OTHER_BOXES)})
+    return stages
 
 
 def reference_stages(params: dict) -> dict[str, Stage]:
-    """The reference profile (run in reference/, on the default pipeline's shards in ../data/shards)."""
+    """The reference profile (run in reference/, on its own data)."""
     from redbench.benchmark.reference_report import ABLATION_SEEDS, ABLATIONS, RED_METHODS, ablation_folder
+    from redbench.methods import get_method
 
     rows, trainable, datasets, train_data = _rows(params)
-    shards, data = [f"../data/shards/{d}" for d in train_data], "--shards-dir ../data/shards"
-    seeded = {"method": list(RED_METHODS.values()), "seed": list(SEED_RUNS)}
+    base = default_stages(params)
+    stages = {"fetch": base["fetch"], "preprocess": base["preprocess"]}
+    shards = [f"data/shards/{d}" for d in train_data]
+    seeds, once = list(SEEDS), [SEEDS[0]]
+    for group in _groups(trainable, lambda m: get_method(m).module):
+        stages[f"train_{_stage_name(group[0])}"] = _seeded_train(group, once if group[0] in UNSEEDED else seeds,
+                                                                  shards)
+    stages["train_red"].comment = ("RED and RED-static, each with every seed; an interrupted run resumes from "
+                                   "models/seed<k>/<method>.partial/ (`--resume`)")
     variants = {"variant": [v for v in ABLATIONS if v not in RED_METHODS], "seed": list(ABLATION_SEEDS)}
     row = ablation_folder("${item.variant}", "${item.seed}")
-    stages = {
-        "train": Stage(f"redbench train ${{item}} {data} --resume",
-                       _each(f"redbench train ${{item}} {data} --resume", trainable), shards,
-                       ["methods.${item}", "train"], [{"models/${item}": {"persist": True}}], foreach=trainable,
-                       comment="every learned method to convergence; `--resume` keeps a finished model of the "
-                               "same method version, params, seed and data, and continues an interrupted one"),
-        "train_seeds": Stage(
-            f"redbench train ${{item.method}} --seed ${{item.seed}} --out models/seed${{item.seed}}/${{item.method}} "
-            f"{data} --resume", [], shards, ["methods.${item.method}", "train"],
-            [{"models/seed${item.seed}/${item.method}": {"persist": True}}], matrix=seeded,
-            comment="RED and RED-static with more training seeds: does the temporal model's gain outlast the seed?"),
-        "ablations": Stage(
-            f"redbench train red --set variant=${{item.variant}} --seed ${{item.seed}} --out models/ablations/{row} "
-            f"{data} --resume", [], shards, ["methods.red", "train"],
-            [{f"models/ablations/{row}": {"persist": True}}], matrix=variants,
-            comment="RED's ablations at convergence (full and static are the train and train_seeds stages' rows)"),
-        "predict": Stage(f"redbench predict ${{item.method}} ${{item.dataset}} {data}", [],
-                         ["models", "../data/shards/${item.dataset}"], ["methods", "predict", "smoothing"],
-                         ["predictions/${item.method}/${item.dataset}.h5"],
-                         matrix={"method": rows, "dataset": datasets}),
-        "compare": _compare("redbench compare", "../", datasets),
-        "predict_seeds": Stage(
-            f"redbench predict ${{item.method}} 300vw --models-dir models/seed${{item.seed}} {data} "
-            f"--out predictions_seed${{item.seed}}/${{item.method}}/300vw.h5", [],
-            ["models/seed${item.seed}/${item.method}", "../data/shards/300vw"], ["methods.${item.method}", "predict"],
-            ["predictions_seed${item.seed}/${item.method}/300vw.h5"], matrix=seeded),
-        "compare_seeds": Stage(
-            "redbench compare -m red -m red_static -d 300vw --predictions predictions_seed${item} "
-            "--shards ../data/shards --out results_seed${item} --no-plots", [],
-            ["predictions_seed${item}", "../data/shards/300vw/manifest.json"], ["compare"],
-            [{"results_seed${item}": {"cache": False}}], foreach=list(SEED_RUNS)),
-        "report": Stage(
-            "redbench report --models models --results results "
-            + " ".join(f"--results-seed {s} results_seed{s}" for s in SEED_RUNS) + " --out report", [],
-            ["models", "results/metrics.json", *(f"results_seed{s}/metrics.json" for s in SEED_RUNS)], [],
-            [{"report": {"cache": False}}],
-            comment="the equal-compute view and the convergence, ablation, leaderboard and paired tables"),
-    }
+    stages["ablations"] = Stage(
+        f"redbench train red --set variant=${{item.variant}} --seed ${{item.seed}} --out models/ablations/{row} "
+        "--resume", [], shards, ["methods.red", "train"], [{f"models/ablations/{row}": {"persist": True}}],
+        matrix=variants, comment="RED's ablations at convergence (full and static are train_red's rows)")
+    for group in _groups(rows, lambda m: get_method(m).smooth_of or m):
+        b = get_method(group[0]).smooth_of or group[0]
+        stages.update(_predict_stages(b, group, datasets, once if b in UNSEEDED or not get_method(b).trainable
+                                      else seeds))
+    stages["compare"] = _compare("redbench compare", "", datasets)
     stages["compare"].params.append("train.seed")
+    stages["report"] = Stage(
+        "redbench report --models models --results results --out report", [],
+        ["models", "results/metrics.json"], [], [{"report": {"cache": False}}],
+        comment="the verdict (verdict.csv, seeds.csv), the temporal diagnostics, the equal-compute view and the "
+                "convergence, ablation and leaderboard tables")
     for stage in stages.values():  # the expanded commands of the stages above that did not list them
         if not stage.cmds:
             stage.cmds = (_grid(stage.cmd, stage.matrix) if stage.matrix else

@@ -37,7 +37,7 @@ def _mapping(body: dict[str, Any], indent: int) -> list[str]:
             lines += [f"{pad}cmd: >-", *(f"{pad}  {line}" for line in fold(value, WIDTH - indent - 2))]
         elif isinstance(value, dict):
             lines += [f"{pad}{key}:", *_mapping(value, indent + 2)]
-        elif isinstance(value, list) and key in ("foreach", "method", "dataset", "seed", "variant"):
+        elif isinstance(value, list) and key in ("foreach", "method", "dataset", "seed", "variant", "row", "box"):
             lines.append(f"{pad}{key}: {_flow(value)}")
         elif isinstance(value, list):
             lines.append(f"{pad}{key}:")

@@ -48,7 +48,7 @@ def test_tables_and_readme_blocks(report, tmp_path):
     assert "| 5 | 50 | 200 | 5.00e+02 | 12 (1) | 0.1490 |" in red_line and "| yes | plateau |" in red_line
     abl = report.ablation_table(report.ablation_runs(models))
     no_srnn = next(line for line in abl.splitlines() if line.startswith("| no_srnn |"))
-    assert "| 0.2000 | 0.2100 | 0.2050 [0.2000, 0.2100] |" in no_srnn
+    assert "| 0.2000 | 0.2100 | not run | 0.2050 [0.2000, 0.2100] |" in no_srnn
     assert "not run" in next(line for line in abl.splitlines() if line.startswith("| no_cls |"))
     doc = tmp_path / "reference_run.md"
     doc.write_text("a\n<!-- reference:ablations -->\nold\n<!-- /reference:ablations -->\nb\n")
@@ -89,7 +89,7 @@ def test_seed_1_of_full_and_static_comes_from_the_seed1_models(report, tmp_path)
     _run(models / "ablations" / "full-seed1", [0.9, 0.85, 0.8])  # full and static are not ablation rows: not read
     abl = report.ablation_table(report.ablation_runs(models))
     full = next(line for line in abl.splitlines() if line.startswith("| full |"))
-    assert "| 0.2000 | 0.2500 | 0.2250 [0.2000, 0.2500] |" in full
+    assert "| 0.2000 | 0.2500 | not run | 0.2250 [0.2000, 0.2500] |" in full
 
 
 def test_a_missing_seed_metrics_file_is_named_and_nothing_is_written(tmp_path):

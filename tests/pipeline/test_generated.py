@@ -70,8 +70,25 @@ def test_a_stage_declares_the_union_of_its_items_imports_folded_into_folders() -
     assert red["matrix"] == {"method": ["red", "red_static"], "dataset": ["300vw", "300w", "tf"]}
     reference = yaml.safe_load(dvc_yaml(reference_stages(yaml.safe_load((REPO / "reference/params.yaml").read_text())),
                                         "../", "reference/params.yaml"))["stages"]
-    assert reference["ablations"]["matrix"] == {"variant": ["no_srnn", "no_cls", "reg_only"], "seed": [0, 1]}
+    assert reference["ablations"]["matrix"] == {"variant": ["no_srnn", "no_cls", "reg_only"], "seed": [0, 1, 2]}
     assert reference["ablations"]["cmd"].startswith(
         "redbench train red --set variant=${item.variant} --seed ${item.seed}")
-    train = reference["train"]["do"]["deps"]
-    assert {"../baselines/sdm.py", "../red/method.py"} <= set(train) and all(d.startswith("../") for d in train)
+    # every learned method with five seeds into models/seed<k>/<method>; the reference makes its own data
+    red_train = reference["train_red"]
+    assert red_train["matrix"] == {"method": ["red", "red_static"], "seed": [0, 1, 2, 3, 4]}
+    assert red_train["deps"][0] == "data/shards/300vw" and "../red/train.py" in red_train["deps"]
+    assert {"models/seed${item.seed}/${item.method}/metrics.json": {"cache": False}} in red_train["outs"]
+    assert reference["train_heatmap"]["matrix"] == {"method": ["heatmap"], "seed": [0, 1, 2, 3, 4]}
+    assert reference["train_mean_shape"]["matrix"] == {"method": ["mean_shape"], "seed": [0]}
+    assert reference["fetch"]["do"]["outs"] == ["data/raw/${item}"]
+    # every row under every box protocol and seed, each reading only its own seed's model
+    boxes = reference["predict_sdm_boxes"]
+    assert boxes["matrix"] == {"row": ["sdm", "sdm+smooth"], "seed": [0, 1, 2, 3, 4],
+                               "box": ["gt_jitter", "detector", "tracking"]}
+    assert boxes["deps"][:2] == ["models/seed${item.seed}/sdm", "data/shards/300vw"]
+    assert boxes["outs"] == ["predictions/box-${item.box}/${item.row}/seed-${item.seed}/300vw.h5"]
+    assert reference["predict_red_seeds"]["matrix"] == {"seed": [1, 2, 3, 4]}
+    assert reference["predict_ert_pretrained_boxes"]["outs"] == [
+        "predictions/box-${item.box}/ert_pretrained/300vw.h5"]
+    code = [d for d in reference["train_sdm"]["deps"] if not d.startswith("data/")]
+    assert "../baselines/sdm.py" in code and all(d.startswith("../") for d in code)
