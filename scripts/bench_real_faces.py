@@ -23,49 +23,21 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import warnings
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 CROP_SIZES = (128, 256)  # stored face 64 px (the synthetic default) and 128 px (the real-data recommendation)
 CONTEXT_SCALE = 2.0
 
 
-def read_faces(folder: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, RGB image, 0-based landmarks (68, 2)) for every .pts with an image beside it."""
-    from redbench.datasets.pts import read_pts, to_zero_based
-
-    faces = []
-    for pts in sorted(folder.glob("*/*.pts")):
-        image = next((p for p in (pts.with_suffix(s) for s in (".png", ".jpg")) if p.exists()), None)
-        if image is None:
-            raise FileNotFoundError(f"{pts}: no .png or .jpg beside it")
-        bgr = cv2.imread(str(image))
-        if bgr is None:
-            raise ValueError(f"{image}: not a readable image")
-        faces.append((f"{pts.parent.name}/{pts.stem}", cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB),
-                      to_zero_based(read_pts(pts))))
-    if not faces:
-        raise FileNotFoundError(f"{folder}: no */*.pts files")
-    return faces
-
-
 def through_crop(method, image: np.ndarray, landmarks: np.ndarray, crop_size: int) -> np.ndarray:
     """The method's prediction (68, 2) in image coords, as `redbench preprocess` + `predict --box gt` run it."""
-    from redbench.datasets.boxes import gt_boxes
-    from redbench.datasets.geometry import apply_affine, invert_affine
-    from redbench.datasets.preprocess import PreprocessConfig, context_affine, warp_context
+    from redbench.benchmark.real_faces import Face, predict_face
+    from redbench.datasets.preprocess import PreprocessConfig
 
-    cfg = PreprocessConfig(crop_size=crop_size, context_scale=CONTEXT_SCALE)
-    to_crop = context_affine(landmarks, cfg)
-    crop = warp_context(image, to_crop, crop_size)
-    box = gt_boxes(apply_affine(landmarks, to_crop)[None], cfg.boxes.gt_box_scale)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the 64 px setting upsamples on purpose: it is what is measured
-        pred = method.predict_clip(crop[None], box, False)[0]
-    return apply_affine(pred, invert_affine(to_crop))
+    return predict_face(method, Face("", image, landmarks), PreprocessConfig(crop_size=crop_size,
+                                                                             context_scale=CONTEXT_SCALE))
 
 
 def nme(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -83,12 +55,13 @@ def main(folder: str = "../shared/data/real_faces") -> int:
     from skimage.data import astronaut
 
     from redbench.baselines import ert_pretrained
+    from redbench.benchmark.real_faces import read_faces
     from redbench.datasets.detector import DlibBoxModel
     from redbench.datasets.geometry import landmark_box
 
     predictor = dlib.shape_predictor(str(ert_pretrained.model_path()))
     detector = dlib.get_frontal_face_detector()
-    faces = read_faces(Path(folder))
+    faces = [(f.name, f.image, f.landmarks) for f in read_faces(Path(folder))]
     natives = [ert_pretrained.native(img, predictor, detector, near=landmark_box(gt)) for _, img, gt in faces]
     found = [i for i, n in enumerate(natives) if n is not None]
     print(f"ert_pretrained on {len(faces)} real faces of {folder}: dlib's detector found {len(found)}")

@@ -31,6 +31,7 @@ COMMANDS = {
     "control": "control_cmd:control",
     "report": "report_cmd:report",
     "verdict": "verdict_cmd:verdict",
+    "real-faces": "real_faces_cmd:real_faces",
     "pipeline": "pipeline_cmd:pipeline",
     "track": "track_cmd:track",
     "render": "render_cmd:render",
