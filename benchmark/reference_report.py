@@ -283,6 +283,56 @@ def rewrite_blocks(doc: Path, blocks: dict[str, str]) -> str:
     return text
 
 
+def spread_table(seeds: list[dict]) -> str:
+    """Per method over its training seeds: the best validation NME's mean, standard deviation and range, and the
+    test NME's (300vw, the main box protocol) -- how much the seed alone moves each method."""
+    import statistics
+
+    def cells(values: list[float]) -> str:
+        if not values:
+            return "- | - | -"
+        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+        return (f"{100 * statistics.fmean(values):.2f} | {100 * sd:.2f} | "
+                f"{100 * min(values):.2f} - {100 * max(values):.2f}")
+
+    by_method: dict[str, list[dict]] = {}
+    for r in seeds:
+        by_method.setdefault(r["method"], []).append(r)
+    lines = ["| method | seeds | val NME % mean | sd | range | test NME % mean | sd | range |",
+             "|---|---:|---:|---:|---|---:|---:|---|"]
+    for m, rs in sorted(by_method.items(), key=lambda kv: kv[0]):
+        val = [r["best_val_nme"] for r in rs if r["best_val_nme"] is not None]
+        test = [r["test_nme"] for r in rs if r["test_nme"] is not None]
+        lines.append(f"| {m} | {len(rs)} | {cells(val)} | {cells(test)} |")
+    return "\n".join(lines) + "\n"
+
+
+def verdict_files(models: Path, results: Path, metrics: dict | None) -> dict[str, str]:
+    """The report's files of a run with several seeds per method: verdict.csv and verdict.md (from compare's
+    hierarchical tests, each verdict word checked against its numbers), seeds.csv (every models/seed<k>/ model)
+    and temporal_diagnostics.csv (RED's and RED-static's diagnostics.json); those whose inputs are there."""
+    from redbench.benchmark.verdict import (SEED_COLUMNS, VERDICT_COLUMNS, VerdictError, check_rows, seed_rows,
+                                            to_csv, verdict_markdown, verdict_rows)
+
+    files = {}
+    if metrics is not None and "seeds" in metrics["datasets"].get("300vw", {}):
+        rows = verdict_rows(results)
+        bad = check_rows(rows)
+        if bad:
+            raise VerdictError("verdict words disagree with their numbers: " + "; ".join(bad))
+        files["verdict.csv"] = to_csv(rows, VERDICT_COLUMNS)
+        files["verdict.md"] = verdict_markdown(rows)
+        seed_dirs = [f for f in sorted(models.glob("seed*")) if f.name.removeprefix("seed").isdigit()]
+        if seed_dirs:
+            seeds = seed_rows(seed_dirs, results)
+            files["seeds.csv"] = to_csv(seeds, SEED_COLUMNS)
+            files["seed_spread.md"] = spread_table(seeds)
+    diag = diagnostics_rows(models)
+    if diag:
+        files["temporal_diagnostics.csv"] = to_csv(diag, ("method", "seed", "as_is", "state_reset", "shuffled"))
+    return files
+
+
 def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] | None = None,
                  into: tuple[Path, ...] = ()) -> dict[str, str]:
     """Write the report under `out` (replaced whole) and its blocks into the Markdown files `into`; every input
@@ -308,27 +358,9 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
         blocks["leaderboard"] = leaderboard_table(metrics, runs)
         blocks["paired"] = paired_table(metrics, seed_metrics)
         blocks["headline"] = headline_table(metrics)
-    files = {}  # the verdict of a run with several seeds per method, its seeds and RED's temporal diagnostics
-    if metrics is not None and "seeds" in metrics["datasets"].get("300vw", {}):
-        from redbench.benchmark.verdict import VERDICT_COLUMNS, VerdictError, check_rows, seed_rows, to_csv, \
-            verdict_markdown, verdict_rows
-
-        rows = verdict_rows(results)
-        bad = check_rows(rows)
-        if bad:
-            raise VerdictError("verdict words disagree with their numbers: " + "; ".join(bad))
-        files["verdict.csv"] = to_csv(rows, VERDICT_COLUMNS)
-        blocks["verdict"] = files["verdict.md"] = verdict_markdown(rows)
-        seed_dirs = [f for f in sorted(models.glob("seed*")) if f.name.removeprefix("seed").isdigit()]
-        if seed_dirs:
-            from redbench.benchmark.verdict import SEED_COLUMNS
-
-            files["seeds.csv"] = to_csv(seed_rows(seed_dirs, results), SEED_COLUMNS)
-    diag = diagnostics_rows(models)
-    if diag:
-        from redbench.benchmark.verdict import to_csv
-
-        files["temporal_diagnostics.csv"] = to_csv(diag, ("method", "seed", "as_is", "state_reset", "shuffled"))
+    files = verdict_files(models, results, metrics)
+    if "verdict.md" in files:
+        blocks["verdict"] = files["verdict.md"]
     docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
     with staged_dir(out, lambda rel: rel in REPORT_FILES, "redbench report") as stage:
         for name, text in files.items():
@@ -343,4 +375,5 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
 
 
 REPORT_FILES = ("equal_compute.png", "equal_compute.csv", "convergence.md", "ablations.md", "leaderboard.md",
-                "paired.md", "headline.md", "verdict.csv", "verdict.md", "seeds.csv", "temporal_diagnostics.csv")
+                "paired.md", "headline.md", "verdict.csv", "verdict.md", "seeds.csv", "seed_spread.md",
+                "temporal_diagnostics.csv")

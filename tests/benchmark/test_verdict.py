@@ -114,3 +114,43 @@ def test_cli_writes_the_report_and_names_a_results_file_without_seeds(tmp_path):
     assert r.exit_code == 1 and f"{single / 'metrics.json'}: 300vw has no `seeds`" in r.output
     assert not (tmp_path / "x").exists()
     assert CliRunner().invoke(main, ["verdict", "--help"]).exit_code == 0
+
+
+def test_the_reference_report_writes_the_verdict_seeds_and_diagnostics(tmp_path):
+    """The report's verdict files on the reference layout (models/seed<k>/<method>, ablations beside them):
+    verdict.csv and verdict.md as `redbench verdict` writes them, seeds.csv without the ablations (an ablation
+    is RED with another variant, not another seed), temporal_diagnostics.csv from each RED model's
+    diagnostics.json, and the README's verdict block."""
+    results, models = tmp_path / "results", tmp_path / "models"
+    _results(results)
+    for seed, best in ((0, 0.15), (1, 0.17)):
+        for method in ("red", "red_static"):
+            folder = models / f"seed{seed}" / method
+            folder.mkdir(parents=True)
+            (folder / "train_info.json").write_text(json.dumps({"method": method, "seed": seed}))
+            (folder / "metrics.json").write_text(json.dumps({"best_val_nme_inter_ocular": best, "converged": True}))
+            (folder / "diagnostics.json").write_text(json.dumps(
+                {"as_is": best, "state_reset": best + (0.01 if method == "red" else 0.0), "shuffled": best}))
+    ablation = models / "ablations" / "no_srnn-seed0"
+    ablation.mkdir(parents=True)
+    (ablation / "train_info.json").write_text(json.dumps({"method": "red", "seed": 0}))
+    from redbench.benchmark.reference_report import rewrite_blocks, verdict_files
+
+    files = verdict_files(models, results, json.loads((results / "metrics.json").read_text()))
+    write_verdict(results, None, tmp_path / "alone")
+    assert files["verdict.csv"] == (tmp_path / "alone" / "verdict.csv").read_text()
+    assert files["verdict.md"] == (tmp_path / "alone" / "verdict.md").read_text()
+    readme = tmp_path / "README.md"
+    readme.write_text("a\n<!-- reference:verdict -->\nold\n<!-- /reference:verdict -->\nb\n")
+    assert rewrite_blocks(readme, {"verdict": files["verdict.md"]}) == (
+        f"a\n<!-- reference:verdict -->\n{files['verdict.md']}<!-- /reference:verdict -->\nb\n")
+    seeds = list(csv.DictReader(files["seeds.csv"].splitlines()))
+    assert [(r["method"], r["seed"], r["best_val_nme"]) for r in seeds] == [
+        ("red", "0", "0.15"), ("red", "1", "0.17"), ("red_static", "0", "0.15"), ("red_static", "1", "0.17")]
+    spread = {line.split(" | ")[0]: line for line in files["seed_spread.md"].splitlines()[2:]}
+    # red: best validation 0.15 and 0.17 -> mean 16.00 %, sd 1.41 points; test NMEs 0.099 (seed 0) and 0.101
+    assert spread["| red"] == "| red | 2 | 16.00 | 1.41 | 15.00 - 17.00 | 10.00 | 0.14 | 9.90 - 10.10 |"
+    assert files["temporal_diagnostics.csv"].splitlines()[0] == "method,seed,as_is,state_reset,shuffled"
+    diag = list(csv.DictReader(files["temporal_diagnostics.csv"].splitlines()))
+    assert [(r["method"], r["seed"], r["state_reset"]) for r in diag] == [
+        ("red", "0", "0.16"), ("red", "1", "0.18"), ("red_static", "0", "0.15"), ("red_static", "1", "0.17")]
