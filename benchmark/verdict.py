@@ -201,7 +201,8 @@ def seed_rows(models_dirs: str | Path | Sequence[str | Path], results_dir: str |
     dup = {(r["method"], r["seed"]) for r in rows if sum((q["method"], q["seed"]) == (r["method"], r["seed"])
                                                          for q in rows) > 1}
     if dup:  # e.g. an ablation trained twice: which folder's numbers the row is would be a guess
-        raise VerdictError(f"{', '.join(map(str, roots))}: several models of " + ", ".join(f"{m} seed {s}" for m, s in sorted(dup)))
+        raise VerdictError(f"{', '.join(map(str, roots))}: several models of "
+                           + ", ".join(f"{m} seed {s}" for m, s in sorted(dup)))
     return sorted(rows, key=lambda r: (r["method"], r["seed"]))
 
 

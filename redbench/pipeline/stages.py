@@ -257,7 +257,8 @@ def _seeded_train(group: list[str], seeds: list[int], shards: list[str]) -> Stag
     folder = "models/seed${item.seed}/${item.method}"
     cmd = f"redbench train ${{item.method}} --seed ${{item.seed}} --out {folder} --resume"
     if get_method(group[0]).resumable:  # the small files go to git as they finish; weights and checkpoint: DVC
-        outs: list[Any] = [f"{folder}/{WEIGHTS}", f"{folder}/{TRAIN_INFO}", {f"{folder}/{CHECKPOINT}": {"persist": True}},
+        outs: list[Any] = [f"{folder}/{WEIGHTS}", f"{folder}/{TRAIN_INFO}",
+                           {f"{folder}/{CHECKPOINT}": {"persist": True}},
                            *({f"{folder}/{f}": {"cache": False}} for f in (METRICS, TRAIN_LOG, DIAGNOSTICS))]
     else:
         outs = [{folder: {"persist": True}}]

@@ -154,3 +154,21 @@ def test_the_reference_report_writes_the_verdict_seeds_and_diagnostics(tmp_path)
     diag = list(csv.DictReader(files["temporal_diagnostics.csv"].splitlines()))
     assert [(r["method"], r["seed"], r["state_reset"]) for r in diag] == [
         ("red", "0", "0.16"), ("red", "1", "0.18"), ("red_static", "0", "0.15"), ("red_static", "1", "0.17")]
+
+
+def test_the_readme_verdict_is_the_committed_reference_report():
+    """Once the reference run's report is committed, the README's verdict block is its verdict.md, and every
+    verdict word of verdict.csv follows from that row's own numbers."""
+    from pathlib import Path
+
+    from redbench.benchmark.reference_report import rewrite_blocks
+
+    repo = Path(__file__).resolve().parents[2]
+    report = repo / "reference" / "report"
+    if not (report / "verdict.csv").is_file():
+        pytest.skip("the reference run's report is not committed yet (docs/reference_run.md)")
+    with open(report / "verdict.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and check_rows(rows) == []
+    readme = repo / "README.md"
+    assert rewrite_blocks(readme, {"verdict": (report / "verdict.md").read_text()}) == readme.read_text()
