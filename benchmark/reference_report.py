@@ -291,8 +291,8 @@ def spread_table(seeds: list[dict]) -> str:
     def cells(values: list[float]) -> str:
         if not values:
             return "- | - | -"
-        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-        return (f"{100 * statistics.fmean(values):.2f} | {100 * sd:.2f} | "
+        sd = f"{100 * statistics.stdev(values):.2f}" if len(values) > 1 else "-"
+        return (f"{100 * statistics.fmean(values):.2f} | {sd} | "
                 f"{100 * min(values):.2f} - {100 * max(values):.2f}")
 
     by_method: dict[str, list[dict]] = {}
