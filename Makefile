@@ -22,8 +22,8 @@ repro: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 
 # The reference profile (reference/params.yaml): its own synthetic data, then every learned method with 5
-# training seeds to a validation plateau, every row predicted under every box protocol, RED's ablations with 3
-# seeds, compare and the report (docs/reference_run.md). Its stages run at one thread each; scripts/dvc_queues.py
+# training seeds (fixed budgets, the best validation evaluation kept), every row predicted under every box
+# protocol, RED's ablations with 3 seeds, compare and the report (docs/reference_run.md). Its stages run at one thread each; scripts/dvc_queues.py
 # runs them in two queues side by side, the trainings first (RED in one queue, RED-static and the static
 # methods in the other), then the predictions beside the ablations; the final `dvc repro` does the rest. Every
 # training resumes after an interruption (`--resume`); `make reference` again continues where it stopped.
