@@ -13,8 +13,6 @@ from redbench.benchmark import real_faces
 from redbench.datasets.pts import to_one_based, write_pts
 from redbench.datasets.preprocess import PreprocessConfig
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "real_faces"
-
 
 class BoxShape:
     """A fake method: a fixed shape in box-relative coordinates [0, 1]^2, whatever the pixels."""
