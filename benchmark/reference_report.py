@@ -121,9 +121,16 @@ def equal_compute(runs: dict[str, dict], out: Path) -> None:
     plt.close(fig)
 
 
+def seed_folders(models: Path) -> dict[int, Path]:
+    """seed -> models/seed<k>, in seed order: the trained models of each training seed."""
+    found = {int(f.name.removeprefix("seed")): f for f in models.glob("seed*")
+             if f.is_dir() and f.name.removeprefix("seed").isdigit()}
+    return dict(sorted(found.items()))
+
+
 def red_seed_runs(models: Path) -> dict[tuple[str, int], dict]:
     """(variant, seed) -> run of RED (full) and RED-static for every seed trained (RED_METHODS' folders)."""
-    seeds = {0: models} | {int(f.name.removeprefix("seed")): f for f in sorted(models.glob("seed*"))}
+    seeds = {0: models} | seed_folders(models)
     return {(variant, seed): run for variant, method in RED_METHODS.items() for seed, folder in seeds.items()
             if (run := read_run(folder / method)) is not None}
 
@@ -175,14 +182,12 @@ def diagnostics_rows(models: Path) -> list[dict]:
     """RED's and RED-static's temporal diagnostics (red/diagnostics.py) for every seed trained: method, seed,
     as_is, state_reset, shuffled (validation NME, inter-ocular, 68 points, whole clips online)."""
     rows = []
-    for folder in sorted(models.glob("seed*")):
-        if not folder.name.removeprefix("seed").isdigit():
-            continue
+    for seed, folder in seed_folders(models).items():
         for method in RED_METHODS.values():
             path = folder / method / "diagnostics.json"
             if path.is_file():
                 d = json.loads(path.read_text(encoding="utf-8"))
-                rows.append({"method": method, "seed": int(folder.name.removeprefix("seed")),
+                rows.append({"method": method, "seed": seed,
                              **{k: d.get(k) for k in ("as_is", "state_reset", "shuffled")}})
     return sorted(rows, key=lambda r: (r["method"], r["seed"]))
 
@@ -322,7 +327,7 @@ def verdict_files(models: Path, results: Path, metrics: dict | None) -> dict[str
             raise VerdictError("verdict words disagree with their numbers: " + "; ".join(bad))
         files["verdict.csv"] = to_csv(rows, VERDICT_COLUMNS)
         files["verdict.md"] = verdict_markdown(rows)
-        seed_dirs = [f for f in sorted(models.glob("seed*")) if f.name.removeprefix("seed").isdigit()]
+        seed_dirs = list(seed_folders(models).values())
         if seed_dirs:
             seeds = seed_rows(seed_dirs, results)
             files["seeds.csv"] = to_csv(seeds, SEED_COLUMNS)
@@ -359,8 +364,8 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
         blocks["paired"] = paired_table(metrics, seed_metrics)
         blocks["headline"] = headline_table(metrics)
     files = verdict_files(models, results, metrics)
-    if "verdict.md" in files:
-        blocks["verdict"] = files["verdict.md"]
+    if "verdict.md" in files:  # a block too: written with the other blocks as verdict.md
+        blocks["verdict"] = files.pop("verdict.md")
     docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
     with staged_dir(out, lambda rel: rel in REPORT_FILES, "redbench report") as stage:
         for name, text in files.items():
