@@ -123,6 +123,11 @@ def _grid(template: str, matrix: dict[str, list]) -> list[str]:
     return out
 
 
+def _torch(spec: Any) -> list[str]:
+    """The params key of a torch method's kernels (torch.cpu_kernels), for its train and predict stages."""
+    return ["torch"] if spec.uses_torch else []
+
+
 def _stage_name(method: str) -> str:
     return method.replace("+", "_")
 
@@ -193,7 +198,8 @@ def default_stages(params: dict) -> dict[str, Stage]:
             outs, metrics, plots = [f"models/{item}"], [], []
         cmd = f"redbench train {item}"
         stages[f"train_{_stage_name(name)}"] = Stage(
-            cmd, _each(cmd, group), shards, [f"methods.{item}", "train"], outs, foreach=group if many else None,
+            cmd, _each(cmd, group), shards, [f"methods.{item}", "train", *_torch(spec)], outs,
+            foreach=group if many else None,
             metrics=metrics, plots=plots,
             comment=f"DDP: torchrun --nproc_per_node=N --no-python redbench train {item}" if spec.resumable else "")
     def code_of(m: str) -> tuple[str, str | None]:  # the rows that run the same code share a stage
@@ -212,7 +218,7 @@ def default_stages(params: dict) -> dict[str, Stage]:
         trained = get_method(base)
         model = method if spec.smooth_of is None else base  # a +smooth row reads its static method's model
         models = _model_files(model, trained.resumable) if trained.trainable else []
-        keys = [f"methods.{model}", *(["smoothing"] if spec.smooth_of else []), "predict"]
+        keys = [f"methods.{model}", *(["smoothing"] if spec.smooth_of else []), "predict", *_torch(trained)]
         cmd = f"redbench predict {method} {dataset}"
         cmds = _grid(cmd, matrix) if many else _each(cmd, datasets)
         stages[f"predict_{_stage_name(name)}"] = Stage(
@@ -262,7 +268,8 @@ def _seeded_train(group: list[str], seeds: list[int], shards: list[str]) -> Stag
                            *({f"{folder}/{f}": {"cache": False}} for f in (METRICS, TRAIN_LOG, DIAGNOSTICS))]
     else:
         outs = [{folder: {"persist": True}}]
-    return Stage(cmd, [], shards, ["methods.${item.method}", "train"], outs, matrix={"method": group, "seed": seeds})
+    return Stage(cmd, [], shards, ["methods.${item.method}", "train", *_torch(get_method(group[0]))], outs,
+                 matrix={"method": group, "seed": seeds})
 
 
 def _predict_stages(base: str, rows: list[str], datasets: list[str], seeds: list[int]) -> dict[str, Stage]:
@@ -273,7 +280,7 @@ def _predict_stages(base: str, rows: list[str], datasets: list[str], seeds: list
 
     spec = get_method(base)
     name = _stage_name(base)
-    keys = [f"methods.{base}", "predict", *(["smoothing"] if len(rows) > 1 else [])]
+    keys = [f"methods.{base}", "predict", *(["smoothing"] if len(rows) > 1 else []), *_torch(spec)]
 
     def model(seed: str) -> list[str]:
         if not spec.trainable:
@@ -323,7 +330,7 @@ def reference_stages(params: dict) -> dict[str, Stage]:
     row = ablation_folder("${item.variant}", "${item.seed}")
     stages["ablations"] = Stage(
         f"redbench train red --set variant=${{item.variant}} --seed ${{item.seed}} --out models/ablations/{row} "
-        "--resume", [], shards, ["methods.red", "train"], [{f"models/ablations/{row}": {"persist": True}}],
+        "--resume", [], shards, ["methods.red", "train", "torch"], [{f"models/ablations/{row}": {"persist": True}}],
         matrix=variants, comment="RED's ablations at convergence (full and static are train_red's rows)")
     for group in _groups(rows, lambda m: get_method(m).smooth_of or m):
         b = get_method(group[0]).smooth_of or group[0]
