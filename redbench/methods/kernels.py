@@ -47,9 +47,10 @@ def cpu_kernels(mode: str) -> Iterator[None]:
         return
     import torch
 
+    before = {key: os.environ.get(key) for key in PORTABLE_ENV}
     for key, value in PORTABLE_ENV.items():
-        if os.environ.get(key, value) != value:
-            log.info("torch.cpu_kernels portable: %s=%s replaces %s", key, value, os.environ[key])
+        if before[key] not in (None, value):
+            log.info("torch.cpu_kernels portable: %s=%s replaces %s", key, value, before[key])
         os.environ[key] = value
     chosen = torch.backends.cpu.get_cpu_capability()  # ATen's choice, made now unless made before
     if chosen not in ("AVX2", "DEFAULT"):  # DEFAULT: a CPU without AVX2, which portable mode does not cover
@@ -63,3 +64,8 @@ def cpu_kernels(mode: str) -> Iterator[None]:
     finally:
         torch.backends.mkldnn.set_flags(mkldnn[0], None, None, None)
         torch.backends.nnpack.set_flags(nnpack[0])
+        for key, value in before.items():  # for the processes this one starts; its own libraries keep the pins
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

@@ -89,10 +89,12 @@ def test_portable_kernels_turn_onednn_and_nnpack_off_for_the_body_only() -> None
     import torch
 
     before = torch.backends.mkldnn.enabled, torch._C._get_nnpack_enabled()
+    env = {k: os.environ.get(k) for k in ("MKL_CBWR", "ATEN_CPU_CAPABILITY")}
     with cpu_kernels("portable"):
         assert not torch.backends.mkldnn.enabled and not torch._C._get_nnpack_enabled()
         assert os.environ["MKL_CBWR"] == "AVX2" and os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
     assert (torch.backends.mkldnn.enabled, torch._C._get_nnpack_enabled()) == before
+    assert {k: os.environ.get(k) for k in env} == env  # the variables as they were, for later subprocesses
     with cpu_kernels("fast"):
         assert torch.backends.mkldnn.enabled == before[0]
 
