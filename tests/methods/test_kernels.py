@@ -117,7 +117,8 @@ def test_the_train_command_runs_torch_methods_under_the_params_kernels(tmp_path:
     from redbench.cli import main
 
     seen = {}
-    monkeypatch.setattr(methods, "train", lambda method, *a, **k: seen.setdefault(method, torch.backends.mkldnn.enabled))
+    monkeypatch.setattr(methods, "train",
+                        lambda method, *a, **k: seen.setdefault(method, torch.backends.mkldnn.enabled))
     monkeypatch.chdir(tmp_path)
     for method, kernels in (("heatmap", "portable"), ("red", "fast"), ("sdm", "portable")):
         (tmp_path / "params.yaml").write_text(json.dumps({"torch": {"cpu_kernels": kernels}}))
