@@ -241,9 +241,10 @@ def main() -> None:
                   f"{p['fp32_s']:.3f} s, bf16 autocast {p['bf16_s']:.3f} s ({p['bf16_speedup']:.2f}x faster), "
                   f"channels_last {p['channels_last_s']:.3f} s ({p['channels_last_speedup']:.2f}x)")
             k = bench_kernels(cfg, method.train.loss, batch_clips=4, clip_len=4, repeats=args.repeats)
-            print(f"[{name}] kernels (params torch.cpu_kernels): train step fast {k['fast_step_s']:.3f} s, portable "
-                  f"{k['portable_step_s']:.3f} s ({k['step_ratio']:.2f}x the time); RED-static batched forward "
-                  f"{k['fast_static_fps']:.0f} vs {k['portable_static_fps']:.0f} frames/s ({k['static_ratio']:.2f}x)")
+            print(f"[{name}] kernels (params torch.cpu_kernels): train step fast {k['fast_step_s']:.3f} s, "
+                  f"portable {k['portable_step_s']:.3f} s ({k['step_ratio']:.2f}x the time); RED-static batched "
+                  f"forward {k['fast_static_fps']:.0f} vs {k['portable_static_fps']:.0f} frames/s "
+                  f"({k['static_ratio']:.2f}x)")
         r = bench_inference(cfg, n_frames=args.frames if name == "tiny" else 8, repeats=args.repeats)
         print(f"[{name}] inference: frame by frame {r['online_fps']:.1f} frames/s ({r['online_vs_bare']:.2f}x of bare), "
               f"clip path {r['clip_fps']:.1f} frames/s ({r['clip_vs_bare']:.2f}x), RED-static batched "

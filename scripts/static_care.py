@@ -61,10 +61,11 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("reference/experiments/static_care"))
     ap.add_argument("--rows", nargs="*", default=list(ROWS), help="rows to run [default: all]")
     args = ap.parse_args()
+    params = args.params or args.reference / "params.yaml"
     for row in args.rows:
         method, overrides, seeds = ROWS[row]
         for seed in seeds:
-            run(row, method, overrides, seed, args.reference, args.params or args.reference / "params.yaml", args.out)
+            run(row, method, overrides, seed, args.reference, params, args.out)
     from redbench.red.experiments import read_runs, rows_markdown, runs_csv
 
     runs = read_runs(args.out)
