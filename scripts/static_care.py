@@ -37,10 +37,7 @@ def run(row: str, method: str, overrides: tuple[str, ...], seed: int, reference:
         return
     done = reference / "models" / f"seed{seed}" / method
     if not overrides and (done / "metrics.json").exists():  # the reference run's own model of these settings
-        folder.mkdir(parents=True, exist_ok=True)
-        for name in RECORDS:
-            if (done / name).exists():
-                shutil.copyfile(done / name, folder / name)
+        _copy_records(done, folder)
         return
     model = out / "models" / f"{row}_seed-{seed}"
     cmd = [str(Path(sys.executable).parent / "redbench"), "--params", str(params), "train", method,
@@ -48,6 +45,10 @@ def run(row: str, method: str, overrides: tuple[str, ...], seed: int, reference:
            *(a for o in overrides for a in ("--set", o))]
     print(" ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
+    _copy_records(model, folder)
+
+
+def _copy_records(model: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in RECORDS:
         if (model / name).exists():
