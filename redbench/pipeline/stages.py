@@ -42,6 +42,10 @@ def command_modules(cmd: str) -> list[str]:
     if argv[1] in ("fetch", "preprocess"):  # the dataset's synthetic writer, or its reader
         spec = get_dataset(argv[2])
         modules.append(spec.synthetic.partition(":")[0] if argv[1] == "fetch" and spec.synthetic else spec.reader)
+    if argv[1] == "control":  # the methods of its -m NAME=MODEL_DIR pairs
+        words = shlex.split(cmd)
+        modules += [get_method(words[i + 1].partition("=")[0]).module for i, w in enumerate(words[:-1])
+                    if w in ("-m", "--method")]
     if argv[1] in ("train", "predict"):
         spec = get_method(argv[2])
         modules.append(spec.module)
@@ -272,6 +276,24 @@ def _seeded_train(group: list[str], seeds: list[int], shards: list[str]) -> Stag
                  matrix={"method": group, "seed": seeds})
 
 
+def _control(trainable: list[str], seeds: list[int]) -> Stage:
+    """The positive control (`redbench control`) of every training seed: RED, RED-static and every seeded static
+    method on the validation people's still clips, the oracle built on RED-static."""
+    from redbench.benchmark.reference_report import RED_METHODS
+    from redbench.methods import get_method
+
+    methods = [*RED_METHODS.values(), *(m for m in trainable if m not in RED_METHODS.values() and m not in UNSEEDED)]
+    folder = "models/seed${item.seed}"
+    pairs = " ".join(f"-m {m}={folder}/{m}" for m in methods)
+    out = "control/seed-${item.seed}.json"
+    return Stage(f"redbench control {pairs} --oracle red_static --out {out}", [],
+                 [*(f for m in methods for f in _model_files(f"seed${{item.seed}}/{m}", get_method(m).resumable)),
+                  "data/shards/300vw"],
+                 [*(f"methods.{m}" for m in methods), "train.val_fraction", "torch"], [{out: {"cache": False}}],
+                 matrix={"seed": seeds},
+                 comment="where time provably helps (benchmark/positive_control.py): does RED beat RED-static there")
+
+
 def _predict_stages(base: str, rows: list[str], datasets: list[str], seeds: list[int]) -> dict[str, Stage]:
     """The prediction stages of one trained method (or one without training) and its +smooth row: every dataset
     with the seed-0 model under the main box protocol; 300vw with every other seed; 300vw under the other box
@@ -332,6 +354,7 @@ def reference_stages(params: dict) -> dict[str, Stage]:
         f"redbench train red --set variant=${{item.variant}} --seed ${{item.seed}} --out models/ablations/{row} "
         "--resume", [], shards, ["methods.red", "train", "torch"], [{f"models/ablations/{row}": {"persist": True}}],
         matrix=variants, comment="RED's ablations at convergence (full and static are train_red's rows)")
+    stages["control"] = _control(trainable, seeds)
     for group in _groups(rows, lambda m: get_method(m).smooth_of or m):
         b = get_method(group[0]).smooth_of or group[0]
         stages.update(_predict_stages(b, group, datasets, once if b in UNSEEDED or not get_method(b).trainable
@@ -339,8 +362,8 @@ def reference_stages(params: dict) -> dict[str, Stage]:
     stages["compare"] = _compare("redbench compare", "", datasets)
     stages["compare"].params.append("train.seed")
     stages["report"] = Stage(
-        "redbench report --models models --results results --out report", [],
-        ["models", "results/metrics.json"], [], [{"report": {"cache": False}}],
+        "redbench report --models models --results results --control control --out report", [],
+        ["models", "results/metrics.json", "control"], [], [{"report": {"cache": False}}],
         comment="the verdict (verdict.csv, seeds.csv), the temporal diagnostics, the equal-compute view and the "
                 "convergence, ablation and leaderboard tables")
     for stage in stages.values():  # the expanded commands of the stages above that did not list them
