@@ -38,8 +38,8 @@ class TorchParams:
 
 @contextlib.contextmanager
 def cpu_kernels(mode: str) -> Iterator[None]:
-    """Run the body with `mode`'s kernels (CPU_KERNELS); the process's settings are restored after it, except
-    the two dispatch variables, which cannot change once read."""
+    """Run the body with `mode`'s kernels (CPU_KERNELS); the process's settings are restored after it: the
+    backend flags and the environment, though MKL and ATen keep the pins they read from it."""
     if mode not in CPU_KERNELS:
         raise ValueError(f"torch.cpu_kernels: must be one of {list(CPU_KERNELS)}, got {mode!r}")
     if mode == "fast":
