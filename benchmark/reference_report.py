@@ -376,11 +376,12 @@ def verdict_files(models: Path, results: Path, metrics: dict | None) -> dict[str
 
 
 def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] | None = None,
-                 into: tuple[Path, ...] = (), control: Path | None = None) -> dict[str, str]:
+                 into: tuple[Path, ...] = (), control: Path | None = None,
+                 timings: Path | None = None) -> dict[str, str]:
     """Write the report under `out` (replaced whole) and its blocks into the Markdown files `into`; every input
     is read before anything is written. `seeds`: seed -> the compare output folder of RED and RED-static
-    trained with that seed; `control`: the folder of the positive control's seed-<k>.json. Returns the
-    blocks."""
+    trained with that seed; `control`: the folder of the positive control's seed-<k>.json; `timings`: the
+    run's stage timings CSV (benchmark/wall_time.py). Returns the blocks."""
     from redbench._io import staged_dir, write_text_atomic
 
     metrics_path = results / "metrics.json"
@@ -408,6 +409,10 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
 
         files["positive_control.csv"] = to_csv(control_nmes, ("condition", "method", "seed", "nme"))
         blocks["positive_control"] = control_table(control_nmes)
+    if timings is not None:
+        from redbench.benchmark.wall_time import read_timings, wall_time_table
+
+        blocks["wall_time"] = wall_time_table(read_timings(timings))
     if "verdict.md" in files:  # a block too: written with the other blocks as verdict.md
         blocks["verdict"] = files.pop("verdict.md")
     docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
@@ -425,4 +430,4 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
 
 REPORT_FILES = ("equal_compute.png", "equal_compute.csv", "convergence.md", "ablations.md", "leaderboard.md",
                 "paired.md", "headline.md", "verdict.csv", "verdict.md", "seeds.csv", "seed_spread.md",
-                "temporal_diagnostics.csv", "positive_control.csv", "positive_control.md")
+                "temporal_diagnostics.csv", "positive_control.csv", "positive_control.md", "wall_time.md")

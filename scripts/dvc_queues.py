@@ -57,7 +57,7 @@ def overlapping(a: tuple[str, str], b: tuple[str, str]) -> bool:
 
 
 RUNNING = re.compile(r"^Running stage '([^']+)':")
-TIMINGS = ("queue", "stage", "started", "seconds", "status")
+TIMINGS = ("queue", "stage", "started", "seconds", "status", "source")
 
 
 class StageClock:
@@ -82,7 +82,7 @@ class StageClock:
             stage, start = self._current
             self.rows.append({"queue": self.queue, "stage": stage,
                               "started": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
-                              "seconds": round(self.now() - start, 1), "status": status})
+                              "seconds": round(self.now() - start, 1), "status": status, "source": "queue log"})
             self._current = None
 
 
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--force", action="store_true", help="run the stages even when they are up to date")
     ap.add_argument("--log-dir", type=Path, help="write each queue's output to LOG_DIR/queue<i>.log")
     ap.add_argument("--timings", type=Path, help="append each stage's wall time to this CSV (queue, stage, "
-                    "started, seconds, status)")
+                    "started, seconds, status, source)")
     args = ap.parse_args(argv)
     queues = [shlex.split(q) for q in args.queue]
     if any(not q for q in queues):

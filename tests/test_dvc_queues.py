@@ -103,4 +103,5 @@ def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits()
     clock.exit(130)
     assert [(r["queue"], r["stage"], r["seconds"], r["status"]) for r in clock.rows] == [
         (3, "x", 2.5, "done"), (3, "y", 7.5, "exit 130")]
+    assert {r["source"] for r in clock.rows} == {"queue log"}
     assert clock.rows[0]["started"] == "1970-01-01T00:00:10+00:00"

@@ -362,10 +362,10 @@ def reference_stages(params: dict) -> dict[str, Stage]:
     stages["compare"] = _compare("redbench compare", "", datasets)
     stages["compare"].params.append("train.seed")
     stages["report"] = Stage(
-        "redbench report --models models --results results --control control --out report", [],
-        ["models", "results/metrics.json", "control"], [], [{"report": {"cache": False}}],
-        comment="the verdict (verdict.csv, seeds.csv), the temporal diagnostics, the equal-compute view and the "
-                "convergence, ablation and leaderboard tables")
+        "redbench report --models models --results results --control control --timings timings.csv --out report",
+        [], ["models", "results/metrics.json", "control", "timings.csv"], [], [{"report": {"cache": False}}],
+        comment="the verdict (verdict.csv, seeds.csv), the temporal diagnostics, the positive control, the wall "
+                "time, the equal-compute view and the convergence, ablation and leaderboard tables")
     for stage in stages.values():  # the expanded commands of the stages above that did not list them
         if not stage.cmds:
             stage.cmds = (_grid(stage.cmd, stage.matrix) if stage.matrix else
