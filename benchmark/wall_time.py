@@ -32,7 +32,8 @@ def read_timings(path: Path) -> list[dict]:
             try:
                 rows.append({**row, "seconds": float(row["seconds"])})
             except ValueError:
-                raise ValueError(f"{path}, line {reader.line_num}: seconds {row['seconds']!r} is not a number") from None
+                bad = row["seconds"]
+                raise ValueError(f"{path}, line {reader.line_num}: seconds {bad!r} is not a number") from None
     return rows
 
 
