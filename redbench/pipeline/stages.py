@@ -289,7 +289,7 @@ def _control(trainable: list[str], seeds: list[int]) -> Stage:
     return Stage(f"redbench control {pairs} --oracle red_static --out {out}", [],
                  [*(f for m in methods for f in _model_files(f"seed${{item.seed}}/{m}", get_method(m).resumable)),
                   "data/shards/300vw"],
-                 [*(f"methods.{m}" for m in methods), "train.val_fraction", "torch"], [{out: {"cache": False}}],
+                 [*(f"methods.{m}" for m in methods), "train", "torch"], [{out: {"cache": False}}],
                  matrix={"seed": seeds},
                  comment="where time provably helps (benchmark/positive_control.py): does RED beat RED-static there")
 
