@@ -27,11 +27,12 @@ repro: setup
 # runs them in two queues side by side, the trainings first (RED in one queue, RED-static and the static
 # methods in the other), then the predictions beside the ablations; the final `dvc repro` does the rest. Every
 # training resumes after an interruption (`--resume`); `make reference` again continues where it stopped.
+# reference/timings.csv gets each queued stage's wall time, run after run (an interrupted stage is marked).
 SEEDS := 0 1 2 3 4
 REFERENCE_TRAIN_A := $(foreach s,$(SEEDS),train_red@red-$(s)) train_cnn_regression
 REFERENCE_TRAIN_B := $(foreach s,$(SEEDS),train_red@red_static-$(s)) train_heatmap train_sdm train_ert train_mean_shape
 REFERENCE_PREDICT := $(shell sed -n 's/^  \(predict_[a-z_]*\):$$/\1/p' reference/dvc.yaml)
-REFERENCE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/dvc_queues.py --dvc $(BIN)/dvc
+REFERENCE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/dvc_queues.py --dvc $(BIN)/dvc --timings reference/timings.csv
 reference: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro reference/dvc.yaml:preprocess
 	$(REFERENCE) --queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_TRAIN_A))" \

@@ -47,6 +47,9 @@ class TrainLoop:
     scale: float = param(0.06, min=0, max=1)  # std of the random log scale
     translation: float = param(0.04, min=0, max=1)  # std of the random shift, fraction of the input side
     threads: int = param(2, min=0, max=256)
+    # probability of random erasing per training image: a rectangle of 2-33 % of the input, aspect 0.3-3.3,
+    # filled with uniform noise, as an occluder over landmarks that stay the targets (0: off)
+    erasing: float = param(0.0, min=0, max=1)
     stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
 
 
@@ -83,6 +86,24 @@ def augment(x: torch.Tensor, u: torch.Tensor, cfg: TrainLoop, gen: torch.Generat
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     u = torch.einsum("bij,blj->bli", fwd, u) + t[:, None, :]
     return x, u
+
+
+def erase(x: torch.Tensor, p: float, gen: torch.Generator) -> torch.Tensor:
+    """Random erasing (Zhong et al., AAAI 2020) of a batch x (B,3,s,s) in [0, 1]: each image with probability
+    p gets one rectangle of uniform noise (area 2-33 % of the image, aspect ratio 0.3-3.3, inside the image)."""
+    b, _, h, w = x.shape
+    hit = torch.rand(b, generator=gen) < p
+    area = (0.02 + 0.31 * torch.rand(b, generator=gen)) * h * w
+    aspect = torch.exp((2 * torch.rand(b, generator=gen) - 1) * math.log(1 / 0.3))
+    eh = (area * aspect).sqrt().round().clamp(1, h).long()
+    ew = (area / aspect).sqrt().round().clamp(1, w).long()
+    y0 = (torch.rand(b, generator=gen) * (h - eh + 1)).long()
+    x0 = (torch.rand(b, generator=gen) * (w - ew + 1)).long()
+    ys, xs = torch.arange(h)[None, :, None], torch.arange(w)[None, None, :]
+    inside = ((ys >= y0[:, None, None]) & (ys < (y0 + eh)[:, None, None])
+              & (xs >= x0[:, None, None]) & (xs < (x0 + ew)[:, None, None]))
+    mask = (hit[:, None, None] & inside)[:, None]  # (B,1,s,s)
+    return torch.where(mask, torch.rand(x.shape, generator=gen), x)
 
 
 @dataclass(frozen=True)
@@ -133,6 +154,8 @@ def fit(model: torch.nn.Module, images: np.ndarray, points: np.ndarray, loss_fn:
             idx = order[i:i + cfg.batch_size]
             x = x_all[idx].permute(0, 3, 1, 2).float().div_(255)
             x, u = augment(x, u_all[idx], cfg, gen)
+            if cfg.erasing > 0:  # no draws when off: the generator's stream, and so the run, stay as they were
+                x = erase(x, cfg.erasing, gen)
 
             def step():
                 loss = loss_fn(model(x), u)

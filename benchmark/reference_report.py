@@ -192,6 +192,43 @@ def diagnostics_rows(models: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["method"], r["seed"]))
 
 
+def control_rows(control: Path) -> list[dict]:
+    """The positive control of every training seed (control/seed-<k>.json, written by `redbench control`): one
+    row per condition, method and seed with its NME (inter-ocular, 68 points, the validation people)."""
+    rows = []
+    for path in sorted(control.glob("seed-*.json")):
+        seed = path.stem.removeprefix("seed-")
+        if not seed.isdigit():
+            continue
+        result = json.loads(path.read_text(encoding="utf-8"))
+        for condition, nmes in result["nme_inter_ocular"].items():
+            rows.extend({"condition": condition, "method": m, "seed": int(seed), "nme": v} for m, v in nmes.items())
+    return sorted(rows, key=lambda r: (r["condition"], r["method"], r["seed"]))
+
+
+def control_table(rows: list[dict], reference: str = "red", counterpart: str = "red_static") -> str:
+    """Per condition and method: the control's NME mean and range over seeds, and the paired difference of the
+    reference method against its counterpart (same seed), the number time could win (oracle) beside it."""
+    import statistics
+
+    def cell(values: list[float]) -> str:
+        return f"{100 * statistics.fmean(values):.2f} [{100 * min(values):.2f}, {100 * max(values):.2f}]"
+
+    by: dict[tuple[str, str], dict[int, float]] = {}
+    for r in rows:
+        by.setdefault((r["condition"], r["method"]), {})[r["seed"]] = r["nme"]
+    lines = ["| condition | method | seeds | NME % mean [min, max] |", "|---|---|---:|---|"]
+    for (condition, method), nmes in sorted(by.items()):
+        lines.append(f"| {condition} | {method} | {len(nmes)} | {cell(list(nmes.values()))} |")
+        if method == reference and (condition, counterpart) in by:
+            other = by[(condition, counterpart)]
+            diffs = [nmes[s] - other[s] for s in sorted(nmes.keys() & other.keys())]
+            if diffs:
+                lines.append(f"| {condition} | {reference} - {counterpart} (points, paired by seed) | {len(diffs)} "
+                             f"| {cell(diffs)} |")
+    return "\n".join(lines) + "\n"
+
+
 def leaderboard_table(metrics: dict, runs: dict[str, dict]) -> str:
     """The reference run's leaderboard: 300-VW-style categories, AUC / FR at 0.08, jitter, FHR's sta2, other datasets,
     and each learned row's training cost."""
@@ -339,10 +376,12 @@ def verdict_files(models: Path, results: Path, metrics: dict | None) -> dict[str
 
 
 def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] | None = None,
-                 into: tuple[Path, ...] = ()) -> dict[str, str]:
+                 into: tuple[Path, ...] = (), control: Path | None = None,
+                 timings: Path | None = None) -> dict[str, str]:
     """Write the report under `out` (replaced whole) and its blocks into the Markdown files `into`; every input
     is read before anything is written. `seeds`: seed -> the compare output folder of RED and RED-static
-    trained with that seed. Returns the blocks."""
+    trained with that seed; `control`: the folder of the positive control's seed-<k>.json; `timings`: the
+    run's stage timings CSV (benchmark/wall_time.py). Returns the blocks."""
     from redbench._io import staged_dir, write_text_atomic
 
     metrics_path = results / "metrics.json"
@@ -364,6 +403,16 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
         blocks["paired"] = paired_table(metrics, seed_metrics)
         blocks["headline"] = headline_table(metrics)
     files = verdict_files(models, results, metrics)
+    control_nmes = control_rows(control) if control is not None else []
+    if control_nmes:
+        from redbench.benchmark.verdict import to_csv
+
+        files["positive_control.csv"] = to_csv(control_nmes, ("condition", "method", "seed", "nme"))
+        blocks["positive_control"] = control_table(control_nmes)
+    if timings is not None:
+        from redbench.benchmark.wall_time import read_timings, wall_time_table
+
+        blocks["wall_time"] = wall_time_table(read_timings(timings))
     if "verdict.md" in files:  # a block too: written with the other blocks as verdict.md
         blocks["verdict"] = files.pop("verdict.md")
     docs = {doc: rewrite_blocks(doc, blocks) for doc in into}
@@ -381,4 +430,4 @@ def write_report(models: Path, results: Path, out: Path, seeds: dict[int, Path] 
 
 REPORT_FILES = ("equal_compute.png", "equal_compute.csv", "convergence.md", "ablations.md", "leaderboard.md",
                 "paired.md", "headline.md", "verdict.csv", "verdict.md", "seeds.csv", "seed_spread.md",
-                "temporal_diagnostics.csv")
+                "temporal_diagnostics.csv", "positive_control.csv", "positive_control.md", "wall_time.md")

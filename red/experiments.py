@@ -1,7 +1,8 @@
-"""Summaries of RED's training experiments: one folder per (row, seed) as scripts/red_ablations.py writes them
-(`<overrides>_seed-N/` with train_log.csv, metrics.json, train_info.json and, with train.diagnostics,
-diagnostics.json), grouped into rows over seeds. Validation NME: inter-ocular, 68 points, gt boxes, the
-held-out validation people, run online over whole clips (what the experiment params ask for)."""
+"""Summaries of training experiments: one folder per (row, seed), `<row>_seed-N/` with train_log.csv,
+metrics.json, train_info.json and, for RED with train.diagnostics, diagnostics.json (RED's were written by
+`redbench train red --set ... --out` runs, the static methods' by scripts/static_care.py), grouped into rows over
+seeds. Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (RED: run online over
+whole clips, as the experiment params ask)."""
 
 from __future__ import annotations
 

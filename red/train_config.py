@@ -23,7 +23,9 @@ class TrainConfig:
     checkpoint_every: int = param(20, min=0)  # steps (0: none between); also at every epoch end
     val_frames_per_clip: int = param(50, min=0)  # first frames of each held-out clip (0: whole clips)
     num_workers: int = param(0, min=0, max=64)
-    threads: int = param(0, min=0, max=256)  # torch CPU threads in this process (0: torch's default; 1 is far faster on a busy machine)
+    # torch CPU threads in this process (0: torch's default, the number of cores; a fixed number keeps the bits of
+    # torch.cpu_kernels portable across core counts; 1 is far faster on a busy machine)
+    threads: int = param(2, min=0, max=256)
     loss: LossWeights = LossWeights()
     stop: StopRule = StopRule()  # the shared stopping rule (redbench/methods/convergence.py); `epochs` caps it
     # Temporal training and stability options (docs/red.md measures each on validation; off = the paper-era

@@ -30,7 +30,7 @@ from redbench._io import InputFileError, check_regular_file
 T = TypeVar("T")
 
 # Top-level sections of a params file; a misspelt one (`compre:`) is an error, not silently ignored.
-KNOWN_SECTIONS = ("fetch", "preprocess", "train", "methods", "smoothing", "predict", "synthetic", "compare")
+KNOWN_SECTIONS = ("fetch", "preprocess", "train", "torch", "methods", "smoothing", "predict", "synthetic", "compare")
 PROJECT_PARAMS = "params.yaml"
 # A params file is a few KB; YAML aliases can make a small one expand to any size (8 levels of 10 aliases:
 # 10**8 values), so the expanded value count is bounded before anything walks it.

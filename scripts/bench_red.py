@@ -12,7 +12,8 @@
 3. training precision: the step in fp32 vs under CPU bf16 autocast (methods.red.train.precision) vs with
    channels_last memory, as speed-ups over fp32 in the same run;
 4. the tracking protocol over many clips (tiny config): frame t of every clip in one batch (track_clips), its
-   model steps alone and the whole path with crops and boxes, vs the clip-by-clip loop and a bare forward.
+   model steps alone and the whole path with crops and boxes, vs the clip-by-clip loop and a bare forward;
+5. CPU kernels (params torch.cpu_kernels): the training step and a batched forward under portable vs fast.
 
     python scripts/bench_red.py [--repeats 3] [--skip-paper] [--threads 1] [--clips 18] [--clip-frames 32]
 """
@@ -103,6 +104,27 @@ def bench_precision(cfg, weights, batch_clips: int, clip_len: int, repeats: int)
     last = _best(lambda: step(False, batch["image"]), repeats)
     return {"fp32_s": fp32, "bf16_s": bf16, "channels_last_s": last, "bf16_speedup": fp32 / bf16,
             "channels_last_speedup": fp32 / last}
+
+
+def bench_kernels(cfg, weights, batch_clips: int, clip_len: int, repeats: int) -> dict[str, float]:
+    """The suite's training step and a batched RED-static forward under params torch.cpu_kernels portable and
+    fast, interleaved so that a machine's load hits both alike; seconds and portable / fast. Portable comes first:
+    its MKL and ATen pins are read once per process, so the fast rounds run with them too (they are not what
+    costs the time: oneDNN and NNPACK off is)."""
+    import contextlib
+
+    from redbench.methods.kernels import cpu_kernels
+
+    out = {}
+    for mode in ("portable", "fast", "portable", "fast"):
+        with contextlib.nullcontext() if mode == "fast" else cpu_kernels("portable"):
+            r = bench_train_step(cfg, weights, batch_clips, clip_len, repeats)
+            i = bench_inference(cfg, n_frames=32, repeats=repeats)
+        out[f"{mode}_step_s"] = min(out.get(f"{mode}_step_s", np.inf), r["suite_s"])
+        out[f"{mode}_static_fps"] = max(out.get(f"{mode}_static_fps", 0.0), i["static_batch_fps"])
+    out["step_ratio"] = out["portable_step_s"] / out["fast_step_s"]
+    out["static_ratio"] = out["fast_static_fps"] / out["portable_static_fps"]
+    return out
 
 
 def bench_inference(cfg, n_frames: int, repeats: int) -> dict[str, float]:
@@ -218,6 +240,11 @@ def main() -> None:
             print(f"[{name}] train step precision (CPU bf16 instructions: {'yes' if bf16_ok else 'no'}): fp32 "
                   f"{p['fp32_s']:.3f} s, bf16 autocast {p['bf16_s']:.3f} s ({p['bf16_speedup']:.2f}x faster), "
                   f"channels_last {p['channels_last_s']:.3f} s ({p['channels_last_speedup']:.2f}x)")
+            k = bench_kernels(cfg, method.train.loss, batch_clips=4, clip_len=4, repeats=args.repeats)
+            print(f"[{name}] kernels (params torch.cpu_kernels): train step fast {k['fast_step_s']:.3f} s, "
+                  f"portable {k['portable_step_s']:.3f} s ({k['step_ratio']:.2f}x the time); RED-static batched "
+                  f"forward {k['fast_static_fps']:.0f} vs {k['portable_static_fps']:.0f} frames/s "
+                  f"({k['static_ratio']:.2f}x)")
         r = bench_inference(cfg, n_frames=args.frames if name == "tiny" else 8, repeats=args.repeats)
         print(f"[{name}] inference: frame by frame {r['online_fps']:.1f} frames/s ({r['online_vs_bare']:.2f}x of bare), "
               f"clip path {r['clip_fps']:.1f} frames/s ({r['clip_vs_bare']:.2f}x), RED-static batched "

@@ -12,6 +12,9 @@ queues start (`-s` runs a stage without looking upstream).
 
     python scripts/dvc_queues.py --queue "train_red@red" --queue "train_red@red_static train_sdm"
 
+With --timings FILE, each stage's wall time (from DVC's "Running stage" lines to the next, or to the end of its
+queue) is appended to FILE: a run resumed after an interruption adds its rows, the interrupted stage marked.
+
 Exit status: 0 when every queue succeeded; otherwise 1, naming each failed queue (the others run to the end,
 so their finished stages are kept).
 """
@@ -19,12 +22,16 @@ so their finished stages are kept).
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 
@@ -49,26 +56,90 @@ def overlapping(a: tuple[str, str], b: tuple[str, str]) -> bool:
     return a[0] == b[0] and (a[1] == b[1] or a[1] == group(b[1]) or b[1] == group(a[1]))
 
 
+RUNNING = re.compile(r"^Running stage '([^']+)':")
+TIMINGS = ("queue", "stage", "started", "seconds", "status", "source")
+
+
+class StageClock:
+    """The wall time of each stage of one queue, from DVC's "Running stage 'X':" lines: a stage ends where the
+    next one starts or where the queue's repro exits (status: its exit code, 0 = done)."""
+
+    def __init__(self, queue: int, now=time.time):
+        self.queue, self.now, self.rows = queue, now, []
+        self._current: tuple[str, float] | None = None
+
+    def line(self, text: str) -> None:
+        m = RUNNING.match(text)
+        if m:
+            self._close("done")
+            self._current = (m.group(1), self.now())
+
+    def exit(self, code: int) -> None:
+        self._close("done" if code == 0 else f"exit {code}")
+
+    def _close(self, status: str) -> None:
+        if self._current is not None:
+            stage, start = self._current
+            self.rows.append({"queue": self.queue, "stage": stage,
+                              "started": datetime.fromtimestamp(start, timezone.utc).isoformat(timespec="seconds"),
+                              "seconds": round(self.now() - start, 1), "status": status, "source": "queue log"})
+            self._current = None
+
+
+def _relay(stream, sink, clock: StageClock) -> None:
+    """Copy a queue's output line by line to its log (or our stdout), feeding the stage clock."""
+    for raw in iter(stream.readline, b""):
+        text = raw.decode("utf-8", errors="replace")
+        clock.line(text)
+        sink.write(text)
+        sink.flush()
+
+
+def append_timings(path: Path, rows: list[dict]) -> None:
+    """Add rows to the timings CSV (kept across runs, so a run resumed after an interruption keeps its history)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TIMINGS, lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
 def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = None, force: bool = False,
-               log_dir: Path | None = None) -> list[int]:
+               log_dir: Path | None = None, timings: Path | None = None) -> list[int]:
     """Start every queue at once, wait for all; their exit codes in queue order. A queue's output goes to
-    log_dir/queue<i>.log when given (else it is inherited, interleaved)."""
+    log_dir/queue<i>.log when given (else to our stdout, interleaved); with `timings`, each stage's wall time is
+    appended to that CSV (TIMINGS' columns) when its queue ends."""
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
-    procs, logs = [], []
+    procs, sinks, relays, clocks = [], [], [], []
     for i, stages in enumerate(queues):
-        out = None
+        sink = sys.stdout
         if log_dir is not None:
             log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(log_dir / f"queue{i}.log", "w")
-            logs.append(out)
-        procs.append(subprocess.Popen(queue_command(dvc, stages, force), cwd=cwd, env=env, stdout=out,
-                                      stderr=subprocess.STDOUT if out else None))
+            sink = open(log_dir / f"queue{i}.log", "w")
+            sinks.append(sink)
+        proc = subprocess.Popen(queue_command(dvc, stages, force), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        clocks.append(StageClock(i))
+        relays.append(threading.Thread(target=_relay, args=(proc.stdout, sink, clocks[-1]), daemon=True))
+        relays[-1].start()
+        procs.append(proc)
         time.sleep(0.5)  # the first repro takes the lock to collect its stages; the others wait for it
+    codes = []
     try:
-        return [p.wait() for p in procs]
+        for proc, relay, clock in zip(procs, relays, clocks):
+            codes.append(proc.wait())
+            relay.join()
+            clock.exit(codes[-1])
     finally:
-        for f in logs:
+        for clock in clocks:  # interrupted: the running stages are written as such
+            clock.exit(-1)
+        if timings is not None:
+            append_timings(timings, [r for c in clocks for r in c.rows])
+        for f in sinks:
             f.close()
+    return codes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dvc", default="dvc", help="the dvc executable")
     ap.add_argument("--force", action="store_true", help="run the stages even when they are up to date")
     ap.add_argument("--log-dir", type=Path, help="write each queue's output to LOG_DIR/queue<i>.log")
+    ap.add_argument("--timings", type=Path, help="append each stage's wall time to this CSV (queue, stage, "
+                    "started, seconds, status, source)")
     args = ap.parse_args(argv)
     queues = [shlex.split(q) for q in args.queue]
     if any(not q for q in queues):
@@ -95,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dvc_queues: {args.dvc}: no such executable (give the dvc to run with --dvc)", file=sys.stderr)
         return 1
     try:
-        codes = run_queues(queues, args.dvc, force=args.force, log_dir=args.log_dir)
+        codes = run_queues(queues, args.dvc, force=args.force, log_dir=args.log_dir, timings=args.timings)
     except OSError as e:
         print(f"dvc_queues: {e.filename or args.dvc}: {e.strerror or e}", file=sys.stderr)
         return 1

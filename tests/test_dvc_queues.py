@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import os
@@ -59,8 +60,14 @@ def _locked_stages(repo: Path) -> set[str]:
 
 def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
     repo = _repo(tmp_path)
-    codes = _load().run_queues([["a", "c"], ["b"]], dvc=DVC, cwd=repo, log_dir=repo / "logs")
+    codes = _load().run_queues([["a", "c"], ["b"]], dvc=DVC, cwd=repo, log_dir=repo / "logs",
+                               timings=repo / "timings.csv")
     assert codes == [0, 0]
+    with open(repo / "timings.csv", newline="") as f:
+        rows = {r["stage"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"a", "b", "c"} and {r["status"] for r in rows.values()} == {"done"}
+    assert rows["a"]["queue"] == "0" and rows["b"]["queue"] == "1" and float(rows["a"]["seconds"]) >= 1.0
+    assert "Running stage 'a'" in (repo / "logs" / "queue0.log").read_text()
     assert _locked_stages(repo) == {"a", "b", "c"}
     assert (repo / "a.txt").read_text() == "a" and (repo / "b.txt").read_text() == "b"
     # d was in no queue: a plain repro runs it and only it; then everything is up to date
@@ -73,9 +80,11 @@ def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
 def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, capsys, monkeypatch):
     repo = _repo(tmp_path, fail_b=True)
     monkeypatch.chdir(repo)
-    code = _load().main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs"])
+    code = _load().main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs", "--timings", "t.csv"])
     assert code == 1
     assert "queue 1 (b) failed" in capsys.readouterr().err
+    statuses = {r["stage"]: r["status"] for r in csv.DictReader(open(repo / "t.csv", newline=""))}
+    assert statuses["a"] == statuses["c"] == "done" and statuses["b"].startswith("exit ")  # dvc: 255
     assert _locked_stages(repo) == {"a", "c"}
 
 
@@ -84,3 +93,15 @@ def test_a_stage_in_two_queues_is_refused(capsys):
         _load().main(["--queue", "a b", "--queue", "b"])
     assert e.value.code == 2
     assert "'b' is in two queues" in capsys.readouterr().err
+
+
+def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits():
+    ticks = iter([10.0, 12.5, 12.5, 20.0])
+    clock = _load().StageClock(3, now=lambda: next(ticks))
+    for line in ["Verifying data sources\n", "Running stage 'x':\n", "> cmd\n", "Running stage 'y':\n"]:
+        clock.line(line)
+    clock.exit(130)
+    assert [(r["queue"], r["stage"], r["seconds"], r["status"]) for r in clock.rows] == [
+        (3, "x", 2.5, "done"), (3, "y", 7.5, "exit 130")]
+    assert {r["source"] for r in clock.rows} == {"queue log"}
+    assert clock.rows[0]["started"] == "1970-01-01T00:00:10+00:00"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import params_of, user_errors
+from redbench.cli._common import params_of, torch_kernels, user_errors
 
 
 @click.command("control")
@@ -35,22 +35,26 @@ def control(ctx: click.Context, pairs: tuple[str, ...], oracle_name: str, condit
 
     params = params_of(ctx)
     with user_errors(ValueError, KeyError, FileNotFoundError):
-        loaded = {}
+        folders = {}
         for pair in pairs:
             name, sep, model_dir = pair.partition("=")
             if not sep:
                 raise ValueError(f"-m {pair!r}: expected NAME=MODEL_DIR")
-            spec = get_method(name)
-            loaded[name] = spec.load_module().load(Path(model_dir) if model_dir else None, method_config(spec, params))
-        if oracle_name not in loaded:
-            raise ValueError(f"--oracle {oracle_name!r} is not one of the -m methods {sorted(loaded)}")
-        paths = load_manifest(shards_dir / dataset).paths("train" if split == "validation" else "test")
-        identities = None
-        if split == "validation":  # the people every learned method validates on (split seed 0)
-            _, identities = validation_split(shards_dir / dataset, train_params(params).val_fraction)
-        sources = source_frames(paths, identities)
-        cfg = ControlConfig()
-        result = {c: run_control(loaded, loaded[oracle_name], sources, c, cfg) for c in condition}
+            folders[name] = Path(model_dir) if model_dir else None
+        if oracle_name not in folders:
+            raise ValueError(f"--oracle {oracle_name!r} is not one of the -m methods {sorted(folders)}")
+        with torch_kernels(params, *folders):
+            loaded = {}
+            for name, folder in folders.items():
+                spec = get_method(name)
+                loaded[name] = spec.load_module().load(folder, method_config(spec, params))
+            paths = load_manifest(shards_dir / dataset).paths("train" if split == "validation" else "test")
+            identities = None
+            if split == "validation":  # the people every learned method validates on (split seed 0)
+                _, identities = validation_split(shards_dir / dataset, train_params(params).val_fraction)
+            sources = source_frames(paths, identities)
+            cfg = ControlConfig()
+            result = {c: run_control(loaded, loaded[oracle_name], sources, c, cfg) for c in condition}
     for c, row in result.items():
         click.echo(f"{c} ({len(sources)} clips, {split}, synthetic unless real sets were fetched; NME inter-ocular, "
                    f"68 points, gt box): " + ", ".join(f"{k} {100 * v:.2f} %" for k, v in row.items()))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import params_of, show_progress, user_errors
+from redbench.cli._common import params_of, show_progress, torch_kernels, user_errors
 
 MODELS_DIR = Path("models")
 SHARDS_DIR = Path("data/shards")
@@ -62,7 +62,8 @@ def predict(ctx: click.Context, method: str, dataset: str, box_protocol: str | N
         box_protocol = cfg.box_protocol
         refuse_overwrite(out, method, [shards_dir / dataset, models_dir / method], force)
         prov = methods.provenance(method, params, models_dir)  # first: names a missing train_info.json
-        runner = methods.create(method, params, models_dir)
-        meta = run_method(runner, shards_dir / dataset, box_protocol, out, prov, progress=show_progress(ctx))
+        with torch_kernels(params, method):
+            runner = methods.create(method, params, models_dir)
+            meta = run_method(runner, shards_dir / dataset, box_protocol, out, prov, progress=show_progress(ctx))
     click.echo(f"{method} on {dataset} ({box_protocol} boxes, {meta.data_source} data): "
                f"{1e3 * meta.seconds_per_frame:.2f} ms/frame -> {out}")

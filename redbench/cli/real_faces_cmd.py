@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import params_of, user_errors
+from redbench.cli._common import params_of, torch_kernels, user_errors
 
 
 @click.command("real-faces")
@@ -37,8 +37,9 @@ def real_faces(ctx: click.Context, folder: Path, methods: tuple[str, ...], model
         names = list(methods) or [m for m in section(params, "compare", CompareConfig).methods
                                   if get_method(m).smooth_of is None]  # one photograph: no time to smooth over
         faces = read_faces(folder)
-        loaded = {m: create(m, params, models_dir) for m in names}
-        result = score(faces, loaded, section(params, "preprocess", PreprocessConfig))
+        with torch_kernels(params, *names):
+            loaded = {m: create(m, params, models_dir) for m in names}
+            result = score(faces, loaded, section(params, "preprocess", PreprocessConfig))
         table = to_markdown(result, folder.name)
         docs = {doc: rewrite_blocks(doc, {"real_faces": table}) for doc in into}
     if out is not None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import params_of, show_progress, user_errors
+from redbench.cli._common import params_of, show_progress, torch_kernels, user_errors
 
 MODELS_DIR = Path("models")
 
@@ -56,10 +56,11 @@ def track(ctx: click.Context, video: Path, method: str, out: Path | None, box: t
         cfg = TrackConfig(boxes=boxes, face_px=face_px or pre.face_px, gt_box_scale=pre.boxes.gt_box_scale,
                           check_every=check_every)
         prov = methods.provenance(method, params, models_dir)  # first: names a missing train_info.json
-        runner = methods.create(method, params, models_dir)
         source = open_video(video, fps)
         out = out or Path("tracks") / source.name / method
-        result = track_video(runner, source, cfg, None if box is None else np.array(box), progress)
+        with torch_kernels(params, method):
+            runner = methods.create(method, params, models_dir)
+            result = track_video(runner, source, cfg, None if box is None else np.array(box), progress)
         with staged_dir(out, owned_by_track, "track") as stage:
             summary = write_track_folder(stage, result, source, cfg, method, prov, overlay, progress)
     jit = summary["jitter"]

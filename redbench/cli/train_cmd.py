@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from redbench.cli._common import params_of, show_progress, user_errors
+from redbench.cli._common import params_of, show_progress, torch_kernels, user_errors
 
 MODELS_DIR = Path("models")
 SHARDS_DIR = Path("data/shards")
@@ -42,5 +42,6 @@ def train(ctx: click.Context, method: str, out: Path | None, shards_dir: Path, s
         if overrides:  # RED's ablations: `redbench train red --set variant=no_cls`
             section = with_overrides((params.get("methods") or {}).get(method), overrides, f"methods.{method}")
             params = {**params, "methods": {**(params.get("methods") or {}), method: section}}
-        methods.train(method, params, out, shards_dir, seed=seed, resume=resume, progress=show_progress(ctx))
+        with torch_kernels(params, method):
+            methods.train(method, params, out, shards_dir, seed=seed, resume=resume, progress=show_progress(ctx))
     click.echo(f"trained {method} -> {out}")

@@ -41,6 +41,7 @@ class MethodSpec:
     defaults: tuple[tuple[str, object], ...] = ()
     train_module: str | None = None  # the module with `train` (and `continues`) when it is not `module`
     compared: bool = True  # a row of the default comparison (params compare.methods' default)
+    uses_torch: bool = False  # computes with torch: trained and run under params torch.cpu_kernels
 
     def load_module(self) -> ModuleType:
         return importlib.import_module(self.module)
@@ -62,22 +63,22 @@ def _specs() -> list[MethodSpec]:
                    "300-W incl. mirrored images (dlib's public model): 300-W test numbers are contaminated",
                    "dlib's public 68-point ERT model"),
         MethodSpec("cnn_regression", "redbench.baselines.cnn_regression", False, True, shards,
-                   "small ResNet-style CNN regressing coordinates"),
+                   "small ResNet-style CNN regressing coordinates", uses_torch=True),
         MethodSpec("heatmap", "redbench.baselines.heatmap", False, True, shards,
-                   "small stacked-hourglass heatmap network with sub-pixel decoding"),
+                   "small stacked-hourglass heatmap network with sub-pixel decoding", uses_torch=True),
         MethodSpec("red_static", "redbench.red.method", False, True, shards,
                    "RED with the temporal LSTM off (one frame at a time)", resumable=True,
-                   defaults=(("variant", "static"),), train_module="redbench.red.method_train"),
+                   defaults=(("variant", "static"),), train_module="redbench.red.method_train", uses_torch=True),
         MethodSpec("red", "redbench.red.method", True, True, shards,
                    "RED: recurrent encoder-decoder (Peng et al. ECCV 2016)", resumable=True,
-                   train_module="redbench.red.method_train"),
+                   train_module="redbench.red.method_train", uses_torch=True),
     ]
     # The default comparison smooths the static methods trained on its frames, not the mean shape (it moves
     # only with its box).
     smoothed = [
         MethodSpec(f"{s.name}+smooth", "redbench.baselines.smoothing", True, False, s.trained_on,
                    f"{s.name} followed by temporal smoothing within the clip", smooth_of=s.name,
-                   compared=s.trainable and s.name != "mean_shape")
+                   compared=s.trainable and s.name != "mean_shape", uses_torch=s.uses_torch)
         for s in base
         if not s.temporal
     ]

@@ -32,6 +32,7 @@ SECTION_NOTES = {
                   "context_scale resized to crop_size px (stored face = crop_size / context_scale px, the "
                   "manifest's preprocess.face_px).",
     "train": "Shared by every trainable method.",
+    "torch": "How the torch methods compute on a CPU, in training and prediction (redbench/methods/kernels.py).",
     "methods": "One section per method of the methods table (redbench/methods/table.py): its module's Config. "
                "Loss weights, T, optimiser and schedule of RED are our documented defaults: the paper's were not "
                "verified (docs/protocols.md).",
@@ -55,12 +56,14 @@ def default_configs() -> dict[str, Any]:
     from redbench.datasets.synthetic.config import SyntheticConfig
     from redbench.methods import TrainParams, method_table
     from redbench.methods.factory import method_config
+    from redbench.methods.kernels import TorchParams
 
     compare = CompareConfig()
     configs = {
         "fetch": {d: FetchConfig() for d in compare.datasets},
         "preprocess": PreprocessConfig(),
         "train": TrainParams(),
+        "torch": TorchParams(),
         "methods": {name: method_config(spec, {}) for name, spec in method_table().items() if spec.smooth_of is None},
         "smoothing": smoothing.Config(),
         "predict": PredictConfig(),

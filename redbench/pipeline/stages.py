@@ -42,6 +42,10 @@ def command_modules(cmd: str) -> list[str]:
     if argv[1] in ("fetch", "preprocess"):  # the dataset's synthetic writer, or its reader
         spec = get_dataset(argv[2])
         modules.append(spec.synthetic.partition(":")[0] if argv[1] == "fetch" and spec.synthetic else spec.reader)
+    if argv[1] == "control":  # the methods of its -m NAME=MODEL_DIR pairs
+        words = shlex.split(cmd)
+        modules += [get_method(words[i + 1].partition("=")[0]).module for i, w in enumerate(words[:-1])
+                    if w in ("-m", "--method")]
     if argv[1] in ("train", "predict"):
         spec = get_method(argv[2])
         modules.append(spec.module)
@@ -123,6 +127,11 @@ def _grid(template: str, matrix: dict[str, list]) -> list[str]:
     return out
 
 
+def _torch(spec: Any) -> list[str]:
+    """The params key of a torch method's kernels (torch.cpu_kernels), for its train and predict stages."""
+    return ["torch"] if spec.uses_torch else []
+
+
 def _stage_name(method: str) -> str:
     return method.replace("+", "_")
 
@@ -193,7 +202,8 @@ def default_stages(params: dict) -> dict[str, Stage]:
             outs, metrics, plots = [f"models/{item}"], [], []
         cmd = f"redbench train {item}"
         stages[f"train_{_stage_name(name)}"] = Stage(
-            cmd, _each(cmd, group), shards, [f"methods.{item}", "train"], outs, foreach=group if many else None,
+            cmd, _each(cmd, group), shards, [f"methods.{item}", "train", *_torch(spec)], outs,
+            foreach=group if many else None,
             metrics=metrics, plots=plots,
             comment=f"DDP: torchrun --nproc_per_node=N --no-python redbench train {item}" if spec.resumable else "")
     def code_of(m: str) -> tuple[str, str | None]:  # the rows that run the same code share a stage
@@ -212,7 +222,7 @@ def default_stages(params: dict) -> dict[str, Stage]:
         trained = get_method(base)
         model = method if spec.smooth_of is None else base  # a +smooth row reads its static method's model
         models = _model_files(model, trained.resumable) if trained.trainable else []
-        keys = [f"methods.{model}", *(["smoothing"] if spec.smooth_of else []), "predict"]
+        keys = [f"methods.{model}", *(["smoothing"] if spec.smooth_of else []), "predict", *_torch(trained)]
         cmd = f"redbench predict {method} {dataset}"
         cmds = _grid(cmd, matrix) if many else _each(cmd, datasets)
         stages[f"predict_{_stage_name(name)}"] = Stage(
@@ -262,7 +272,26 @@ def _seeded_train(group: list[str], seeds: list[int], shards: list[str]) -> Stag
                            *({f"{folder}/{f}": {"cache": False}} for f in (METRICS, TRAIN_LOG, DIAGNOSTICS))]
     else:
         outs = [{folder: {"persist": True}}]
-    return Stage(cmd, [], shards, ["methods.${item.method}", "train"], outs, matrix={"method": group, "seed": seeds})
+    return Stage(cmd, [], shards, ["methods.${item.method}", "train", *_torch(get_method(group[0]))], outs,
+                 matrix={"method": group, "seed": seeds})
+
+
+def _control(trainable: list[str], seeds: list[int]) -> Stage:
+    """The positive control (`redbench control`) of every training seed: RED, RED-static and every seeded static
+    method on the validation people's still clips, the oracle built on RED-static."""
+    from redbench.benchmark.reference_report import RED_METHODS
+    from redbench.methods import get_method
+
+    methods = [*RED_METHODS.values(), *(m for m in trainable if m not in RED_METHODS.values() and m not in UNSEEDED)]
+    folder = "models/seed${item.seed}"
+    pairs = " ".join(f"-m {m}={folder}/{m}" for m in methods)
+    out = "control/seed-${item.seed}.json"
+    return Stage(f"redbench control {pairs} --oracle red_static --out {out}", [],
+                 [*(f for m in methods for f in _model_files(f"seed${{item.seed}}/{m}", get_method(m).resumable)),
+                  "data/shards/300vw"],
+                 [*(f"methods.{m}" for m in methods), "train", "torch"], [{out: {"cache": False}}],
+                 matrix={"seed": seeds},
+                 comment="where time provably helps (benchmark/positive_control.py): does RED beat RED-static there")
 
 
 def _predict_stages(base: str, rows: list[str], datasets: list[str], seeds: list[int]) -> dict[str, Stage]:
@@ -273,7 +302,7 @@ def _predict_stages(base: str, rows: list[str], datasets: list[str], seeds: list
 
     spec = get_method(base)
     name = _stage_name(base)
-    keys = [f"methods.{base}", "predict", *(["smoothing"] if len(rows) > 1 else [])]
+    keys = [f"methods.{base}", "predict", *(["smoothing"] if len(rows) > 1 else []), *_torch(spec)]
 
     def model(seed: str) -> list[str]:
         if not spec.trainable:
@@ -323,8 +352,9 @@ def reference_stages(params: dict) -> dict[str, Stage]:
     row = ablation_folder("${item.variant}", "${item.seed}")
     stages["ablations"] = Stage(
         f"redbench train red --set variant=${{item.variant}} --seed ${{item.seed}} --out models/ablations/{row} "
-        "--resume", [], shards, ["methods.red", "train"], [{f"models/ablations/{row}": {"persist": True}}],
+        "--resume", [], shards, ["methods.red", "train", "torch"], [{f"models/ablations/{row}": {"persist": True}}],
         matrix=variants, comment="RED's ablations at convergence (full and static are train_red's rows)")
+    stages["control"] = _control(trainable, seeds)
     for group in _groups(rows, lambda m: get_method(m).smooth_of or m):
         b = get_method(group[0]).smooth_of or group[0]
         stages.update(_predict_stages(b, group, datasets, once if b in UNSEEDED or not get_method(b).trainable
@@ -332,10 +362,10 @@ def reference_stages(params: dict) -> dict[str, Stage]:
     stages["compare"] = _compare("redbench compare", "", datasets)
     stages["compare"].params.append("train.seed")
     stages["report"] = Stage(
-        "redbench report --models models --results results --out report", [],
-        ["models", "results/metrics.json"], [], [{"report": {"cache": False}}],
-        comment="the verdict (verdict.csv, seeds.csv), the temporal diagnostics, the equal-compute view and the "
-                "convergence, ablation and leaderboard tables")
+        "redbench report --models models --results results --control control --timings timings.csv --out report",
+        [], ["models", "results/metrics.json", "control", "timings.csv"], [], [{"report": {"cache": False}}],
+        comment="the verdict (verdict.csv, seeds.csv), the temporal diagnostics, the positive control, the wall "
+                "time, the equal-compute view and the convergence, ablation and leaderboard tables")
     for stage in stages.values():  # the expanded commands of the stages above that did not list them
         if not stage.cmds:
             stage.cmds = (_grid(stage.cmd, stage.matrix) if stage.matrix else

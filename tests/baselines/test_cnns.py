@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from redbench.baselines import cnn_regression, heatmap
-from redbench.baselines._torch_train import TrainLoop, augment, from_unit, to_unit
+from redbench.baselines._torch_train import TrainLoop, augment, erase, from_unit, to_unit
 
 TINY_LOOP = TrainLoop(epochs=30, batch_size=16, lr=3e-3, threads=1)
 CONFIGS = {
@@ -105,3 +105,35 @@ def test_training_protocol_holds_out_people_stops_and_records_its_cost(toy_shard
     steps = metrics["cost"]["steps"]
     assert steps == metrics["epochs"] * 3 and metrics["cost"]["frames_seen"] == metrics["epochs"] * 48
     assert info["cost"]["flops"] == metrics["cost"]["flops"] > 0
+
+
+def test_random_erasing_covers_one_rectangle_of_the_stated_size_with_noise() -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.full((200, 3, 40, 50), 0.5)
+    out = erase(x, 1.0, gen)
+    changed = (out != x).any(1)  # (B, s, s): the noise never equals 0.5 exactly
+    for mask in changed:
+        ys, xs = np.nonzero(mask.numpy())
+        h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+        assert len(ys) == h * w  # one filled rectangle
+        assert 0.02 * 2000 * 0.7 <= h * w <= 0.33 * 2000 * 1.3  # 2-33 % of the area, up to rounding and clipping
+    areas = changed.sum((1, 2)).float() / 2000
+    assert 0.12 < areas.mean() < 0.22  # uniform over 2-33 %: mean 17.5 %
+    noise = out[changed[:, None].expand_as(out)]
+    assert 0.45 < noise.mean() < 0.55 and noise.min() >= 0 and noise.max() < 1
+    assert torch.equal(erase(x, 0.0, gen), x)
+    hit = (erase(x, 0.5, torch.Generator().manual_seed(1)) != x).flatten(1).any(1).float().mean()
+    assert 0.35 < hit < 0.65
+
+
+def test_training_with_random_erasing_differs_and_without_it_repeats(toy_shards, tmp_path) -> None:
+    import dataclasses
+
+    def weights(erasing: float, folder: str) -> bytes:
+        cfg = dataclasses.replace(CONFIGS["cnn_regression"],
+                                  loop=dataclasses.replace(TINY_LOOP, epochs=2, erasing=erasing))
+        cnn_regression.train(cfg, toy_shards, tmp_path / folder, seed=0, val_fraction=0.0)
+        return (tmp_path / folder / cnn_regression.MODEL_FILE).read_bytes()
+
+    plain = weights(0.0, "a")
+    assert weights(0.0, "b") == plain and weights(0.5, "c") != plain

@@ -133,3 +133,40 @@ def test_the_readme_headline_and_the_reference_page_are_the_committed_results(re
     assert report.rewrite_blocks(page, {"paired": report.paired_table(metrics, seeds)}) == page.read_text()
     heatmap = next(line for line in report.headline_table(metrics).splitlines() if line.startswith("| heatmap |"))
     assert heatmap.startswith("| heatmap | 6.68 [4.7, 8.8] | 11.15 | 0.359 | 23.5 |")
+
+
+def _control(folder: Path, seed: int, red: float, static: float) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"seed-{seed}.json").write_text(json.dumps({"nme_inter_ocular": {
+        "still_occluded": {"red": red, "red_static": static, "oracle": 0.1}}}))
+
+
+def test_the_positive_control_is_summed_up_over_seeds_with_red_paired_to_red_static(report, tmp_path):
+    _control(tmp_path / "control", 0, 0.20, 0.25)
+    _control(tmp_path / "control", 1, 0.30, 0.28)
+    (tmp_path / "control" / "seed-x.json").write_text("{}")  # not a seed file: skipped
+    rows = report.control_rows(tmp_path / "control")
+    assert [(r["method"], r["seed"]) for r in rows] == [("oracle", 0), ("oracle", 1), ("red", 0), ("red", 1),
+                                                        ("red_static", 0), ("red_static", 1)]
+    table = report.control_table(rows)
+    assert "| still_occluded | red | 2 | 25.00 [20.00, 30.00] |" in table
+    # per seed: -5 and +2 points
+    assert "| still_occluded | red - red_static (points, paired by seed) | 2 | -1.50 [-5.00, 2.00] |" in table
+    assert "| still_occluded | oracle | 2 | 10.00 [10.00, 10.00] |" in table
+
+
+def test_the_report_writes_the_control_table_and_csv(tmp_path):
+    from redbench.cli import main
+
+    _control(tmp_path / "control", 0, 0.20, 0.25)
+    doc = tmp_path / "doc.md"
+    doc.write_text("<!-- reference:positive_control -->\nold\n<!-- /reference:positive_control -->\n")
+    result = CliRunner().invoke(main, ["report", "--models", str(tmp_path / "models"), "--results",
+                                       str(tmp_path / "none"), "--control", str(tmp_path / "control"),
+                                       "--out", str(tmp_path / "report"), "--into", str(doc)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == ["positive_control.csv",
+                                                                      "positive_control.md"]
+    lines = (tmp_path / "report" / "positive_control.csv").read_text().splitlines()
+    assert lines[0] == "condition,method,seed,nme" and len(lines) == 4
+    assert "old" not in doc.read_text() and "| still_occluded | red - red_static" in doc.read_text()

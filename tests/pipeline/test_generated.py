@@ -92,3 +92,11 @@ def test_a_stage_declares_the_union_of_its_items_imports_folded_into_folders() -
         "predictions/box-${item.box}/ert_pretrained/300vw.h5"]
     code = [d for d in reference["train_sdm"]["deps"] if not d.startswith("data/")]
     assert "../baselines/sdm.py" in code and all(d.startswith("../") for d in code)
+    # the positive control of each seed reads that seed's models and imports their modules
+    control = reference["control"]
+    assert control["matrix"] == {"seed": [0, 1, 2, 3, 4]}
+    assert "-m heatmap=models/seed${item.seed}/heatmap" in control["cmd"] and "--oracle red_static" in control["cmd"]
+    assert "models/seed${item.seed}/red/model.pt" in control["deps"] and "models/seed${item.seed}/sdm" in control["deps"]
+    assert "mean_shape" not in control["cmd"]
+    assert {"../baselines/heatmap.py", "../benchmark/positive_control.py", "../red/method.py"} <= set(control["deps"])
+    assert "control" in reference["report"]["deps"] and "--control control" in reference["report"]["cmd"]
