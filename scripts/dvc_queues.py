@@ -27,6 +27,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -62,7 +63,8 @@ TIMINGS = ("queue", "stage", "started", "seconds", "status", "source")
 
 class StageClock:
     """The wall time of each stage of one queue, from DVC's "Running stage 'X':" lines: a stage ends where the
-    next one starts or where the queue's repro exits (status: its exit code, 0 = done)."""
+    next one starts or where the queue's repro exits (status "done", "exit N", or "interrupted" when this script is
+    stopped)."""
 
     def __init__(self, queue: int, now=time.time):
         self.queue, self.now, self.rows = queue, now, []
@@ -76,6 +78,9 @@ class StageClock:
 
     def exit(self, code: int) -> None:
         self._close("done" if code == 0 else f"exit {code}")
+
+    def interrupted(self) -> None:
+        self._close("interrupted")
 
     def _close(self, status: str) -> None:
         if self._current is not None:
@@ -133,8 +138,12 @@ def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = Non
             relay.join()
             clock.exit(codes[-1])
     finally:
-        for clock in clocks:  # interrupted: the running stages are written as such
-            clock.exit(-1)
+        for proc in procs:  # interrupted (Ctrl-C, SIGTERM): stop the queues' repros, whose stages resume later
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait()
+        for clock in clocks:  # and write their running stages as such
+            clock.interrupted()
         if timings is not None:
             append_timings(timings, [r for c in clocks for r in c.rows])
         for f in sinks:
@@ -167,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which(args.dvc) is None:
         print(f"dvc_queues: {args.dvc}: no such executable (give the dvc to run with --dvc)", file=sys.stderr)
         return 1
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so that run_queues' finally runs
     try:
         codes = run_queues(queues, args.dvc, force=args.force, log_dir=args.log_dir, timings=args.timings)
     except OSError as e:

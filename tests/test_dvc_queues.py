@@ -7,9 +7,11 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,20 @@ def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits()
         (3, "x", 2.5, "done"), (3, "y", 7.5, "exit 130")]
     assert {r["source"] for r in clock.rows} == {"queue log"}
     assert clock.rows[0]["started"] == "1970-01-01T00:00:10+00:00"
+
+
+def test_a_terminated_run_stops_its_queues_and_writes_the_running_stage_as_interrupted(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "dvc.yaml").write_text((repo / "dvc.yaml").read_text().replace("time.sleep(1)", "time.sleep(60)"))
+    run = subprocess.Popen([sys.executable, str(SCRIPT), "--dvc", DVC, "--queue", "a", "--log-dir", "logs",
+                            "--timings", "t.csv"], cwd=repo, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    log = repo / "logs" / "queue0.log"
+    for _ in range(300):  # until stage a runs
+        if log.exists() and "Running stage 'a'" in log.read_text():
+            break
+        time.sleep(0.1)
+    run.terminate()
+    assert run.wait(timeout=60) == 128 + signal.SIGTERM
+    rows = list(csv.DictReader(open(repo / "t.csv", newline="")))
+    assert [(r["stage"], r["status"]) for r in rows] == [("a", "interrupted")]
+    assert not (repo / "a.txt").exists()
