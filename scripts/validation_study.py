@@ -33,18 +33,18 @@ STUDIES = {
         "ert_oversampling-20": ("ert", ("oversampling_amount=20",), (0,)),
         "ert_dlib-defaults": ("ert", ("num_trees_per_cascade_level=500", "oversampling_amount=20"), (0,)),
     },
-    # issue 25's options for RED at the reference budget (2,400 steps, cosine), in the order they are run: the
-    # zero-gated temporal path, full RED from its seed's trained RED-static, an EMA of the weights, a longer
-    # warm-up at a lower peak lr, soft sRNN feedback, 16-frame windows at equal frames per step, soft-argmax
-    # decoding of 68 maps
+    # issue 25's options for RED at the reference budget (2,400 steps, cosine), in the order they are run: an EMA
+    # of the weights, full RED gated and started from its seed's trained RED-static (twice the training compute),
+    # a longer warm-up at a lower peak lr, the zero-gated temporal path, soft sRNN feedback, 16-frame windows at
+    # equal frames per step, soft-argmax decoding of 68 maps
     "red_options": {
         "red": ("red", (), SEEDS),
         "red_static": ("red_static", (), SEEDS),
-        "red_gated": ("red", ("temporal_gate=true",), SEEDS),
+        "red_ema-0.99": ("red", ("train.ema=0.99",), SEEDS),
         "red_gated_from-static": ("red", ("temporal_gate=true",
                                           "train.init_from={reference}/models/seed{seed}/red_static/model.pt"), SEEDS),
-        "red_ema-0.99": ("red", ("train.ema=0.99",), SEEDS),
         "red_warmup-200_lr-1e-3": ("red", ("train.warmup_steps=200", "train.lr=0.001"), SEEDS),
+        "red_gated": ("red", ("temporal_gate=true",), SEEDS),
         "red_soft-srnn": ("red", ("srnn_feedback=soft",), SEEDS),
         "red_clip-16_batch-1": ("red", ("clip_len=16", "train.batch_clips=1"), SEEDS),
         "red_soft-argmax": ("red", ('map_points="68"', "decode=soft_argmax"), SEEDS),
