@@ -68,6 +68,7 @@ class StageClock:
 
     def __init__(self, queue: int, now=time.time):
         self.queue, self.now, self.rows = queue, now, []
+        self.stopping = False  # set when this script is stopped: the repro's exit is then an interruption
         self._current: tuple[str, float] | None = None
 
     def line(self, text: str) -> None:
@@ -77,7 +78,7 @@ class StageClock:
             self._current = (m.group(1), self.now())
 
     def exit(self, code: int) -> None:
-        self._close("done" if code == 0 else f"exit {code}")
+        self._close("interrupted" if self.stopping else "done" if code == 0 else f"exit {code}")
 
     def interrupted(self) -> None:
         self._close("interrupted")
@@ -91,13 +92,15 @@ class StageClock:
             self._current = None
 
 
-def _relay(stream, sink, clock: StageClock) -> None:
-    """Copy a queue's output line by line to its log (or our stdout), feeding the stage clock."""
-    for raw in iter(stream.readline, b""):
+def _relay(proc: subprocess.Popen, sink, clock: StageClock) -> None:
+    """Copy a queue's output line by line to its log (or our stdout), feeding the stage clock, which the repro's
+    exit closes (when it exits, not when the other queues do)."""
+    for raw in iter(proc.stdout.readline, b""):
         text = raw.decode("utf-8", errors="replace")
         clock.line(text)
         sink.write(text)
         sink.flush()
+    clock.exit(proc.wait())
 
 
 def append_timings(path: Path, rows: list[dict]) -> None:
@@ -127,22 +130,24 @@ def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = Non
         proc = subprocess.Popen(queue_command(dvc, stages, force), cwd=cwd, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         clocks.append(StageClock(i))
-        relays.append(threading.Thread(target=_relay, args=(proc.stdout, sink, clocks[-1]), daemon=True))
+        relays.append(threading.Thread(target=_relay, args=(proc, sink, clocks[-1]), daemon=True))
         relays[-1].start()
         procs.append(proc)
         time.sleep(0.5)  # the first repro takes the lock to collect its stages; the others wait for it
-    codes = []
     try:
-        for proc, relay, clock in zip(procs, relays, clocks):
-            codes.append(proc.wait())
+        codes = [proc.wait() for proc in procs]
+        for relay in relays:
             relay.join()
-            clock.exit(codes[-1])
     finally:
-        for proc in procs:  # interrupted (Ctrl-C, SIGTERM): stop the queues' repros, whose stages resume later
+        for clock in clocks:  # interrupted (Ctrl-C, SIGTERM): the running stages are written as such
+            clock.stopping = True
+        for proc in procs:  # and the queues' repros stopped (their stages resume later)
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait()
-        for clock in clocks:  # and write their running stages as such
+        for relay in relays:
+            relay.join(timeout=10)
+        for clock in clocks:
             clock.interrupted()
         if timings is not None:
             append_timings(timings, [r for c in clocks for r in c.rows])

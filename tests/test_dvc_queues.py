@@ -38,7 +38,7 @@ def _repo(tmp_path: Path, fail_b: bool = False) -> Path:
     (tmp_path / "dvc.yaml").write_text(textwrap.dedent(f"""\
         stages:
           a:
-            cmd: python -c "import time; time.sleep(1); open('a.txt','w').write('a')"
+            cmd: python -c "import time; time.sleep(3); open('a.txt','w').write('a')"
             outs: [a.txt]
           b:
             cmd: {b}
@@ -68,7 +68,9 @@ def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
     with open(repo / "timings.csv", newline="") as f:
         rows = {r["stage"]: r for r in csv.DictReader(f)}
     assert set(rows) == {"a", "b", "c"} and {r["status"] for r in rows.values()} == {"done"}
-    assert rows["a"]["queue"] == "0" and rows["b"]["queue"] == "1" and float(rows["a"]["seconds"]) >= 1.0
+    assert rows["a"]["queue"] == "0" and rows["b"]["queue"] == "1" and float(rows["a"]["seconds"]) >= 3.0
+    # b's queue ended first: b ends with its own repro, not with queue 0's
+    assert float(rows["b"]["seconds"]) < float(rows["a"]["seconds"])
     assert "Running stage 'a'" in (repo / "logs" / "queue0.log").read_text()
     assert _locked_stages(repo) == {"a", "b", "c"}
     assert (repo / "a.txt").read_text() == "a" and (repo / "b.txt").read_text() == "b"
@@ -111,7 +113,7 @@ def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits()
 
 def test_a_terminated_run_stops_its_queues_and_writes_the_running_stage_as_interrupted(tmp_path):
     repo = _repo(tmp_path)
-    (repo / "dvc.yaml").write_text((repo / "dvc.yaml").read_text().replace("time.sleep(1)", "time.sleep(60)"))
+    (repo / "dvc.yaml").write_text((repo / "dvc.yaml").read_text().replace("time.sleep(3)", "time.sleep(60)"))
     run = subprocess.Popen([sys.executable, str(SCRIPT), "--dvc", DVC, "--queue", "a", "--log-dir", "logs",
                             "--timings", "t.csv"], cwd=repo, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
     log = repo / "logs" / "queue0.log"
