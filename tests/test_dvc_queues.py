@@ -126,3 +126,41 @@ def test_a_terminated_run_stops_its_queues_and_writes_the_running_stage_as_inter
     rows = list(csv.DictReader(open(repo / "t.csv", newline="")))
     assert [(r["stage"], r["status"]) for r in rows] == [("a", "interrupted")]
     assert not (repo / "a.txt").exists()
+
+
+def test_workers_take_each_stage_when_its_upstream_is_done(tmp_path):
+    repo = _repo(tmp_path)
+    mod = _load()
+    stages, upstream = mod.stage_graph(["d", "a", "b", "c"], cwd=repo)
+    assert stages == ["d", "a", "b", "c"] and upstream["d"] == {"a", "c"} and upstream["a"] == set()
+    results = mod.run_workers(stages, upstream, 2, dvc=DVC, cwd=repo, log_dir=repo / "logs",
+                              timings=repo / "t.csv")
+    assert results == {"a": 0, "b": 0, "c": 0, "d": 0}
+    assert _locked_stages(repo) == {"a", "b", "c", "d"} and (repo / "d.txt").read_text() == "ac"
+    rows = {r["stage"]: r for r in csv.DictReader(open(repo / "t.csv", newline=""))}
+    assert set(rows) == {"a", "b", "c", "d"} and {r["queue"] for r in rows.values()} == {"0", "1"}
+    # d was listed first but waited for a (3 s) and c
+    assert rows["d"]["started"] >= rows["a"]["started"] and float(rows["a"]["seconds"]) >= 3.0
+
+
+def test_a_failed_stage_skips_its_downstream_and_fails_the_run(tmp_path, capsys, monkeypatch):
+    repo = _repo(tmp_path)
+    (repo / "dvc.yaml").write_text(textwrap.dedent("""\
+        stages:
+          x:
+            cmd: exit 3
+            outs: [x.txt]
+          y:
+            cmd: python -c "open('y.txt','w').write(open('x.txt').read())"
+            deps: [x.txt]
+            outs: [y.txt]
+          z:
+            cmd: python -c "open('z.txt','w').write('z')"
+            outs: [z.txt]
+        """))
+    monkeypatch.chdir(repo)
+    code = _load().main(["--dvc", DVC, "--jobs", "2", "--stages", "x y z"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "stage x failed" in err and "not run, downstream of a failure: y" in err
+    assert _locked_stages(repo) == {"z"}
