@@ -23,21 +23,21 @@ repro: setup
 
 # The reference profile (reference/params.yaml): its own synthetic data, then every learned method with 5
 # training seeds (fixed budgets, the best validation evaluation kept), every row predicted under every box
-# protocol, RED's ablations with 3 seeds, compare and the report (docs/reference_run.md). Its stages run at one thread each; scripts/dvc_queues.py
-# runs them in two queues side by side, the trainings first (RED in one queue, RED-static and the static
-# methods in the other), then the predictions beside the ablations; the final `dvc repro` does the rest. Every
-# training resumes after an interruption (`--resume`); `make reference` again continues where it stopped.
-# reference/timings.csv gets each queued stage's wall time, run after run (an interrupted stage is marked).
+# protocol, RED's ablations with 3 seeds, the positive control, compare and the report (docs/reference_run.md).
+# Its stages run at one thread each, on two workers (scripts/dvc_queues.py --jobs 2): a free worker takes the
+# first stage below whose upstream stages are done, the long trainings first, the predictions as their models
+# are ready; the final `dvc repro` compares and reports. Every training resumes after an interruption
+# (`--resume`); `make reference` again continues where it stopped. reference/timings.csv gets each stage's wall
+# time, run after run (an interrupted stage is marked).
 SEEDS := 0 1 2 3 4
-REFERENCE_TRAIN_A := $(foreach s,$(SEEDS),train_red@red-$(s)) train_cnn_regression
-REFERENCE_TRAIN_B := $(foreach s,$(SEEDS),train_red@red_static-$(s)) train_heatmap train_sdm train_ert train_mean_shape
+REFERENCE_TRAIN := $(foreach s,$(SEEDS),train_red@red-$(s) train_red@red_static-$(s)) ablations train_heatmap \
+	train_cnn_regression train_ert train_sdm train_mean_shape
 REFERENCE_PREDICT := $(shell sed -n 's/^  \(predict_[a-z_]*\):$$/\1/p' reference/dvc.yaml)
-REFERENCE := PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/dvc_queues.py --dvc $(BIN)/dvc --timings reference/timings.csv
+REFERENCE_STAGES := $(addprefix reference/dvc.yaml:,$(REFERENCE_TRAIN) $(REFERENCE_PREDICT) control)
 reference: setup
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro reference/dvc.yaml:preprocess
-	$(REFERENCE) --queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_TRAIN_A))" \
-		--queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_TRAIN_B))"
-	$(REFERENCE) --queue "$(addprefix reference/dvc.yaml:,$(REFERENCE_PREDICT))" --queue reference/dvc.yaml:ablations
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/dvc_queues.py --dvc $(BIN)/dvc \
+		--timings reference/timings.csv --jobs 2 --stages "$(REFERENCE_STAGES)"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro reference/dvc.yaml
 
 test: setup

@@ -1,8 +1,8 @@
 """Summaries of training experiments: one folder per (row, seed), `<row>_seed-N/` with train_log.csv,
 metrics.json, train_info.json and, for RED with train.diagnostics, diagnostics.json (RED's were written by
-`redbench train red --set ... --out` runs, the static methods' by scripts/static_care.py), grouped into rows over
-seeds. Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people (RED: run online over
-whole clips, as the experiment params ask)."""
+`redbench train red --set ... --out` runs, the reference profile's studies by scripts/validation_study.py),
+grouped into rows over seeds. Validation NME: inter-ocular, 68 points, gt boxes, the held-out validation people
+(RED: run online over whole clips, as the experiment params ask)."""
 
 from __future__ import annotations
 

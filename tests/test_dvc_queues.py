@@ -7,9 +7,11 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,7 @@ def _repo(tmp_path: Path, fail_b: bool = False) -> Path:
     (tmp_path / "dvc.yaml").write_text(textwrap.dedent(f"""\
         stages:
           a:
-            cmd: python -c "import time; time.sleep(1); open('a.txt','w').write('a')"
+            cmd: python -c "import time; time.sleep(3); open('a.txt','w').write('a')"
             outs: [a.txt]
           b:
             cmd: {b}
@@ -66,7 +68,9 @@ def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
     with open(repo / "timings.csv", newline="") as f:
         rows = {r["stage"]: r for r in csv.DictReader(f)}
     assert set(rows) == {"a", "b", "c"} and {r["status"] for r in rows.values()} == {"done"}
-    assert rows["a"]["queue"] == "0" and rows["b"]["queue"] == "1" and float(rows["a"]["seconds"]) >= 1.0
+    assert rows["a"]["queue"] == "0" and rows["b"]["queue"] == "1" and float(rows["a"]["seconds"]) >= 3.0
+    # b's queue ended first: b ends with its own repro, not with queue 0's
+    assert float(rows["b"]["seconds"]) < float(rows["a"]["seconds"])
     assert "Running stage 'a'" in (repo / "logs" / "queue0.log").read_text()
     assert _locked_stages(repo) == {"a", "b", "c"}
     assert (repo / "a.txt").read_text() == "a" and (repo / "b.txt").read_text() == "b"
@@ -105,3 +109,58 @@ def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits()
         (3, "x", 2.5, "done"), (3, "y", 7.5, "exit 130")]
     assert {r["source"] for r in clock.rows} == {"queue log"}
     assert clock.rows[0]["started"] == "1970-01-01T00:00:10+00:00"
+
+
+def test_a_terminated_run_stops_its_queues_and_writes_the_running_stage_as_interrupted(tmp_path):
+    repo = _repo(tmp_path)
+    (repo / "dvc.yaml").write_text((repo / "dvc.yaml").read_text().replace("time.sleep(3)", "time.sleep(60)"))
+    run = subprocess.Popen([sys.executable, str(SCRIPT), "--dvc", DVC, "--queue", "a", "--log-dir", "logs",
+                            "--timings", "t.csv"], cwd=repo, env={**os.environ, "DVC_NO_ANALYTICS": "1"})
+    log = repo / "logs" / "queue0.log"
+    for _ in range(300):  # until stage a runs
+        if log.exists() and "Running stage 'a'" in log.read_text():
+            break
+        time.sleep(0.1)
+    run.terminate()
+    assert run.wait(timeout=60) == 128 + signal.SIGTERM
+    rows = list(csv.DictReader(open(repo / "t.csv", newline="")))
+    assert [(r["stage"], r["status"]) for r in rows] == [("a", "interrupted")]
+    assert not (repo / "a.txt").exists()
+
+
+def test_workers_take_each_stage_when_its_upstream_is_done(tmp_path):
+    repo = _repo(tmp_path)
+    mod = _load()
+    stages, upstream = mod.stage_graph(["d", "a", "b", "c"], cwd=repo)
+    assert stages == ["d", "a", "b", "c"] and upstream["d"] == {"a", "c"} and upstream["a"] == set()
+    results = mod.run_workers(stages, upstream, 2, dvc=DVC, cwd=repo, log_dir=repo / "logs",
+                              timings=repo / "t.csv")
+    assert results == {"a": 0, "b": 0, "c": 0, "d": 0}
+    assert _locked_stages(repo) == {"a", "b", "c", "d"} and (repo / "d.txt").read_text() == "ac"
+    rows = {r["stage"]: r for r in csv.DictReader(open(repo / "t.csv", newline=""))}
+    assert set(rows) == {"a", "b", "c", "d"} and {r["queue"] for r in rows.values()} == {"0", "1"}
+    # d was listed first but waited for a (3 s) and c
+    assert rows["d"]["started"] >= rows["a"]["started"] and float(rows["a"]["seconds"]) >= 3.0
+
+
+def test_a_failed_stage_skips_its_downstream_and_fails_the_run(tmp_path, capsys, monkeypatch):
+    repo = _repo(tmp_path)
+    (repo / "dvc.yaml").write_text(textwrap.dedent("""\
+        stages:
+          x:
+            cmd: exit 3
+            outs: [x.txt]
+          y:
+            cmd: python -c "open('y.txt','w').write(open('x.txt').read())"
+            deps: [x.txt]
+            outs: [y.txt]
+          z:
+            cmd: python -c "open('z.txt','w').write('z')"
+            outs: [z.txt]
+        """))
+    monkeypatch.chdir(repo)
+    code = _load().main(["--dvc", DVC, "--jobs", "2", "--stages", "x y z"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "stage x failed" in err and "not run, downstream of a failure: y" in err
+    assert _locked_stages(repo) == {"z"}
