@@ -145,21 +145,28 @@ def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = Non
         for relay in relays:
             relay.join()
     finally:
-        for clock in clocks:  # interrupted (Ctrl-C, SIGTERM): the running stages are written as such
-            clock.stopping = True
-        for proc in procs:  # and the queues' repros stopped (their stages resume later)
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
-        for relay in relays:
-            relay.join(timeout=10)
-        for clock in clocks:
-            clock.interrupted()
-        if timings is not None:
-            append_timings(timings, [r for c in clocks for r in c.rows])
-        for f in sinks:
-            f.close()
+        _finish(clocks, procs, relays, timings, sinks)
     return codes
+
+
+def _finish(clocks: list[StageClock], procs: list[subprocess.Popen], threads: list[threading.Thread],
+            timings: Path | None, sinks: list) -> None:
+    """After a run, or when it is interrupted (Ctrl-C, SIGTERM): stop the repros still running (their stages
+    resume later) and write the stages they ran as interrupted, append the timings, close the logs."""
+    for clock in clocks:
+        clock.stopping = True
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait()
+    for t in threads:
+        t.join(timeout=10)
+    for clock in clocks:
+        clock.interrupted()
+    if timings is not None:
+        append_timings(timings, [r for c in clocks for r in c.rows])
+    for f in sinks:
+        f.close()
 
 
 def stage_graph(addresses: list[str], cwd: Path | None = None) -> tuple[list[str], dict[str, set[str]]]:
@@ -225,8 +232,14 @@ def run_workers(stages: list[str], upstream: dict[str, set[str]], jobs: int, dvc
                     stage = take()
                 if stage is None:  # nothing left (or stopped)
                     return
-                proc = subprocess.Popen(queue_command(dvc, [stage], force), cwd=cwd, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                try:
+                    proc = subprocess.Popen(queue_command(dvc, [stage], force), cwd=cwd, env=env,
+                                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                except OSError as e:  # counted as a failure, not lost with this thread
+                    sink.write(f"dvc_queues: {stage}: {e.strerror or e}\n")
+                    results[stage] = 127
+                    cond.notify_all()
+                    continue
                 running[stage] = proc
             _relay(proc, sink, clocks[i])
             with cond:
@@ -246,21 +259,8 @@ def run_workers(stages: list[str], upstream: dict[str, set[str]], jobs: int, dvc
     finally:
         with cond:
             pending.clear()  # stopped: nothing more is taken
-            for clock in clocks:
-                clock.stopping = True
             procs = list(running.values())
-        for proc in procs:
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
-        for t in threads:
-            t.join(timeout=10)
-        for clock in clocks:
-            clock.interrupted()
-        if timings is not None:
-            append_timings(timings, [r for c in clocks for r in c.rows])
-        for f in sinks:
-            f.close()
+        _finish(clocks, procs, threads, timings, sinks)
     return results
 
 
@@ -279,23 +279,29 @@ def main(argv: list[str] | None = None) -> int:
                     "started, seconds, status, source)")
     args = ap.parse_args(argv)
     if args.stages is not None:
-        return _main_workers(args)
-    queues = [shlex.split(q) for q in args.queue]
-    if any(not q for q in queues):
-        ap.error("a --queue names no stage")
-    seen: list[tuple[str, tuple[str, str]]] = []
-    for q in queues:
-        for s in q:
-            key = stage_key(s)
-            other = next((a for a, k in seen if overlapping(k, key)), None)
-            if other is not None:
-                also = "" if other == s else f" (also as {other!r})"
-                ap.error(f"stage {s!r} is in two queues{also} (they would race on its outputs)")
-            seen.append((s, key))
+        if args.jobs < 1:
+            ap.error("--jobs must be at least 1")
+        if not shlex.split(args.stages):
+            ap.error("--stages names no stage")
+    else:
+        queues = [shlex.split(q) for q in args.queue]
+        if any(not q for q in queues):
+            ap.error("a --queue names no stage")
+        seen: list[tuple[str, tuple[str, str]]] = []
+        for q in queues:
+            for s in q:
+                key = stage_key(s)
+                other = next((a for a, k in seen if overlapping(k, key)), None)
+                if other is not None:
+                    also = "" if other == s else f" (also as {other!r})"
+                    ap.error(f"stage {s!r} is in two queues{also} (they would race on its outputs)")
+                seen.append((s, key))
     if shutil.which(args.dvc) is None:
         print(f"dvc_queues: {args.dvc}: no such executable (give the dvc to run with --dvc)", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so that run_queues' finally runs
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so that the runs' finally runs
+    if args.stages is not None:
+        return _main_workers(args)
     try:
         codes = run_queues(queues, args.dvc, force=args.force, log_dir=args.log_dir, timings=args.timings)
     except OSError as e:
@@ -309,18 +315,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main_workers(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        print("dvc_queues: --jobs must be at least 1", file=sys.stderr)
-        return 2
-    if shutil.which(args.dvc) is None:
-        print(f"dvc_queues: {args.dvc}: no such executable (give the dvc to run with --dvc)", file=sys.stderr)
-        return 1
     try:
         stages, upstream = stage_graph(shlex.split(args.stages))
     except Exception as e:  # DVC's own error: a stage address that names nothing, a broken dvc.yaml
         print(f"dvc_queues: --stages: {e}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))  # so that run_workers' finally runs
     results = run_workers(stages, upstream, args.jobs, args.dvc, force=args.force, log_dir=args.log_dir,
                           timings=args.timings)
     failed = [s for s, code in results.items() if code]

@@ -164,3 +164,18 @@ def test_a_failed_stage_skips_its_downstream_and_fails_the_run(tmp_path, capsys,
     err = capsys.readouterr().err
     assert "stage x failed" in err and "not run, downstream of a failure: y" in err
     assert _locked_stages(repo) == {"z"}
+
+
+def test_a_stage_whose_repro_cannot_start_fails_and_blocks_its_downstream(tmp_path):
+    results = _load().run_workers(["x", "y", "z"], {"x": set(), "y": {"x"}, "z": set()}, 1,
+                                  dvc=str(tmp_path / "no-dvc"), log_dir=tmp_path / "logs")
+    assert results == {"x": 127, "y": None, "z": 127}
+    assert "dvc_queues: x: No such file or directory" in (tmp_path / "logs" / "worker0.log").read_text()
+
+
+def test_workers_need_stages_and_a_worker(capsys):
+    for argv, message in ((["--stages", " "], "--stages names no stage"),
+                          (["--stages", "a", "--jobs", "0"], "--jobs must be at least 1")):
+        with pytest.raises(SystemExit) as e:
+            _load().main(["--dvc", "/nonexistent", *argv])
+        assert e.value.code == 2 and message in capsys.readouterr().err
