@@ -127,20 +127,20 @@ def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = Non
     appended to that CSV (TIMINGS' columns) when its queue ends."""
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     procs, sinks, relays, clocks = [], [], [], []
-    for i, stages in enumerate(queues):
-        sink = sys.stdout
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            sink = open(log_dir / f"queue{i}.log", "w")
-            sinks.append(sink)
-        proc = subprocess.Popen(queue_command(dvc, stages, force), cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
-        clocks.append(StageClock(i))
-        relays.append(threading.Thread(target=_relay, args=(proc, sink, clocks[-1]), daemon=True))
-        relays[-1].start()
-        procs.append(proc)
-        time.sleep(0.5)  # the first repro takes the lock to collect its stages; the others wait for it
-    try:
+    try:  # from the first start on: an interruption during the start-up stops what has started
+        for i, stages in enumerate(queues):
+            sink = sys.stdout
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                sink = open(log_dir / f"queue{i}.log", "w")
+                sinks.append(sink)
+            proc = subprocess.Popen(queue_command(dvc, stages, force), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+            clocks.append(StageClock(i))
+            relays.append(threading.Thread(target=_relay, args=(proc, sink, clocks[-1]), daemon=True))
+            relays[-1].start()
+            procs.append(proc)
+            time.sleep(0.5)  # the first repro takes the lock to collect its stages; the others wait for it
         codes = [proc.wait() for proc in procs]
         for relay in relays:
             relay.join()
