@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import os
 import shutil
@@ -21,13 +20,6 @@ DVC = str(Path(sys.executable).with_name("dvc"))
 
 pytestmark = pytest.mark.skipif(not Path(DVC).exists() or shutil.which("git") is None,
                                 reason="needs dvc beside this Python, and git")
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("dvc_queues", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _repo(tmp_path: Path, fail_b: bool = False) -> Path:
@@ -60,10 +52,10 @@ def _locked_stages(repo: Path) -> set[str]:
     return set(yaml.safe_load((repo / "dvc.lock").read_text())["stages"])
 
 
-def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
+def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path, load_script):
     repo = _repo(tmp_path)
-    codes = _load().run_queues([["a", "c"], ["b"]], dvc=DVC, cwd=repo, log_dir=repo / "logs",
-                               timings=repo / "timings.csv")
+    codes = load_script("dvc_queues").run_queues([["a", "c"], ["b"]], dvc=DVC, cwd=repo, log_dir=repo / "logs",
+                                                 timings=repo / "timings.csv")
     assert codes == [0, 0]
     with open(repo / "timings.csv", newline="") as f:
         rows = {r["stage"]: r for r in csv.DictReader(f)}
@@ -81,10 +73,11 @@ def test_queues_record_every_stage_and_leave_nothing_for_repro(tmp_path):
     assert json.loads(status.stdout) == {}
 
 
-def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, capsys, monkeypatch):
+def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, capsys, monkeypatch, load_script):
     repo = _repo(tmp_path, fail_b=True)
     monkeypatch.chdir(repo)
-    code = _load().main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs", "--timings", "t.csv"])
+    code = load_script("dvc_queues").main(["--dvc", DVC, "--queue", "a c", "--queue", "b", "--log-dir", "logs",
+                                           "--timings", "t.csv"])
     assert code == 1
     assert "queue 1 (b) failed" in capsys.readouterr().err
     statuses = {r["stage"]: r["status"] for r in csv.DictReader(open(repo / "t.csv", newline=""))}
@@ -92,16 +85,16 @@ def test_a_failed_queue_fails_the_run_and_keeps_the_other_queues_work(tmp_path, 
     assert _locked_stages(repo) == {"a", "c"}
 
 
-def test_a_stage_in_two_queues_is_refused(capsys):
+def test_a_stage_in_two_queues_is_refused(capsys, load_script):
     with pytest.raises(SystemExit) as e:
-        _load().main(["--queue", "a b", "--queue", "b"])
+        load_script("dvc_queues").main(["--queue", "a b", "--queue", "b"])
     assert e.value.code == 2
     assert "'b' is in two queues" in capsys.readouterr().err
 
 
-def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits():
+def test_the_stage_clock_ends_a_stage_where_the_next_starts_or_the_queue_exits(load_script):
     ticks = iter([10.0, 12.5, 12.5, 20.0])
-    clock = _load().StageClock(3, now=lambda: next(ticks))
+    clock = load_script("dvc_queues").StageClock(3, now=lambda: next(ticks))
     for line in ["Verifying data sources\n", "Running stage 'x':\n", "> cmd\n", "Running stage 'y':\n"]:
         clock.line(line)
     clock.exit(130)
@@ -128,9 +121,9 @@ def test_a_terminated_run_stops_its_queues_and_writes_the_running_stage_as_inter
     assert not (repo / "a.txt").exists()
 
 
-def test_workers_take_each_stage_when_its_upstream_is_done(tmp_path):
+def test_workers_take_each_stage_when_its_upstream_is_done(tmp_path, load_script):
     repo = _repo(tmp_path)
-    mod = _load()
+    mod = load_script("dvc_queues")
     stages, upstream = mod.stage_graph(["d", "a", "b", "c"], cwd=repo)
     assert stages == ["d", "a", "b", "c"] and upstream["d"] == {"a", "c"} and upstream["a"] == set()
     results = mod.run_workers(stages, upstream, 2, dvc=DVC, cwd=repo, log_dir=repo / "logs",
@@ -143,7 +136,7 @@ def test_workers_take_each_stage_when_its_upstream_is_done(tmp_path):
     assert rows["d"]["started"] >= rows["a"]["started"] and float(rows["a"]["seconds"]) >= 3.0
 
 
-def test_a_failed_stage_skips_its_downstream_and_fails_the_run(tmp_path, capsys, monkeypatch):
+def test_a_failed_stage_skips_its_downstream_and_fails_the_run(tmp_path, capsys, monkeypatch, load_script):
     repo = _repo(tmp_path)
     (repo / "dvc.yaml").write_text(textwrap.dedent("""\
         stages:
@@ -159,23 +152,23 @@ def test_a_failed_stage_skips_its_downstream_and_fails_the_run(tmp_path, capsys,
             outs: [z.txt]
         """))
     monkeypatch.chdir(repo)
-    code = _load().main(["--dvc", DVC, "--jobs", "2", "--stages", "x y z"])
+    code = load_script("dvc_queues").main(["--dvc", DVC, "--jobs", "2", "--stages", "x y z"])
     assert code == 1
     err = capsys.readouterr().err
     assert "stage x failed" in err and "not run, downstream of a failure: y" in err
     assert _locked_stages(repo) == {"z"}
 
 
-def test_a_stage_whose_repro_cannot_start_fails_and_blocks_its_downstream(tmp_path):
-    results = _load().run_workers(["x", "y", "z"], {"x": set(), "y": {"x"}, "z": set()}, 1,
+def test_a_stage_whose_repro_cannot_start_fails_and_blocks_its_downstream(tmp_path, load_script):
+    results = load_script("dvc_queues").run_workers(["x", "y", "z"], {"x": set(), "y": {"x"}, "z": set()}, 1,
                                   dvc=str(tmp_path / "no-dvc"), log_dir=tmp_path / "logs")
     assert results == {"x": 127, "y": None, "z": 127}
     assert "dvc_queues: x: No such file or directory" in (tmp_path / "logs" / "worker0.log").read_text()
 
 
-def test_workers_need_stages_and_a_worker(capsys):
+def test_workers_need_stages_and_a_worker(capsys, load_script):
     for argv, message in ((["--stages", " "], "--stages names no stage"),
                           (["--stages", "a", "--jobs", "0"], "--jobs must be at least 1")):
         with pytest.raises(SystemExit) as e:
-            _load().main(["--dvc", "/nonexistent", *argv])
+            load_script("dvc_queues").main(["--dvc", "/nonexistent", *argv])
         assert e.value.code == 2 and message in capsys.readouterr().err

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "fault_injection.py"
-
 
 @pytest.mark.slow
-def test_killed_stages_leave_complete_outputs_or_none(tmp_path):
-    spec = importlib.util.spec_from_file_location("fault_injection", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_killed_stages_leave_complete_outputs_or_none(tmp_path, load_script):
+    module = load_script("fault_injection")
     out = tmp_path / "figures.json"
     rc = module.main(["--kills", "1", "--stages", "preprocess,predict,compare", "--json", str(out)])
     rows = json.loads(out.read_text())["stages"]
@@ -24,10 +18,8 @@ def test_killed_stages_leave_complete_outputs_or_none(tmp_path):
     assert rc == 0
 
 
-def test_the_comparison_ignores_measured_values_only(tmp_path):
-    spec = importlib.util.spec_from_file_location("fault_injection", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def test_the_comparison_ignores_measured_values_only(tmp_path, load_script):
+    module = load_script("fault_injection")
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "m.json").write_text(json.dumps({"nme": 0.1, "seconds": 3.0, "created_utc": "x"}))
     (tmp_path / "a" / "m.timing.json").write_text("{}")

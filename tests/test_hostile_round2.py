@@ -564,13 +564,8 @@ def test_12_a_full_tmpfs(work, shards, tmp_path):
 
 @pytest.mark.parametrize("a, b", [("train@sdm", "dvc.yaml:train@sdm"), ("train@sdm", "./dvc.yaml:train@sdm"),
                                   ("train", "train@sdm"), ("reference/dvc.yaml:x", "reference/./dvc.yaml:x")])
-def test_17_dvc_queues_knows_one_stage_by_any_address(a, b, capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(
-        "dvc_queues", Path(__file__).resolve().parents[1] / "scripts" / "dvc_queues.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def test_17_dvc_queues_knows_one_stage_by_any_address(a, b, capsys, load_script):
+    mod = load_script("dvc_queues")
     with pytest.raises(SystemExit) as e:
         mod.main(["--dvc", "/nonexistent", "--queue", a, "--queue", b])
     assert e.value.code == 2 and "is in two queues" in capsys.readouterr().err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -14,16 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "timings_from_files.py"
 pytestmark = pytest.mark.skipif(not Path(sys.executable).with_name("dvc").exists() or shutil.which("git") is None,
                                 reason="needs dvc beside this Python, and git")
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("timings_from_files", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _file(path: Path, mtime: float, text: str = "x") -> None:
@@ -32,7 +23,7 @@ def _file(path: Path, mtime: float, text: str = "x") -> None:
     os.utime(path, (mtime, mtime))
 
 
-def test_trainings_from_their_record_and_predictions_from_the_gaps_between_their_files(tmp_path):
+def test_trainings_from_their_record_and_predictions_from_the_gaps_between_their_files(tmp_path, load_script):
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, env=env)
     subprocess.run([str(Path(sys.executable).with_name("dvc")), "init", "-q"], cwd=tmp_path, check=True, env=env)
@@ -62,6 +53,7 @@ def test_trainings_from_their_record_and_predictions_from_the_gaps_between_their
     _file(tmp_path / "p/0.h5", t0 + 1000)
     _file(tmp_path / "p/1.h5", t0 + 1030)
     _file(tmp_path / "p/2.h5", t0 + 5000)  # after a pause longer than max_gap: left out
-    rows = _load().stage_rows(tmp_path / "dvc.lock", known={f"{tmp_path / 'dvc.yaml'}:train_m@0"}, max_gap=900)
+    rows = load_script("timings_from_files").stage_rows(tmp_path / "dvc.lock",
+                                                        known={f"{tmp_path / 'dvc.yaml'}:train_m@0"}, max_gap=900)
     got = {r["stage"].rpartition(":")[2]: (r["seconds"], r["source"]) for r in rows}
     assert got == {"train_m@1": (400.0, "train_info.json"), "predict_m@1": (30.0, "output file times")}

@@ -1,24 +1,15 @@
 """scripts/validation_study.py: a row copies the reference run's own records or trains with its overrides."""
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "validation_study.py"
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("validation_study", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_a_plain_row_copies_the_reference_records_and_an_option_row_trains_with_its_seed(tmp_path, monkeypatch):
-    study = _load()
+def test_a_plain_row_copies_the_reference_records_and_an_option_row_trains_with_its_seed(tmp_path, monkeypatch,
+                                                                                          load_script):
+    study = load_script("validation_study")
     ref = tmp_path / "reference"
     done = ref / "models" / "seed1" / "red"
     done.mkdir(parents=True)
@@ -47,8 +38,8 @@ def test_a_plain_row_copies_the_reference_records_and_an_option_row_trains_with_
     assert len(calls) == 1  # finished: kept, not trained again
 
 
-def test_unknown_rows_are_refused(monkeypatch, capsys):
+def test_unknown_rows_are_refused(monkeypatch, capsys, load_script):
     monkeypatch.setattr(sys, "argv", ["validation_study.py", "--study", "red_options", "--rows", "red_nope"])
     with pytest.raises(SystemExit) as e:
-        _load().main()
+        load_script("validation_study").main()
     assert e.value.code == 2 and "not rows of red_options: ['red_nope']" in capsys.readouterr().err
