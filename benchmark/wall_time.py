@@ -15,6 +15,18 @@ from pathlib import Path
 COLUMNS = ("queue", "stage", "started", "seconds", "status", "source")
 
 
+def append_timings(path: Path, rows: list[dict]) -> None:
+    """Add rows (COLUMNS) to a timings CSV, writing its header when it is new: the file is kept across runs, so a
+    run resumed after an interruption keeps its history."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with open(path, "a", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
 def stage_group(stage: str) -> str:
     """`reference/dvc.yaml:predict_red_boxes@red-0-tracking` -> `predict_red_boxes` (the dvc.yaml stage)."""
     return stage.rpartition(":")[2].split("@", 1)[0]

@@ -28,7 +28,6 @@ so their finished stages are kept).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import shlex
@@ -40,6 +39,8 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from redbench.benchmark.wall_time import append_timings
 
 
 def queue_command(dvc: str, stages: list[str], force: bool = False) -> list[str]:
@@ -64,7 +65,6 @@ def overlapping(a: tuple[str, str], b: tuple[str, str]) -> bool:
 
 
 RUNNING = re.compile(r"^Running stage '([^']+)':")
-TIMINGS = ("queue", "stage", "started", "seconds", "status", "source")
 
 
 class StageClock:
@@ -109,22 +109,11 @@ def _relay(proc: subprocess.Popen, sink, clock: StageClock) -> None:
     clock.exit(proc.wait())
 
 
-def append_timings(path: Path, rows: list[dict]) -> None:
-    """Add rows to the timings CSV (kept across runs, so a run resumed after an interruption keeps its history)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=TIMINGS, lineterminator="\n")
-        if new:
-            w.writeheader()
-        w.writerows(rows)
-
-
 def run_queues(queues: list[list[str]], dvc: str = "dvc", cwd: Path | None = None, force: bool = False,
                log_dir: Path | None = None, timings: Path | None = None) -> list[int]:
     """Start every queue at once, wait for all; their exit codes in queue order. A queue's output goes to
     log_dir/queue<i>.log when given (else to our stdout, interleaved); with `timings`, each stage's wall time is
-    appended to that CSV (TIMINGS' columns) when its queue ends."""
+    appended to that CSV (benchmark/wall_time.py's columns) when its queue ends."""
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     procs, sinks, relays, clocks = [], [], [], []
     try:  # from the first start on: an interruption during the start-up stops what has started

@@ -19,7 +19,6 @@ layout's), are skipped.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from datetime import datetime, timezone
@@ -27,8 +26,7 @@ from pathlib import Path
 
 import yaml
 
-COLUMNS = ("queue", "stage", "started", "seconds", "status", "source")
-
+from redbench.benchmark.wall_time import append_timings, read_timings
 
 def stage_rows(lock: Path, known: set[str], max_gap: float) -> list[dict]:
     root = lock.parent
@@ -83,16 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"timings_from_files: {args.lock}: no such lock file", file=sys.stderr)
         return 1
     known = set()
-    if args.timings.exists():
-        with open(args.timings, newline="", encoding="utf-8") as f:
-            known = {r["stage"] for r in csv.DictReader(f)}
+    if args.timings.exists() and args.timings.stat().st_size:
+        try:
+            known = {r["stage"] for r in read_timings(args.timings)}
+        except ValueError as e:  # names the file and the line
+            print(f"timings_from_files: {e}", file=sys.stderr)
+            return 1
     rows = stage_rows(args.lock, known, args.max_gap)
-    new = not args.timings.exists() or args.timings.stat().st_size == 0
-    with open(args.timings, "a", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\n")
-        if new:
-            w.writeheader()
-        w.writerows(rows)
+    append_timings(args.timings, rows)
     print(f"timings_from_files: {len(rows)} stages added to {args.timings}")
     return 0
 

@@ -57,3 +57,12 @@ def test_trainings_from_their_record_and_predictions_from_the_gaps_between_their
                                                         known={f"{tmp_path / 'dvc.yaml'}:train_m@0"}, max_gap=900)
     got = {r["stage"].rpartition(":")[2]: (r["seconds"], r["source"]) for r in rows}
     assert got == {"train_m@1": (400.0, "train_info.json"), "predict_m@1": (30.0, "output file times")}
+
+
+def test_a_malformed_timings_file_is_named_and_left_as_it_was(tmp_path, load_script, capsys):
+    lock, timings = tmp_path / "dvc.lock", tmp_path / "t.csv"
+    lock.write_text("schema: '2.0'\nstages: {}\n")
+    timings.write_text("stage,seconds\na,1\n")
+    assert load_script("timings_from_files").main([str(lock), "--timings", str(timings)]) == 1
+    assert f"{timings}: not a timings file" in capsys.readouterr().err
+    assert timings.read_text() == "stage,seconds\na,1\n"

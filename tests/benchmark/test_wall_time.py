@@ -41,3 +41,14 @@ def test_a_malformed_timings_file_is_named(tmp_path):
     (tmp_path / "u.csv").write_text("stage,seconds\na,1\n")
     with pytest.raises(ValueError, match=r"u.csv: not a timings file"):
         read_timings(tmp_path / "u.csv")
+
+
+def test_appended_rows_read_back_and_the_header_is_written_once(tmp_path):
+    from redbench.benchmark.wall_time import append_timings
+
+    path = tmp_path / "sub" / "t.csv"
+    row = {"queue": 0, "stage": "a", "started": "x", "seconds": 1.5, "status": "done", "source": "queue log"}
+    append_timings(path, [row])
+    append_timings(path, [{**row, "stage": "b"}])
+    assert path.read_text().count("queue,stage") == 1
+    assert [(r["stage"], r["seconds"]) for r in read_timings(path)] == [("a", 1.5), ("b", 1.5)]
